@@ -1,0 +1,126 @@
+"""The EQL layer and network: ordinary torch modules whose weights read back as formulas."""
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+import numpy as np
+import sympy
+import torch
+from torch import nn
+
+from eqlearn.eql.units import get_unit
+from eqlearn.symbolic import clean_expression
+
+#: The reference primitive set per hidden layer (Kim et al.), DESIGN.md §4.
+DEFAULT_UNITS: dict[str, int] = {
+    "constant": 2, "identity": 4, "square": 4, "sin": 2, "exp": 2, "sigmoid": 2, "product": 2,
+}
+
+UnitCounts = Mapping[str, int]
+
+
+class EQLLayer(nn.Module):
+    """A bias-free linear map whose outputs feed primitive units (a product unit consumes two).
+
+    `mask` holds pruned weights at exactly zero; sparsity penalties read `effective_weight()`.
+    """
+
+    def __init__(self, in_features: int, units: UnitCounts, init_scale: float = 1.0):
+        super().__init__()
+        self.units = [(get_unit(name), int(count)) for name, count in units.items() if count > 0]
+        if not self.units:
+            raise ValueError("an EQL layer needs at least one unit")
+        self.in_features = in_features
+        self.out_features = sum(count for _, count in self.units)
+        n_linear = sum(unit.arity * count for unit, count in self.units)
+        self.weight = nn.Parameter(torch.randn(n_linear, in_features) * init_scale / math.sqrt(in_features))
+        self.register_buffer("mask", torch.ones(n_linear, in_features))
+        self.gate = None  # optional hard-concrete gate module (eqlearn.eql.sparsity)
+
+    def effective_weight(self) -> torch.Tensor:
+        weight = self.weight * self.mask
+        return weight * self.gate() if self.gate is not None else weight
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        z = x @ self.effective_weight().T
+        outputs, k = [], 0
+        for unit, count in self.units:
+            args = [z[..., k + i * count: k + (i + 1) * count] for i in range(unit.arity)]
+            k += unit.arity * count
+            if unit.arity == 0:
+                outputs.append(x.new_ones(*x.shape[:-1], count))
+            else:
+                outputs.append(unit.torch(*args))
+        return torch.cat(outputs, dim=-1)
+
+    def symbolic(self, inputs: Sequence[sympy.Expr], threshold: float, digits: int) -> list[sympy.Expr]:
+        """The layer's outputs as expressions of `inputs`; weights below `threshold` are dropped."""
+        weight = self.effective_weight().detach().cpu().numpy().astype(float)
+        linear = [_linear_combination(row, inputs, threshold, digits) for row in weight]
+        outputs, k = [], 0
+        for unit, count in self.units:
+            for j in range(count):
+                args = [linear[k + i * count + j] for i in range(unit.arity)]
+                outputs.append(unit.sympy(*args) if unit.arity else sympy.Integer(1))
+            k += unit.arity * count
+        return outputs
+
+
+def _linear_combination(row: np.ndarray, inputs, threshold: float, digits: int) -> sympy.Expr:
+    terms = [sympy.Float(_round_significant(w, digits)) * x for w, x in zip(row, inputs) if abs(w) >= threshold]
+    return sympy.Add(*terms)
+
+
+def _round_significant(value: float, digits: int) -> float:
+    return float(f"{value:.{digits}g}")
+
+
+class EQLNetwork(nn.Module):
+    """Hidden EQL layers followed by a linear (or division) output layer.
+
+    Works on inputs of any leading shape [..., in_features], so it drops into any architecture.
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        units: UnitCounts | Sequence[UnitCounts] = DEFAULT_UNITS,
+        depth: int = 2,
+        output_unit: str = "identity",
+        init_scale: float = 1.0,
+    ):
+        super().__init__()
+        if in_features < 1 or out_features < 1:
+            raise ValueError("in_features and out_features must be positive")
+        per_layer = [units] * depth if isinstance(units, Mapping) else list(units)
+        layers, width = [], in_features
+        for layer_units in per_layer:
+            layers.append(EQLLayer(width, layer_units, init_scale))
+            width = layers[-1].out_features
+        self.hidden = nn.ModuleList(layers)
+        self.output = EQLLayer(width, {output_unit: out_features}, init_scale)
+        self.in_features, self.out_features = in_features, out_features
+
+    @property
+    def layers(self) -> list[EQLLayer]:
+        return [*self.hidden, self.output]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"EQL network expects {self.in_features} input features, got {x.shape[-1]}")
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def to_sympy(
+        self, input_names: Sequence[str | sympy.Expr], threshold: float = 1e-2, digits: int = 3
+    ) -> list[sympy.Expr]:
+        """One simplified expression per output; units whose inputs were all dropped vanish."""
+        if len(input_names) != self.in_features:
+            raise ValueError(f"need {self.in_features} input names, got {len(input_names)}")
+        exprs = [sympy.sympify(name) if isinstance(name, str) else name for name in input_names]
+        for layer in self.layers:
+            exprs = layer.symbolic(exprs, threshold, digits)
+        return [clean_expression(e, digits=digits, drop_below=threshold) for e in exprs]
