@@ -1,0 +1,111 @@
+"""Symbolic regression interface: recovery of a known law, the Pareto front, input errors."""
+import sys
+
+import numpy as np
+import pytest
+import sympy
+
+from eqlearn.errors import UserInputError
+from eqlearn.sr import SymbolicFit, fit_symbolic, plot_pareto_front
+from eqlearn.symbolic import to_string
+
+SMALL_RUN = dict(generations=20, population_size=200, random_state=0)
+x, r = sympy.symbols("x r")
+
+
+def spring_like(rng, n, noise=0.0):
+    """Points of x*(1 - 1/r), the spring message of DESIGN.md in one axis."""
+    X = np.column_stack([rng.normal(size=n), rng.uniform(0.5, 3.0, size=n)])
+    y = X[:, 0] * (1 - 1 / X[:, 1])
+    return X, y + noise * np.std(y) * rng.normal(size=n)
+
+
+def evaluate(expression, X):
+    return np.broadcast_to(sympy.lambdify([x, r], expression, "numpy")(X[:, 0], X[:, 1]), len(X))
+
+
+@pytest.fixture(scope="module")
+def exact_fit() -> SymbolicFit:
+    X, y = spring_like(np.random.default_rng(0), 1000)
+    return fit_symbolic(X, y, ["x", "r"], **SMALL_RUN)
+
+
+def test_recovers_spring_message_exactly(exact_fit):
+    assert exact_fit.engine == "pyoperon"
+    assert exact_fit.expression.free_symbols == {x, r}
+    # fresh points, partly outside the training range: only the exact law matches this well
+    rng = np.random.default_rng(1)
+    X = np.column_stack([3 * rng.normal(size=500), rng.uniform(0.2, 6.0, size=500)])
+    truth = X[:, 0] * (1 - 1 / X[:, 1])
+    assert np.max(np.abs(evaluate(exact_fit.expression, X) - truth)) < 1e-9 * np.max(np.abs(truth))
+    assert exact_fit.r2 > 1 - 1e-12
+    assert exact_fit.seconds > 0
+
+
+def test_expression_parses_back_with_only_the_variable_names(exact_fit):
+    for _, _, expression in exact_fit.pareto_front:
+        parsed = sympy.sympify(to_string(expression))
+        assert parsed == expression
+        assert parsed.free_symbols <= {x, r}
+
+
+def test_pareto_front_is_non_empty_and_monotone(exact_fit):
+    complexity, loss, _ = zip(*exact_fit.pareto_front)
+    assert len(complexity) >= 2
+    assert all(np.diff(complexity) > 0)
+    assert all(np.diff(loss) < 0)
+    assert exact_fit.expression in [point[2] for point in exact_fit.pareto_front]
+
+
+def test_noisy_data_picks_the_simplest_good_formula_not_the_most_complex():
+    X, y = spring_like(np.random.default_rng(2), 1000, noise=0.01)
+    fit = fit_symbolic(X, y, ["x", "r"], **SMALL_RUN)
+    best_loss = fit.pareto_front[-1][1]
+    chosen = next(p for p in fit.pareto_front if p[2] == fit.expression)
+    assert chosen[1] <= 1.5 * best_loss
+    assert all(p[1] > 1.5 * best_loss for p in fit.pareto_front if p[0] < chosen[0])
+    assert chosen[0] < fit.pareto_front[-1][0]  # extra terms that only fit the noise are left out
+    assert fit.r2 > 0.999
+
+
+def test_plot_writes_png(exact_fit, tmp_path):
+    path = plot_pareto_front(exact_fit, tmp_path / "front.png", "x (1 - 1/r)")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+GOOD_X = np.column_stack([np.arange(5.0), np.arange(5.0) ** 2])
+GOOD_Y = np.arange(5.0)
+
+
+@pytest.mark.parametrize(
+    "X, y, names, message",
+    [
+        (GOOD_Y, GOOD_Y, ["a"], "2-D"),
+        (GOOD_X, GOOD_X, ["a", "b"], "1-D"),
+        (GOOD_X, GOOD_Y[:4], ["a", "b"], "5 samples but y has 4"),
+        (np.where(GOOD_X == 4.0, np.nan, GOOD_X), GOOD_Y, ["a", "b"], "X has 2 non-finite"),
+        (GOOD_X, np.where(GOOD_Y == 1.0, np.inf, GOOD_Y), ["a", "b"], "y has 1 non-finite"),
+        (GOOD_X, np.ones(5), ["a", "b"], "constant"),
+        (GOOD_X, GOOD_Y, ["a"], "1 variable names for 2 columns"),
+        (GOOD_X, GOOD_Y, ["a", "a"], "distinct"),
+        (GOOD_X, GOOD_Y, ["a", "E"], "'E' is not usable"),
+        (GOOD_X, GOOD_Y, ["a", "m 1"], "'m 1' is not usable"),
+    ],
+)
+def test_bad_input_is_a_user_input_error(X, y, names, message):
+    with pytest.raises(UserInputError, match=message):
+        fit_symbolic(X, y, names)
+
+
+def test_unknown_engine_is_a_user_input_error():
+    with pytest.raises(UserInputError, match="unknown engine 'eureqa'"):
+        fit_symbolic(GOOD_X, GOOD_Y, ["a", "b"], engine="eureqa")
+
+
+def test_without_any_engine_the_error_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyoperon.sklearn", None)
+    monkeypatch.setitem(sys.modules, "gplearn.genetic", None)
+    with pytest.raises(UserInputError, match="pip install pyoperon .*pip install gplearn"):
+        fit_symbolic(GOOD_X, GOOD_Y, ["a", "b"])
+    with pytest.raises(UserInputError, match="'pyoperon' is not installed: pip install pyoperon"):
+        fit_symbolic(GOOD_X, GOOD_Y, ["a", "b"], engine="pyoperon")
