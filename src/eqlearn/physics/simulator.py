@@ -1,0 +1,135 @@
+"""Simulate many independent n-body systems under one pair potential (DESIGN.md §1).
+
+Systems are integrated in chunks with the adaptive Dormand-Prince scheme of `integrator`, in
+float64; states are stored in float32 and the stored accelerations are computed exactly from the
+stored (rounded) states, so every (state, acceleration) training pair is consistent to rounding.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+from tqdm import tqdm
+
+from eqlearn import __version__
+from eqlearn.errors import UserInputError
+from eqlearn.physics.integrator import dormand_prince
+from eqlearn.physics.interactions import particle_major_accelerations
+from eqlearn.physics.potentials import LAWS, PairPotential, get_potential
+
+#: Local error tolerance (relative and absolute) of the integrator; its accuracy and cost are
+#: measured in benchmarks/results/simulator_speed.md.
+TOLERANCE = 1e-7
+#: Systems integrated together. A force evaluation costs ~3x less per system at 1-2k systems than
+#: at 10k (temporaries stay in cache), while the late steps of the few systems in close encounters
+#: are paid in Python overhead once per chunk: 2048 balances the two (measured).
+CHUNK = 2048
+
+
+@dataclass
+class Trajectories:
+    """Simulated systems: states and exact accelerations [S, T, n, d], masses and charges [S, n]."""
+
+    positions: np.ndarray
+    velocities: np.ndarray
+    accelerations: np.ndarray
+    masses: np.ndarray
+    charges: np.ndarray
+    times: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return self.positions.shape[0]
+
+    def select(self, simulations) -> "Trajectories":
+        """The given simulations (indices or a mask), all their time steps, the same meta."""
+        return Trajectories(self.positions[simulations], self.velocities[simulations],
+                            self.accelerations[simulations], self.masses[simulations],
+                            self.charges[simulations], self.times, dict(self.meta))
+
+    def potential(self) -> PairPotential:
+        """The pair potential these trajectories were simulated with, rebuilt from `meta`."""
+        if self.meta["law"] in LAWS:
+            return LAWS[self.meta["law"]]
+        return get_potential(expression=self.meta["potential"])
+
+
+def _check(n: int, dim: int, sims: int, steps: int, dt: float) -> None:
+    if n < 2:
+        raise UserInputError(f"n = {n}: a pair potential needs at least 2 particles")
+    if dim not in (2, 3):
+        raise UserInputError(f"dim = {dim}: only 2-D and 3-D systems are supported")
+    if sims < 1 or steps < 1:
+        raise UserInputError(f"sims = {sims}, steps = {steps}: both must be at least 1")
+    if not (math.isfinite(dt) and dt > 0):
+        raise UserInputError(f"dt = {dt}: the time step must be a positive number")
+
+
+def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, seed: int):
+    """Positions, velocities [S, n, d], masses, charges [S, n] as float32, per DESIGN.md §1.
+
+    Every entry is N(0, 1); masses are exp of theirs; charges become ±1 only for laws that use
+    them. One draw per system in order, so the first k systems do not depend on `sims`.
+    """
+    draws = np.random.default_rng(seed).standard_normal((sims, n, 2 * dim + 2))
+    charges = draws[..., 2 * dim]
+    if potential.uses_charge:
+        charges = np.where(charges >= 0, 1.0, -1.0)
+    return tuple(np.ascontiguousarray(a, dtype=np.float32) for a in (
+        draws[..., :dim], draws[..., dim:2 * dim], np.exp(draws[..., 2 * dim + 1]), charges))
+
+
+def _simulate_chunk(potential, x, v, masses, charges, times, tolerance, on_output):
+    """Positions, velocities and accelerations [c, T, n, d] (float32) of one chunk of systems.
+
+    The integrator's state is (x, v) with particles first, [2, n, c, d], the layout in which the
+    pair sums are fastest (`particle_major_accelerations`).
+    """
+    m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
+
+    def derivative_for(systems):
+        m_s, q_s = m[:, systems], q[:, systems]
+
+        def derivative(y):
+            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential)])
+
+        return derivative
+
+    y0 = np.stack([x.transpose(1, 0, 2), v.transpose(1, 0, 2)])
+    states = dormand_prince(derivative_for, y0, times, tolerance, tolerance, 2, on_output)
+    states = states.astype(np.float32)  # [T, 2, n, c, d]
+    exact = states.astype(np.float64)
+    accelerations = np.stack([particle_major_accelerations(x_k, v_k, m, q, potential)
+                              for x_k, v_k in exact]).astype(np.float32)
+    return (states[:, 0].transpose(2, 0, 1, 3), states[:, 1].transpose(2, 0, 1, 3),
+            accelerations.transpose(2, 0, 1, 3))
+
+
+def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
+             dt: float | None = None, seed: int = 0, progress: bool = False,
+             tolerance: float = TOLERANCE) -> Trajectories:
+    """`sims` systems of `n` particles in `dim` dimensions, `steps` states `dt` apart from t = 0.
+
+    `dt` defaults to the law's reference output spacing; the integrator chooses its own internal
+    steps per system. The same arguments give bit-for-bit the same arrays.
+    """
+    dt = potential.default_dt if dt is None else float(dt)
+    _check(n, dim, sims, steps, dt)
+    x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed)
+    times = dt * np.arange(steps)
+    shape = (sims, steps, n, dim)
+    positions, velocities, accelerations = (np.empty(shape, np.float32) for _ in range(3))
+    with tqdm(total=sims * steps, unit="state", unit_scale=True, desc=f"simulating {potential.name}",
+              disable=not progress, delay=1.0, file=sys.stderr) as bar:
+        for start in range(0, sims, CHUNK):
+            chunk = slice(start, min(start + CHUNK, sims))
+            positions[chunk], velocities[chunk], accelerations[chunk] = _simulate_chunk(
+                potential, x[chunk], v[chunk], masses[chunk], charges[chunk], times, tolerance,
+                bar.update)
+    meta = {"law": potential.name, "potential": potential.expression,
+            "damping": potential.damping, "n": n, "dim": dim, "sims": sims, "steps": steps,
+            "dt": dt, "seed": seed, "integrator": "dormand-prince-5(4), adaptive per system",
+            "tolerance": tolerance, "eqlearn_version": __version__}
+    return Trajectories(positions, velocities, accelerations, masses, charges, times, meta)
