@@ -1,8 +1,8 @@
 """Expression utilities shared by every read-out: rounding, pruning of tiny terms, printing."""
 from __future__ import annotations
 
+import numpy as np
 import sympy
-
 
 def round_significant(value: float, digits: int) -> float:
     """`value` rounded to `digits` significant digits (0 stays 0)."""
@@ -11,23 +11,34 @@ def round_significant(value: float, digits: int) -> float:
 
 def _tidy_number(value: sympy.Float, digits: int) -> sympy.Expr:
     rounded = round_significant(float(value), digits)
-    return sympy.Integer(int(rounded)) if rounded == int(rounded) else sympy.Float(rounded, digits)
+    return sympy.Integer(int(rounded)) if rounded == int(rounded) else sympy.Float(rounded)
 
 
-def clean_expression(expr: sympy.Expr, digits: int = 3, drop_below: float = 1e-2) -> sympy.Expr:
-    """Expand, drop additive terms whose coefficient is below `drop_below`, round the rest.
+def _round_numbers(expr: sympy.Expr, digits: int) -> sympy.Expr:
+    """Round every float, inside functions and exponents too; integral ones become integers."""
+    return expr.xreplace({f: _tidy_number(f, digits) for f in expr.atoms(sympy.Float)})
 
-    Integral floats become integers so `1.0*x**2.0` prints as `x**2`.
-    """
-    expr = sympy.expand(sympy.sympify(expr))
+
+def _drop_small_terms(expr: sympy.Expr, drop_below: float) -> sympy.Expr:
     kept = []
     for term in sympy.Add.make_args(expr):
         coefficient, _ = term.as_coeff_Mul()
         if coefficient.is_number and abs(float(coefficient)) < drop_below:
             continue
         kept.append(term)
-    expr = sympy.Add(*kept)
-    return expr.xreplace({f: _tidy_number(f, digits) for f in expr.atoms(sympy.Float)})
+    return sympy.Add(*kept)
+
+
+def clean_expression(expr: sympy.Expr, digits: int = 3, drop_below: float = 1e-2) -> sympy.Expr:
+    """Expand, round numbers, merge terms that became identical, drop tiny terms.
+
+    The result stays an expanded sum (so callers can read its terms), with products of
+    exponentials merged. Additive terms whose coefficient is below `drop_below` go; integral
+    floats become integers so `1.0*x**2.0` prints as `x**2`.
+    """
+    expr = sympy.expand(_round_numbers(sympy.sympify(expr), digits))
+    expr = _drop_small_terms(expr, drop_below)
+    return _round_numbers(sympy.powsimp(expr, deep=True, combine="exp"), digits)
 
 
 def to_string(expr: sympy.Expr) -> str:
@@ -37,3 +48,46 @@ def to_string(expr: sympy.Expr) -> str:
 
 def to_latex(expr: sympy.Expr) -> str:
     return sympy.latex(expr)
+
+
+def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator: int = 10) -> sympy.Expr:
+    """Replace each float by the nearest simple number (p/q or p/q*pi, q <= `max_denominator`)
+    within `rel_tolerance`, so a formula rounded for printing can be compared with an exact one."""
+
+    def snap(value: sympy.Float) -> sympy.Expr:
+        v = float(value)
+        candidates = [
+            factor * sympy.Rational(round(v / float(factor) * q), q)
+            for factor in (sympy.Integer(1), sympy.pi)
+            for q in range(1, max_denominator + 1)
+        ]
+        best = min(candidates, key=lambda c: abs(float(c) - v))
+        return best if abs(float(best) - v) <= rel_tolerance * abs(v) else value
+
+    return expr.xreplace({f: snap(f) for f in expr.atoms(sympy.Float)})
+
+
+def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=None) -> str | None:
+    """SRBench-style exact recovery: "difference" if found - truth is constant, "ratio" if
+    found / truth is a non-zero constant, else None. Numbers in `found` are snapped first.
+
+    sympy decides when it can; otherwise the candidate constant is checked numerically on points
+    spread far beyond the usual training range (|x| <= 3), to near machine precision.
+    """
+    rng = np.random.default_rng(0) if rng is None else rng
+    snapped = snap_numbers(sympy.sympify(found))
+    points = rng.uniform(-3, 3, size=(len(symbols), 2000))
+    for kind, combination in (("difference", snapped - truth), ("ratio", snapped / truth)):
+        simplified = sympy.simplify(combination)
+        if not simplified.free_symbols & set(symbols):
+            if kind == "difference" or simplified != 0:
+                return kind
+            continue
+        with np.errstate(all="ignore"):
+            values = np.asarray(sympy.lambdify(symbols, combination, "numpy")(*points), dtype=float)
+        values = np.broadcast_to(values, points.shape[1:])
+        values = values[np.isfinite(values)]
+        if len(values) > len(points[0]) // 2 and np.ptp(values) <= 1e-9 * max(1.0, np.abs(values).max()):
+            if kind == "difference" or np.abs(values).min() > 0:
+                return kind
+    return None

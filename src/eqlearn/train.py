@@ -6,7 +6,6 @@ the loop knows nothing about EQLs, graphs or images.
 """
 from __future__ import annotations
 
-import copy
 import math
 import sys
 from dataclasses import dataclass, field
@@ -86,7 +85,7 @@ def train(
     epoch's, restores the last good weights and raises `TrainingDiverged`.
     """
     history = History()
-    good_state = copy.deepcopy(model.state_dict())
+    good_state = _snapshot(model)
     reference_loss = None
     total_epochs = sum(p.epochs for p in phases)
     bar = tqdm(total=total_epochs, disable=not progress, file=sys.stderr, unit="epoch", dynamic_ncols=True)
@@ -95,6 +94,7 @@ def train(
         for phase in phases:
             if phase.prune_threshold is not None:
                 prune(model, phase.prune_threshold)
+                good_state = _snapshot(model)
             epoch_batches = list(batches())
             optimizer = _make_optimizer(phase.optimizer, [p for p in model.parameters() if p.requires_grad], phase.lr)
             steps_left = phase.epochs * len(epoch_batches)
@@ -124,7 +124,7 @@ def train(
                 epoch += 1
                 _check_divergence(row, reference_loss, divergence_factor)
                 reference_loss = reference_loss if reference_loss is not None else row.get("loss")
-                good_state = copy.deepcopy(model.state_dict())
+                good_state = _snapshot(model)
                 history.log(**row)
                 if on_epoch is not None:
                     on_epoch(row)
@@ -136,6 +136,11 @@ def train(
     finally:
         bar.close()
     return history
+
+
+def _snapshot(model: nn.Module) -> dict:
+    """A copy of the weights to fall back on; cheaper than deepcopy, which matters for tiny models."""
+    return {key: value.detach().clone() for key, value in model.state_dict().items()}
 
 
 def _check_divergence(row: dict, reference: float | None, factor: float) -> None:

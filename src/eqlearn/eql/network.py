@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Mapping, Sequence
+from contextlib import contextmanager
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 import sympy
@@ -10,7 +11,7 @@ import torch
 from torch import nn
 
 from eqlearn.eql.units import get_unit
-from eqlearn.symbolic import clean_expression
+from eqlearn.symbolic import clean_expression, round_significant
 
 #: The reference primitive set per hidden layer (Kim et al.), DESIGN.md §4.
 DEFAULT_UNITS: dict[str, int] = {
@@ -44,18 +45,24 @@ class EQLLayer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         z = x @ self.effective_weight().T
-        outputs, k = [], 0
+        # one split instead of many slices: slicing's backward allocates a full-size zero tensor each
+        pieces = iter(z.split([count for unit, count in self.units for _ in range(unit.arity)], dim=-1))
+        outputs = []
         for unit, count in self.units:
-            args = [z[..., k + i * count: k + (i + 1) * count] for i in range(unit.arity)]
-            k += unit.arity * count
             if unit.arity == 0:
                 outputs.append(x.new_ones(*x.shape[:-1], count))
             else:
-                outputs.append(unit.torch(*args))
+                outputs.append(unit.torch(*[next(pieces) for _ in range(unit.arity)]))
         return torch.cat(outputs, dim=-1)
 
-    def symbolic(self, inputs: Sequence[sympy.Expr], threshold: float, digits: int) -> list[sympy.Expr]:
-        """The layer's outputs as expressions of `inputs`; weights below `threshold` are dropped."""
+    def symbolic(
+        self, inputs: Sequence[sympy.Expr], threshold: float, digits: int | None = None
+    ) -> list[sympy.Expr]:
+        """The layer's outputs as expressions of `inputs`; weights below `threshold` are dropped.
+
+        `digits=None` keeps full precision, so rounding can happen once, on the final formula,
+        instead of compounding through the layers.
+        """
         weight = self.effective_weight().detach().cpu().numpy().astype(float)
         linear = [_linear_combination(row, inputs, threshold, digits) for row in weight]
         outputs, k = [], 0
@@ -67,13 +74,20 @@ class EQLLayer(nn.Module):
         return outputs
 
 
-def _linear_combination(row: np.ndarray, inputs, threshold: float, digits: int) -> sympy.Expr:
-    terms = [sympy.Float(_round_significant(w, digits)) * x for w, x in zip(row, inputs) if abs(w) >= threshold]
-    return sympy.Add(*terms)
+def _linear_combination(row: np.ndarray, inputs, threshold: float, digits: int | None) -> sympy.Expr:
+    kept = [(w, x) for w, x in zip(row, inputs) if abs(w) >= threshold]
+    return sympy.Add(*[sympy.Float(w if digits is None else round_significant(w, digits)) * x for w, x in kept])
 
 
-def _round_significant(value: float, digits: int) -> float:
-    return float(f"{value:.{digits}g}")
+@contextmanager
+def eval_mode(module: nn.Module) -> Iterator[nn.Module]:
+    """Run a block with `module` in eval mode (deterministic gates), then restore its mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
 
 
 class EQLNetwork(nn.Module):
@@ -117,10 +131,15 @@ class EQLNetwork(nn.Module):
     def to_sympy(
         self, input_names: Sequence[str | sympy.Expr], threshold: float = 1e-2, digits: int = 3
     ) -> list[sympy.Expr]:
-        """One simplified expression per output; units whose inputs were all dropped vanish."""
+        """One simplified expression per output; units whose inputs were all dropped vanish.
+
+        Weights below `threshold` are dropped; the numbers of the final formula are rounded to
+        `digits` significant digits. Gates (if any) take their deterministic eval-mode value.
+        """
         if len(input_names) != self.in_features:
             raise ValueError(f"need {self.in_features} input names, got {len(input_names)}")
-        exprs = [sympy.sympify(name) if isinstance(name, str) else name for name in input_names]
-        for layer in self.layers:
-            exprs = layer.symbolic(exprs, threshold, digits)
+        exprs = [sympy.Symbol(name) if isinstance(name, str) else name for name in input_names]
+        with eval_mode(self):
+            for layer in self.layers:
+                exprs = layer.symbolic(exprs, threshold)
         return [clean_expression(e, digits=digits, drop_below=threshold) for e in exprs]

@@ -11,6 +11,8 @@ from typing import Callable
 import sympy
 import torch
 
+from eqlearn.errors import UserInputError
+
 #: Inputs of `exp` are clamped here during training so one bad step cannot overflow to inf.
 EXP_CLAMP = 20.0
 #: Guarded division returns 0 where |denominator| is below this (Sahoo et al. 2018).
@@ -90,4 +92,4 @@ def get_unit(name: str) -> Unit:
     try:
         return UNITS[name]
     except KeyError:
-        raise ValueError(f"unknown EQL unit {name!r}; choose from {', '.join(UNITS)}") from None
+        raise UserInputError(f"unknown EQL unit {name!r}; choose from {', '.join(UNITS)}") from None
