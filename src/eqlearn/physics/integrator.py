@@ -84,15 +84,16 @@ def _control(error, y_old, y_new, rtol, atol, step, h, other_axes):
 
 
 def dormand_prince(derivative_for: Callable, y0: np.ndarray, times: np.ndarray, rtol: float,
-                   atol: float, axis: int = 0,
-                   on_output: Callable[[int], None] | None = None) -> np.ndarray:
+                   atol: float, axis: int = 0, on_output: Callable[[int], None] | None = None,
+                   dtype=np.float64) -> np.ndarray:
     """States [T, ...] of the systems in y0 (systems along `axis`) at each of `times`.
 
     `times[0]` is the start. `derivative_for(systems)` gives the right-hand side dy/dt = f(y) of
     the systems with those indices (their parameters, such as masses, differ), for a state that
     holds only those systems. A step is accepted when the RMS over the system's components of
     error / (atol + rtol * |y|) is at most 1, the usual local error control of scipy and odeint.
-    `on_output(count)` is told how many (system, time) states each iteration filled in.
+    `on_output(count)` is told how many (system, time) states each iteration filled in. The
+    integration runs in float64 whatever the `dtype` of the returned states.
     """
     y = np.array(y0, dtype=np.float64)
     axis %= y.ndim
@@ -102,7 +103,7 @@ def dormand_prince(derivative_for: Callable, y0: np.ndarray, times: np.ndarray, 
     def at(index):
         return (slice(None),) * axis + (index,)
 
-    out = np.empty((len(times),) + y.shape)
+    out = np.empty((len(times),) + y.shape, dtype=dtype)
     out[0] = y
     next_output = np.ones(systems, dtype=np.int64)
     dydt = derivative_for(np.arange(systems))(y)

@@ -98,11 +98,12 @@ def _simulate_chunk(potential, x, v, masses, charges, times, tolerance, on_outpu
         return derivative
 
     y0 = np.stack([x.transpose(1, 0, 2), v.transpose(1, 0, 2)])
-    states = dormand_prince(derivative_for, y0, times, tolerance, tolerance, 2, on_output)
-    states = states.astype(np.float32)  # [T, 2, n, c, d]
-    exact = states.astype(np.float64)
-    accelerations = np.stack([particle_major_accelerations(x_k, v_k, m, q, potential)
-                              for x_k, v_k in exact]).astype(np.float32)
+    states = dormand_prince(derivative_for, y0, times, tolerance, tolerance, 2, on_output,
+                            np.float32)  # [T, 2, n, c, d]
+    accelerations = np.empty_like(states[:, 0])
+    for k, (x_k, v_k) in enumerate(states):  # from the stored, rounded states
+        accelerations[k] = particle_major_accelerations(x_k.astype(np.float64),
+                                                        v_k.astype(np.float64), m, q, potential)
     return (states[:, 0].transpose(2, 0, 1, 3), states[:, 1].transpose(2, 0, 1, 3),
             accelerations.transpose(2, 0, 1, 3))
 
