@@ -1,4 +1,4 @@
-"""Data sets on disk: one `.npz` per simulation run, written atomically, and splits by simulation."""
+"""Data sets on disk: one `.npz` per simulation run, written atomically; splits by simulation."""
 from __future__ import annotations
 
 import json

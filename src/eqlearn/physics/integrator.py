@@ -55,7 +55,8 @@ def _per_system(values: np.ndarray, like: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _trial_step(derivative: Callable, y, dydt, h):
-    """One step of size h [S, 1, ...] per system: the 5th-order state, all seven stages, the error."""
+    """One step of size h (per system) for every system: the 5th-order state, the seven stages,
+    and the error estimate."""
     stages = [dydt]
     for row in _A[1:]:
         stages.append(derivative(y + h * _combine(row, stages)))

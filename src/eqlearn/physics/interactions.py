@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from eqlearn.physics.potentials import SOFTENING, PairPotential, squared_norm
+from eqlearn.physics.potentials import SOFTENING, PairPotential, array_namespace, squared_norm
 
 
 @lru_cache(maxsize=None)
@@ -45,13 +45,13 @@ def particle_major_accelerations(x, v, m, q, potential: PairPotential):
     delta = x[first] - x[second]
     dv = v[first] - v[second] if potential.damping else None
     force = potential.pair_force(delta, m[first], m[second], q[first], q[second], dv)
-    concat = torch.cat if isinstance(force, torch.Tensor) else np.concatenate
-    per_receiver = concat([force, -force])[receivers].reshape(n, n - 1, *force.shape[1:])
+    both_ways = array_namespace(force).concatenate([force, -force])
+    per_receiver = both_ways[receivers].reshape(n, n - 1, *force.shape[1:])
     return per_receiver.sum(1) / m[..., None]
 
 
 def _particle_major(array, particle_axis: int):
-    return (torch if isinstance(array, torch.Tensor) else np).moveaxis(array, particle_axis, 0)
+    return array_namespace(array).moveaxis(array, particle_axis, 0)
 
 
 def pair_accelerations(positions, velocities, masses, charges, potential: PairPotential):
@@ -59,7 +59,7 @@ def pair_accelerations(positions, velocities, masses, charges, potential: PairPo
     accelerations = particle_major_accelerations(
         _particle_major(positions, -2), _particle_major(velocities, -2),
         _particle_major(masses, -1), _particle_major(charges, -1), potential)
-    return (torch if isinstance(accelerations, torch.Tensor) else np).moveaxis(accelerations, 0, -2)
+    return array_namespace(accelerations).moveaxis(accelerations, 0, -2)
 
 
 def total_energy(positions, velocities, masses, charges, potential: PairPotential):

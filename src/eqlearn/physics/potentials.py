@@ -16,7 +16,7 @@ import torch
 
 from eqlearn.errors import UserInputError
 
-#: Added to the pair distance (not a clip) so that close encounters stay finite, as in the reference.
+#: Added to the pair distance (not a clip), as in the reference, so close encounters stay finite.
 SOFTENING = 0.01
 #: Drag coefficient of the `damped` law: force -DAMPING * (v1 - v2) on particle 1 from particle 2.
 DAMPING = 0.25
@@ -27,7 +27,8 @@ _SYMBOL_NAMES = tuple(str(symbol) for symbol in SYMBOLS)
 CUSTOM_DT = 1e-2
 
 
-def _namespace(array):
+def array_namespace(array):
+    """The module (torch or numpy) whose functions apply to `array`."""
     return torch if isinstance(array, torch.Tensor) else np
 
 
@@ -58,7 +59,7 @@ class PairPotential:
 
     def pair_force(self, delta, m1, m2, q1, q2, dv=None):
         """Force on particle 1 from particle 2; `delta` = x1 - x2 [..., d], the rest [...]."""
-        distance = _namespace(delta).sqrt(squared_norm(delta))
+        distance = array_namespace(delta).sqrt(squared_norm(delta))
         magnitude = self.radial_force(distance + SOFTENING, m1, m2, q1, q2)
         force = (magnitude / distance)[..., None] * delta
         if self.damping:
@@ -123,7 +124,7 @@ def _charge_force(r, m1, m2, q1, q2):
 
 
 def _discontinuous_force(r, m1, m2, q1, q2):
-    return _namespace(r).where(r >= 2, -2 * (r - 1), 0 * r)
+    return array_namespace(r).where(r >= 2, -2 * (r - 1), 0 * r)
 
 
 #: Output time steps follow the reference data sets.
@@ -146,7 +147,7 @@ def custom_potential(expression: str) -> PairPotential:
     energy = _parse(expression)
     r, m1, m2, q1, q2 = SYMBOLS
     if r not in energy.free_symbols:
-        raise UserInputError(f"potential {expression!r} does not depend on r, so it exerts no force")
+        raise UserInputError(f"potential {expression!r} does not depend on r: it exerts no force")
     swapped = energy.xreplace({m1: m2, m2: m1, q1: q2, q2: q1})
     if sympy.simplify(energy - swapped) != 0:
         raise UserInputError(f"potential {expression!r} must be symmetric under swapping particles"

@@ -122,8 +122,8 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
     times = dt * np.arange(steps)
     shape = (sims, steps, n, dim)
     positions, velocities, accelerations = (np.empty(shape, np.float32) for _ in range(3))
-    with tqdm(total=sims * steps, unit="state", unit_scale=True, desc=f"simulating {potential.name}",
-              disable=not progress, delay=1.0, file=sys.stderr) as bar:
+    with tqdm(total=sims * steps, unit="state", unit_scale=True, file=sys.stderr, delay=1.0,
+              desc=f"simulating {potential.name}", disable=not progress) as bar:
         for start in range(0, sims, CHUNK):
             chunk = slice(start, min(start + CHUNK, sims))
             positions[chunk], velocities[chunk], accelerations[chunk] = _simulate_chunk(
