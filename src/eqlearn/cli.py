@@ -22,6 +22,34 @@ def build_parser() -> argparse.ArgumentParser:
 _COMMANDS: list = []
 
 
+def _add_regress(commands) -> None:
+    command = commands.add_parser("regress", help="fit a formula to a CSV table with an EQL network")
+    command.add_argument("data", help="CSV file with a header row")
+    command.add_argument("--target", required=True, help="the column to predict")
+    command.add_argument("--features", help="comma-separated input columns (default: all others)")
+    command.add_argument("--out", default="formula.json", help="JSON file to write (default: formula.json)")
+    command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    command.add_argument("--epochs", help="three counts FIT,SPARSIFY,FINE_TUNE (default: the regressor's)")
+    command.set_defaults(run=_run_regress)
+
+
+def _run_regress(args) -> int:
+    from eqlearn.regress import parse_epochs, regress_table, write_record
+
+    settings = {"random_state": args.seed}
+    if args.epochs:
+        settings["epochs"] = parse_epochs(args.epochs)
+    features = [name.strip() for name in args.features.split(",")] if args.features else None
+    record = regress_table(args.data, args.target, features, **settings)
+    write_record(record, args.out)
+    print(f"{args.target} = {record['expression']}")
+    print(f"R^2 = {record['r2']:.6f}; written to {args.out}")
+    return 0
+
+
+_COMMANDS.append(_add_regress)
+
+
 def _add_simulate(commands) -> None:
     command = commands.add_parser("simulate", help="simulate n-body systems and save a data set")
     law = command.add_mutually_exclusive_group(required=True)
@@ -62,6 +90,30 @@ def _run_simulate(args) -> int:
 
 
 _COMMANDS.append(_add_simulate)
+
+
+def _add_demo(commands) -> None:
+    from eqlearn.demos import DEMOS
+
+    command = commands.add_parser("demo", help="run a worked example: an EQL inside a deep-learning model")
+    command.add_argument("name", choices=list(DEMOS), help="which demo")
+    command.add_argument("--out", required=True, help="folder for metrics.json, plots and the formula")
+    command.add_argument("--seed", type=int, help="random seed (default: the demo's)")
+    command.add_argument("--epochs", type=int, help="training epochs per model (default: the demo's)")
+    command.add_argument("--mnist-dir", help="digits only: a folder with the four MNIST IDX files")
+    command.set_defaults(run=_run_demo)
+
+
+def _run_demo(args) -> int:
+    from eqlearn.demos import run_demo
+
+    _, summary = run_demo(args.name, args.out, seed=args.seed, epochs=args.epochs, mnist_dir=args.mnist_dir)
+    print("\n".join(summary))
+    print(f"written to {args.out}")
+    return 0
+
+
+_COMMANDS.append(_add_demo)
 
 
 def main(argv: list[str] | None = None) -> int:

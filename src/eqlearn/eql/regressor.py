@@ -14,23 +14,21 @@ from sklearn.exceptions import NotFittedError
 from eqlearn.errors import UserInputError
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
 from eqlearn.eql.restarts import extract_copy, parallel_copies
-from eqlearn.eql.sparsity import PENALTIES, attach_gates, count_active_weights, weight_penalty
+from eqlearn.eql.selection import eliminate_output_terms, normalised_error, simplest_of_best
+from eqlearn.eql.sparsity import PENALTIES, attach_gates, weight_penalty
 from eqlearn.eql.units import get_unit
 from eqlearn.symbolic import clean_expression, to_latex
 from eqlearn.train import Phase, train
-
-#: Restarts whose validation error is within this (normalised MSE) of the best count as equally
-#: good; among those the sparsest wins, since an exact formula is usually also the shortest.
-SELECTION_TOLERANCE = 1e-4
-
 
 class EQLRegressor(RegressorMixin, BaseEstimator):
     """Fit a formula y = f(X) with an Equation Learner network and read it back with `sympy()`.
 
     Training runs three phases of full-batch Adam: a free fit, a fit with a sparsity `penalty`
     weighted by `regularization`, then pruning of weights below `prune_threshold` and a fine-tune.
-    `restarts` random initialisations train side by side; the sparsest of those with the best
-    validation error is kept. Inputs and targets are rescaled by powers of ten only, so the
+    `restarts` random initialisations train side by side; in each, the output layer is refitted
+    without the terms it can spare, and the shortest formula among those with the best validation
+    error is kept; `init_scale` (a pair: a geometric spread over the restarts) sets the
+    size of their initial weights. Inputs and targets are rescaled by powers of ten only, so the
     printed formula is exact in the original units.
     """
 
@@ -39,11 +37,11 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         units: Mapping[str, int] | Sequence[Mapping[str, int]] | None = None,
         depth: int = 2,
         penalty: str = "l12",
-        regularization: float = 1e-3,
-        epochs: tuple[int, int, int] = (500, 2000, 1000),
-        lr: float = 1e-2,
+        regularization: float = 1e-2,
+        epochs: tuple[int, int, int] = (300, 1200, 500),
+        lr: float = 3e-2,
         prune_threshold: float = 1e-2,
-        init_scale: float = 1.0,
+        init_scale: float | tuple[float, float] = (1.0, 3.0),
         restarts: int = 8,
         validation_fraction: float = 0.2,
         digits: int = 3,
@@ -84,17 +82,27 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         train_rows, valid_rows = _split(len(X), self.validation_fraction, rng)
         inputs = torch.as_tensor(X / self.x_scale_, dtype=torch.float32)
         targets = torch.as_tensor(y_matrix / self.y_scale_, dtype=torch.float32)
+        train_set = (inputs[train_rows], targets[train_rows])
+        valid_set = (inputs[valid_rows], targets[valid_rows])
         with torch.random.fork_rng(devices=[]), _single_thread():
             torch.manual_seed(int(rng.integers(2**31)))
-            parallel = self._train_parallel(inputs[train_rows], targets[train_rows])
-        errors = _copy_errors(parallel, inputs[valid_rows], targets[valid_rows], self.restarts)
-        sizes = [count_active_weights(self._copy(parallel, c)) for c in range(self.restarts)]
-        best = _select(errors, sizes)
-        self.network_ = self._copy(parallel, best).eval()
-        self.restart_errors_, self.restart_sizes_, self.best_restart_ = errors, sizes, best
-        self.expressions_ = self._read_out()
-        self.expression_ = self.expressions_[0]
+            parallel = self._train_parallel(*train_set)
+            self._keep_best_restart(parallel, train_set, valid_set)
         return self
+
+    def _keep_best_restart(self, parallel: EQLNetwork, train_set: tuple, valid_set: tuple) -> None:
+        candidates, errors, sizes = [], [], []
+        for index in range(self.restarts):
+            network = self._copy(parallel, index).eval()
+            eliminate_output_terms(network, train_set, valid_set)
+            formulas = self._read_out(network)
+            candidates.append((network, formulas))
+            errors.append(normalised_error(network, *valid_set))
+            sizes.append(sum(sympy.count_ops(f) for f in formulas))
+        self.best_restart_ = simplest_of_best(errors, sizes)
+        self.network_, self.expressions_ = candidates[self.best_restart_]
+        self.expression_ = self.expressions_[0]
+        self.restart_errors_, self.restart_sizes_ = errors, sizes
 
     def _check_settings(self) -> None:
         for name in self._units_per_layer_names():
@@ -117,7 +125,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
     def _train_parallel(self, inputs: torch.Tensor, targets: torch.Tensor) -> EQLNetwork:
         copies, outputs = self.restarts, targets.shape[1]
         network = parallel_copies(
-            inputs.shape[1], outputs, copies, self._units(), self.depth, init_scale=self.init_scale
+            inputs.shape[1], outputs, copies, self._units(), self.depth, init_scales=self._init_scales()
         )
         if self.penalty == "l0":
             attach_gates(network)
@@ -142,13 +150,18 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
                               progress=self.verbose)
         return network
 
+    def _init_scales(self) -> np.ndarray:
+        """One initial weight scale per restart: a pair spreads them geometrically between its ends."""
+        low, high = (self.init_scale, self.init_scale) if np.isscalar(self.init_scale) else self.init_scale
+        return np.geomspace(low, high, self.restarts)
+
     def _copy(self, parallel: EQLNetwork, index: int) -> EQLNetwork:
         return extract_copy(parallel, index, self.restarts, self._units(), self.depth)
 
-    def _read_out(self) -> list[sympy.Expr]:
+    def _read_out(self, network: EQLNetwork) -> list[sympy.Expr]:
         """The formulas in the user's units: read out on the scaled inputs, then rescaled exactly."""
         symbols = [sympy.Symbol(name) for name in self.feature_names_in_]
-        scaled = self.network_.to_sympy(symbols, threshold=self.prune_threshold, digits=self.digits)
+        scaled = network.to_sympy(symbols, threshold=self.prune_threshold, digits=self.digits)
         unscale = {s: s / _exact_power(k) for s, k in zip(symbols, self.x_scale_)}
         return [
             clean_expression(e.xreplace(unscale) * _exact_power(k), digits=self.digits, drop_below=0)
@@ -241,19 +254,3 @@ def _split(n: int, validation_fraction: float, rng: np.random.Generator) -> tupl
     if n_valid < 1 or n - n_valid < 1:
         return order, order
     return order[n_valid:], order[:n_valid]
-
-
-@torch.no_grad()
-def _copy_errors(parallel: EQLNetwork, inputs: torch.Tensor, targets: torch.Tensor, copies: int) -> list[float]:
-    """Normalised validation MSE of each copy (mean over outputs)."""
-    parallel.eval()
-    predictions = parallel(inputs).reshape(len(inputs), copies, -1)
-    variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12)
-    error = ((predictions - targets[:, None, :]) ** 2).mean(dim=0) / variance
-    return [float(e) if math.isfinite(e) else math.inf for e in error.mean(dim=1).tolist()]
-
-
-def _select(errors: list[float], sizes: list[int]) -> int:
-    best = min(errors)
-    good = [c for c, e in enumerate(errors) if e <= best + max(best, SELECTION_TOLERANCE)]
-    return min(good, key=lambda c: (sizes[c], errors[c]))

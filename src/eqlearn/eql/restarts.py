@@ -37,19 +37,25 @@ def parallel_copies(
     copies: int,
     units: UnitCounts | Sequence[UnitCounts],
     depth: int = 2,
+    init_scales: Sequence[float] | None = None,
     **network_options,
 ) -> EQLNetwork:
-    """`copies` independent networks in one; output `c * out_features + o` is copy c's output o."""
+    """`copies` independent networks in one; output `c * out_features + o` is copy c's output o.
+
+    `init_scales` (one per copy) multiply each copy's initial weights, so restarts can explore
+    different regimes, e.g. the high frequencies of sin(2*pi*x) or the steep slope of a sigmoid.
+    """
     per_layer = _units_per_layer(units, depth)
     widened = [{name: count * copies for name, count in layer_units.items()} for layer_units in per_layer]
     network = EQLNetwork(in_features, out_features * copies, widened, **network_options)
+    row_scale = torch.ones(copies) if init_scales is None else torch.as_tensor(init_scales, dtype=torch.float32)
     input_owner = None  # the inputs are shared by all copies
     for layer in network.layers:
         row_owner, output_owner = _owners(layer, copies)
         if input_owner is not None:
             layer.mask.copy_((row_owner[:, None] == input_owner[None, :]).to(layer.mask.dtype))
-            with torch.no_grad():
-                layer.weight.mul_(layer.mask)
+        with torch.no_grad():
+            layer.weight.mul_(layer.mask * row_scale[row_owner][:, None].to(layer.weight))
         input_owner = output_owner
     return network
 

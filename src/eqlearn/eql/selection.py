@@ -1,0 +1,72 @@
+"""Choosing the simplest formula that fits as well as the best: among restarts, and among the
+terms of the output layer. An exact formula is usually also the shortest one that fits."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from eqlearn.eql.network import EQLNetwork
+
+#: Normalised validation MSEs within this of the best count as equally good.
+TOLERANCE = 1e-4
+
+
+@torch.no_grad()
+def normalised_error(network: EQLNetwork, inputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """MSE / variance of the target, averaged over outputs; inf for a broken model."""
+    variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12)
+    error = float((((network(inputs) - targets) ** 2).mean(dim=0) / variance).mean())
+    return error if math.isfinite(error) else math.inf
+
+
+def simplest_of_best(errors: list[float], sizes: list[int]) -> int:
+    """Index of the smallest model among those within `TOLERANCE` of the lowest error."""
+    best = min(errors)
+    good = [i for i, e in enumerate(errors) if e <= best + max(best, TOLERANCE)]
+    return min(good, key=lambda i: (sizes[i], errors[i]))
+
+
+@torch.no_grad()
+def eliminate_output_terms(network: EQLNetwork, train: tuple, valid: tuple) -> None:
+    """Backward elimination on the linear output layer: refit it by least squares, then drop
+    terms (last hidden units) one at a time while the validation error stays within tolerance.
+
+    Training by gradient descent leaves small compensating terms (a little `exp(0.2*x)` next to
+    `x`); a least-squares refit without them is exact when the remaining terms are.
+    """
+    output = network.output
+    if output.units[0][0].name != "identity":
+        return
+    (x_train, y_train), (x_valid, y_valid) = train, valid
+    h_train, h_valid = (_last_hidden(network, x).double().numpy() for x in (x_train, x_valid))
+    for o in range(network.out_features):
+        t, v = y_train[:, o].double().numpy(), y_valid[:, o].double().numpy()
+        scale = max(float(v.var()), 1e-12)
+        active = [int(i) for i in torch.nonzero(output.mask[o]).flatten()]
+        coef, error = _refit(h_train, t, h_valid, v, active, scale)
+        limit = error + TOLERANCE
+        while len(active) > 1:
+            trials = [(_refit(h_train, t, h_valid, v, [a for a in active if a != drop], scale), drop) for drop in active]
+            (trial_coef, trial_error), drop = min(trials, key=lambda trial: trial[0][1])
+            if trial_error > limit:
+                break
+            active.remove(drop)
+            coef = trial_coef
+        output.mask[o].zero_()
+        output.weight[o].zero_()
+        output.mask[o, active] = 1.0
+        output.weight[o, active] = torch.as_tensor(coef, dtype=output.weight.dtype)
+
+
+def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:
+    for layer in network.hidden:
+        x = layer(x)
+    return x
+
+
+def _refit(h_train, t, h_valid, v, active: list[int], scale: float) -> tuple[np.ndarray, float]:
+    coef = np.linalg.lstsq(h_train[:, active], t, rcond=None)[0]
+    error = float(np.mean((h_valid[:, active] @ coef - v) ** 2)) / scale
+    return coef, error if math.isfinite(error) else math.inf
