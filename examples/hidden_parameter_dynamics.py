@@ -1,0 +1,18 @@
+"""Infer a hidden physical parameter from one trajectory and learn the equation of motion around it.
+
+A 1-D conv encoder reads one trajectory of a system and outputs a latent z; an EQL steps (x, v, z)
+forward on another trajectory of the same system. Never told the parameter, z comes out proportional
+to it (the acceleration a, or omega**2 of an oscillator), and the learned step is the true update.
+
+    python examples/hidden_parameter_dynamics.py runs   # about 1 minute per system on 2 CPU cores
+"""
+import sys
+from pathlib import Path
+
+from eqlearn.demos import dynamics
+
+out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
+for system in ("kinematics", "sho"):
+    metrics = dynamics.run(dynamics.DynamicsConfig(system=system, seed=0), out / system)
+    print(f"--- {system}")
+    print("\n".join(dynamics.summary(metrics)))
