@@ -24,7 +24,7 @@ from scipy.integrate import solve_ivp
 
 from eqlearn.physics import LAWS, pair_accelerations, simulate, total_energy
 from eqlearn.physics.interactions import particle_major_accelerations
-from eqlearn.physics.simulator import CHUNK, TOLERANCE
+from eqlearn.physics.simulator import BLOCK, TOLERANCE
 
 RESULTS = Path(__file__).parent / "results" / "simulator_speed.md"
 
@@ -105,7 +105,7 @@ def backend_table(repeats: int = 100) -> list[str]:
             np.exp(rng.normal(size=(4, 10_000))), rng.normal(size=(4, 10_000)))
     rows = ["| backend | systems | ms per force evaluation |", "|---|---|---|"]
     torch.set_num_threads(1)
-    for size in (CHUNK, 10_000):
+    for size in (BLOCK, 10_000):
         for name, convert in [("numpy", np.ascontiguousarray), ("torch, 1 thread", torch.tensor)]:
             inputs = tuple(convert(a[:, :size]) for a in full)
             start = time.perf_counter()
@@ -131,7 +131,7 @@ def main() -> None:
         "",
         f"Integrator: adaptive Dormand-Prince 5(4), a step size per system, local error tolerance"
         f" rtol = atol = {TOLERANCE:g}, 4th-order dense output at the stored times, systems in"
-        f" chunks of {CHUNK}. Particle-steps = stored states x particles.",
+        f" blocks of {BLOCK}. Particle-steps = stored states x particles.",
         "Energy drift: max over time of |E(t) - E(0)|, divided by the system's energy scale"
         " max(kinetic + |potential|), from the stored float32 states. Position error: max over"
         " particles and stored times against scipy's DOP853 at rtol = atol = 1e-12 from the same"

@@ -86,14 +86,16 @@ def _control(error, y_old, y_new, rtol, atol, step, h, other_axes):
 
 def dormand_prince(derivative_for: Callable, y0: np.ndarray, times: np.ndarray, rtol: float,
                    atol: float, axis: int = 0, on_output: Callable[[int], None] | None = None,
-                   dtype=np.float64) -> np.ndarray:
+                   dtype=np.float64, block: int | None = None) -> np.ndarray:
     """States [T, ...] of the systems in y0 (systems along `axis`) at each of `times`.
 
     `times[0]` is the start. `derivative_for(systems)` gives the right-hand side dy/dt = f(y) of
     the systems with those indices (their parameters, such as masses, differ), for a state that
     holds only those systems. A step is accepted when the RMS over the system's components of
     error / (atol + rtol * |y|) is at most 1, the usual local error control of scipy and odeint.
-    `on_output(count)` is told how many (system, time) states each iteration filled in. The
+    Each iteration steps the unfinished systems `block` at a time (all at once if None), so the
+    temporaries stay small while the few slow systems still share their iterations.
+    `on_output(count)` is told how many (system, time) states each step filled in. The
     integration runs in float64 whatever the `dtype` of the returned states.
     """
     y = np.array(y0, dtype=np.float64)
@@ -111,37 +113,43 @@ def dormand_prince(derivative_for: Callable, y0: np.ndarray, times: np.ndarray, 
     t = np.full(systems, float(times[0]))
     h = np.full(systems, float(times[1] - times[0]) if len(times) > 1 else 1.0)
     min_step = _MIN_RELATIVE_STEP * h[0]
-    active = np.flatnonzero(next_output < len(times))
-    with np.errstate(all="ignore"):  # a non-finite trial step is rejected below, not reported
-        while active.size:
-            y_old = y[at(active)]
-            remaining = end - t[active]
-            step = np.minimum(h[active], remaining)
-            y_new, stages, error = _trial_step(derivative_for(active), y_old, dydt[at(active)],
-                                               _per_system(step, y_old, axis))
-            accepted, h[active] = _control(error, y_old, y_new, rtol, atol, step, h[active],
-                                           other_axes)
-            if np.any(h[active] < min_step):
-                raise UserInputError(f"integration stalled near t = {t[active].min():g}: the step"
-                                     " size fell below 1e-12 of the output spacing; the force is"
-                                     " singular or too stiff for these states")
 
-            moved, step, y_old = active[accepted], step[accepted], y_old[at(accepted)]
-            stages = [k[at(accepted)] for k in stages]
-            t_old = t[moved]
-            t_new = np.where(step >= remaining[accepted], end, t_old + step)
-            crossed = np.searchsorted(times, t_new, side="right") - next_output[moved]
-            for j in range(crossed.max(initial=0)):
-                inside = crossed > j
-                index = next_output[moved[inside]] + j
-                fraction = (times[index] - t_old[inside]) / step[inside]
-                state = _dense_output(y_old[at(inside)], [k[at(inside)] for k in stages],
-                                      _per_system(step[inside], y_old, axis), fraction, axis)
-                out[(index,) + at(moved[inside])] = np.moveaxis(state, axis, 0)
-            if on_output is not None:
-                on_output(int(crossed.sum()))
-            next_output[moved] += crossed
-            t[moved] = t_new
-            y[at(moved)], dydt[at(moved)] = y_new[at(accepted)], stages[-1]
+    def advance(active):
+        """One trial step of the `active` systems; accepted ones move and fill in outputs."""
+        y_old = y[at(active)]
+        remaining = end - t[active]
+        step = np.minimum(h[active], remaining)
+        y_new, stages, error = _trial_step(derivative_for(active), y_old, dydt[at(active)],
+                                           _per_system(step, y_old, axis))
+        accepted, h[active] = _control(error, y_old, y_new, rtol, atol, step, h[active],
+                                       other_axes)
+        if np.any(h[active] < min_step):
+            raise UserInputError(f"integration stalled near t = {t[active].min():g}: the step"
+                                 " size fell below 1e-12 of the output spacing; the force is"
+                                 " singular or too stiff for these states")
+
+        moved, step, y_old = active[accepted], step[accepted], y_old[at(accepted)]
+        stages = [k[at(accepted)] for k in stages]
+        t_old = t[moved]
+        t_new = np.where(step >= remaining[accepted], end, t_old + step)
+        crossed = np.searchsorted(times, t_new, side="right") - next_output[moved]
+        for j in range(crossed.max(initial=0)):
+            inside = crossed > j
+            index = next_output[moved[inside]] + j
+            fraction = (times[index] - t_old[inside]) / step[inside]
+            state = _dense_output(y_old[at(inside)], [k[at(inside)] for k in stages],
+                                  _per_system(step[inside], y_old, axis), fraction, axis)
+            out[(index,) + at(moved[inside])] = np.moveaxis(state, axis, 0)
+        if on_output is not None:
+            on_output(int(crossed.sum()))
+        next_output[moved] += crossed
+        t[moved] = t_new
+        y[at(moved)], dydt[at(moved)] = y_new[at(accepted)], stages[-1]
+
+    active = np.flatnonzero(next_output < len(times))
+    with np.errstate(all="ignore"):  # a non-finite trial step is rejected, not reported
+        while active.size:
+            for part in np.array_split(active, -(-active.size // (block or active.size))):
+                advance(part)
             active = active[next_output[active] < len(times)]
     return out

@@ -22,10 +22,9 @@ from eqlearn.physics.potentials import LAWS, PairPotential, get_potential
 #: Local error tolerance (relative and absolute) of the integrator; its accuracy and cost are
 #: measured in benchmarks/results/simulator_speed.md.
 TOLERANCE = 1e-7
-#: Systems integrated together. A force evaluation costs ~3x less per system at 1-2k systems than
-#: at 10k (temporaries stay in cache), while the late steps of the few systems in close encounters
-#: are paid in Python overhead once per chunk: 2048 balances the two (measured).
-CHUNK = 2048
+#: Systems stepped together. A force evaluation costs ~3x less per system in blocks of 1-2k
+#: systems than at 10k, where the temporaries no longer fit in cache (measured).
+BLOCK = 2048
 
 
 @dataclass
@@ -81,12 +80,9 @@ def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, se
         draws[..., :dim], draws[..., dim:2 * dim], np.exp(draws[..., 2 * dim + 1]), charges))
 
 
-def _simulate_chunk(potential, x, v, masses, charges, times, tolerance, on_output):
-    """Positions, velocities and accelerations [c, T, n, d] (float32) of one chunk of systems.
-
-    The integrator's state is (x, v) with particles first, [2, n, c, d], the layout in which the
-    pair sums are fastest (`particle_major_accelerations`).
-    """
+def _integrate(potential, x, v, masses, charges, times, tolerance, on_output):
+    """States [T, 2, n, S, d] (float32) of all systems: (x, v) with particles first, the layout
+    in which the pair sums are fastest (`particle_major_accelerations`)."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
 
     def derivative_for(systems):
@@ -98,14 +94,21 @@ def _simulate_chunk(potential, x, v, masses, charges, times, tolerance, on_outpu
         return derivative
 
     y0 = np.stack([x.transpose(1, 0, 2), v.transpose(1, 0, 2)])
-    states = dormand_prince(derivative_for, y0, times, tolerance, tolerance, 2, on_output,
-                            np.float32)  # [T, 2, n, c, d]
+    return dormand_prince(derivative_for, y0, times, tolerance, tolerance, axis=2,
+                          on_output=on_output, dtype=np.float32, block=BLOCK)
+
+
+def _stored_accelerations(states, masses, charges, potential):
+    """Exact accelerations [T, n, S, d] of the stored, rounded float32 states."""
+    m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
     accelerations = np.empty_like(states[:, 0])
-    for k, (x_k, v_k) in enumerate(states):  # from the stored, rounded states
-        accelerations[k] = particle_major_accelerations(x_k.astype(np.float64),
-                                                        v_k.astype(np.float64), m, q, potential)
-    return (states[:, 0].transpose(2, 0, 1, 3), states[:, 1].transpose(2, 0, 1, 3),
-            accelerations.transpose(2, 0, 1, 3))
+    for k, (x, v) in enumerate(states):
+        for start in range(0, x.shape[1], BLOCK):
+            part = slice(start, start + BLOCK)
+            accelerations[k][:, part] = particle_major_accelerations(
+                x[:, part].astype(np.float64), v[:, part].astype(np.float64), m[:, part],
+                q[:, part], potential)
+    return accelerations
 
 
 def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
@@ -120,15 +123,13 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
     _check(n, dim, sims, steps, dt)
     x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed)
     times = dt * np.arange(steps)
-    shape = (sims, steps, n, dim)
-    positions, velocities, accelerations = (np.empty(shape, np.float32) for _ in range(3))
     with tqdm(total=sims * steps, unit="state", unit_scale=True, file=sys.stderr, delay=1.0,
               desc=f"simulating {potential.name}", disable=not progress) as bar:
-        for start in range(0, sims, CHUNK):
-            chunk = slice(start, min(start + CHUNK, sims))
-            positions[chunk], velocities[chunk], accelerations[chunk] = _simulate_chunk(
-                potential, x[chunk], v[chunk], masses[chunk], charges[chunk], times, tolerance,
-                bar.update)
+        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update)
+    accelerations = _stored_accelerations(states, masses, charges, potential)
+    positions, velocities, accelerations = (
+        np.ascontiguousarray(a.transpose(2, 0, 1, 3))
+        for a in (states[:, 0], states[:, 1], accelerations))
     meta = {"law": potential.name, "potential": potential.expression,
             "damping": potential.damping, "n": n, "dim": dim, "sims": sims, "steps": steps,
             "dt": dt, "seed": seed, "integrator": "dormand-prince-5(4), adaptive per system",
