@@ -1,6 +1,6 @@
 """Simulate many independent n-body systems under one pair potential (DESIGN.md §1).
 
-Systems are integrated in chunks with the adaptive Dormand-Prince scheme of `integrator`, in
+All systems are integrated together with the adaptive Dormand-Prince scheme of `integrator`, in
 float64; states are stored in float32 and the stored accelerations are computed exactly from the
 stored (rounded) states, so every (state, acceleration) training pair is consistent to rounding.
 """
