@@ -6,7 +6,7 @@ import pytest
 
 from eqlearn.cli import main
 
-FAST = ["--epochs", "100,400,200"]
+FAST = ["--epochs", "100,400,200", "--restarts", "4"]
 
 
 def write_csv(path, header, rows):

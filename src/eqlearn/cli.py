@@ -30,6 +30,7 @@ def _add_regress(commands) -> None:
     command.add_argument("--out", default="formula.json", help="JSON file to write (default: formula.json)")
     command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     command.add_argument("--epochs", help="three counts FIT,SPARSIFY,FINE_TUNE (default: the regressor's)")
+    command.add_argument("--restarts", type=int, help="random restarts trained side by side (default: the regressor's)")
     command.set_defaults(run=_run_regress)
 
 
@@ -39,6 +40,8 @@ def _run_regress(args) -> int:
     settings = {"random_state": args.seed}
     if args.epochs:
         settings["epochs"] = parse_epochs(args.epochs)
+    if args.restarts is not None:
+        settings["restarts"] = args.restarts
     features = [name.strip() for name in args.features.split(",")] if args.features else None
     record = regress_table(args.data, args.target, features, **settings)
     write_record(record, args.out)

@@ -20,6 +20,7 @@ from eqlearn.eql.units import get_unit
 from eqlearn.symbolic import clean_expression, to_latex
 from eqlearn.train import Phase, train
 
+
 class EQLRegressor(RegressorMixin, BaseEstimator):
     """Fit a formula y = f(X) with an Equation Learner network and read it back with `sympy()`.
 
@@ -42,7 +43,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         lr: float = 3e-2,
         prune_threshold: float = 1e-2,
         init_scale: float | tuple[float, float] = (1.0, 3.0),
-        restarts: int = 8,
+        restarts: int = 12,
         validation_fraction: float = 0.2,
         digits: int = 3,
         feature_names: Sequence[str] | None = None,
@@ -190,6 +191,11 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             scaled = self.network_(torch.as_tensor(X / self.x_scale_, dtype=torch.float32))
         y = scaled.numpy().astype(np.float64) * self.y_scale_
         return y[:, 0] if self._y_was_vector else y
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of the predictions (averaged over outputs), with the same input checks as `fit`."""
+        _as_matrix(y, "y", allow_vector=True)
+        return super().score(X, y, sample_weight)
 
     def sympy(self):
         """The fitted formula (a list of formulas for a 2-D `y`)."""

@@ -9,8 +9,15 @@ import torch
 
 from eqlearn.eql.network import EQLNetwork
 
-#: Normalised validation MSEs within this of the best count as equally good.
-TOLERANCE = 1e-4
+#: A normalised validation MSE counts as good as the best one e if it is at most
+#: e * (1 + RELATIVE_TOLERANCE) + ABSOLUTE_TOLERANCE: on noisy data the noise floor decides, on
+#: exact data an exact formula (~1e-10) beats a close approximation (~1e-5).
+RELATIVE_TOLERANCE = 0.1
+ABSOLUTE_TOLERANCE = 1e-6
+
+
+def _as_good_as(error: float) -> float:
+    return error * (1 + RELATIVE_TOLERANCE) + ABSOLUTE_TOLERANCE
 
 
 @torch.no_grad()
@@ -22,16 +29,16 @@ def normalised_error(network: EQLNetwork, inputs: torch.Tensor, targets: torch.T
 
 
 def simplest_of_best(errors: list[float], sizes: list[int]) -> int:
-    """Index of the smallest model among those within `TOLERANCE` of the lowest error."""
-    best = min(errors)
-    good = [i for i, e in enumerate(errors) if e <= best + max(best, TOLERANCE)]
+    """Index of the smallest model among those as good as the one with the lowest error."""
+    limit = _as_good_as(min(errors))
+    good = [i for i, e in enumerate(errors) if e <= limit]
     return min(good, key=lambda i: (sizes[i], errors[i]))
 
 
 @torch.no_grad()
 def eliminate_output_terms(network: EQLNetwork, train: tuple, valid: tuple) -> None:
     """Backward elimination on the linear output layer: refit it by least squares, then drop
-    terms (last hidden units) one at a time while the validation error stays within tolerance.
+    terms (last hidden units) one at a time while the validation error stays as good.
 
     Training by gradient descent leaves small compensating terms (a little `exp(0.2*x)` next to
     `x`); a least-squares refit without them is exact when the remaining terms are.
@@ -46,7 +53,7 @@ def eliminate_output_terms(network: EQLNetwork, train: tuple, valid: tuple) -> N
         scale = max(float(v.var()), 1e-12)
         active = [int(i) for i in torch.nonzero(output.mask[o]).flatten()]
         coef, error = _refit(h_train, t, h_valid, v, active, scale)
-        limit = error + TOLERANCE
+        limit = _as_good_as(error)
         while len(active) > 1:
             trials = [(_refit(h_train, t, h_valid, v, [a for a in active if a != drop], scale), drop) for drop in active]
             (trial_coef, trial_error), drop = min(trials, key=lambda trial: trial[0][1])
