@@ -132,5 +132,61 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def _add_discover(commands) -> None:
+    from eqlearn.discover import DiscoverConfig
+
+    defaults = DiscoverConfig()
+    command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL")
+    law = command.add_mutually_exclusive_group()
+    law.add_argument("--law", default=defaults.law, help="spring (default), r1, r2 or charge")
+    law.add_argument("--potential", metavar="EXPR", help='a pair potential in r, m1, m2, q1, q2, e.g. "(r - 1)**2"')
+    command.add_argument("--n", type=int, default=defaults.n, help=f"particles per system (default: {defaults.n})")
+    command.add_argument("--dim", type=int, default=defaults.dim, help=f"2 or 3 (default: {defaults.dim})")
+    command.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: 0)")
+    command.add_argument("--data", help="an .npz data set from `eqlearn simulate` instead of simulating")
+    command.add_argument("--sims", type=int, default=defaults.sims, help=f"systems to simulate (default: {defaults.sims})")
+    command.add_argument("--steps", type=int, default=defaults.steps, help=f"states per system (default: {defaults.steps})")
+    command.add_argument("--edge-model", default=defaults.edge_model, choices=["eql", "mlp"])
+    command.add_argument("--node-model", default=defaults.node_model, choices=["newtonian", "mlp"])
+    command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,1/r,m1,m2), or 'seed'")
+    command.add_argument("--messages", type=int, default=defaults.messages,
+                         help=f"message size with --node-model mlp (default: {defaults.messages})")
+    command.add_argument("--epochs", type=int, help="epochs of the sparsity phase (default: per law)")
+    command.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    command.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default: {defaults.lr})")
+    command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
+    command.add_argument("--quiet", action="store_true", help="no progress bars")
+    command.set_defaults(run=_run_discover)
+
+
+def _run_discover(args) -> int:
+    from eqlearn.discover import DiscoverConfig, run_discovery
+    from eqlearn.gnn.features import seed_features
+    from eqlearn.report import describe_discovery
+    from eqlearn.train import TrainingDiverged
+
+    features = None
+    if args.features == "seed":
+        features = seed_features(args.law or "custom", args.dim)
+    elif args.features:
+        features = [name.strip() for name in args.features.split(",")]
+    config = DiscoverConfig(
+        law=None if args.potential else args.law, potential=args.potential, n=args.n, dim=args.dim, seed=args.seed,
+        data=args.data, sims=args.sims, steps=args.steps, edge_model=args.edge_model, node_model=args.node_model,
+        features=features, messages=args.messages, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+        out=args.out, progress=not args.quiet,
+    )
+    try:
+        discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
+    except TrainingDiverged as error:
+        print(f"eqlearn discover: training diverged: {error}", file=sys.stderr)
+        return 1
+    print(describe_discovery(discovery))
+    return 0
+
+
+_COMMANDS.append(_add_discover)
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,0 +1,281 @@
+"""Force-law discovery, end to end: config in, run directory out.
+
+simulate (or load) → train the particle GNN → read the top-d messages → canonical form → verify.
+The `DiscoverConfig` dataclass is the one source of defaults: the CLI fills it, the run directory
+stores it as `config.json`, and `DiscoverConfig.from_json` reruns it.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import time
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import sympy
+import torch
+
+from eqlearn import __version__
+from eqlearn.errors import UserInputError
+from eqlearn.gnn.edge_models import EQLEdgeModel, MLPEdgeModel, default_edge_units
+from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
+from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
+from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate
+from eqlearn.physics.dataset import load_dataset, split_by_simulation
+from eqlearn.physics.potentials import get_potential
+from eqlearn.physics.simulator import simulate
+from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
+from eqlearn.sr import fit_symbolic
+from eqlearn.symbolic import canonical_form, drop_negligible_terms, to_latex, to_string
+from eqlearn.train import Phase, TrainingDiverged, train
+from eqlearn.verify import verify_law
+
+EQUATIONS_FORMAT = "eqlearn.equations/1"
+#: Epochs of the sparsity phase per law (power laws need more steps than the spring).
+DEFAULT_EPOCHS = {"spring": 20}
+FALLBACK_EPOCHS = 60
+#: A message whose std is below this fraction of the largest one counts as switched off.
+LIVE_MESSAGE_FRACTION = 1e-2
+
+
+@dataclass
+class DiscoverConfig:
+    """Every setting of a discovery run; defaults are the measured recipe (see benchmarks/)."""
+
+    law: str | None = "spring"
+    potential: str | None = None
+    n: int = 4
+    dim: int = 2
+    seed: int = 0
+    data: str | None = None
+    sims: int = 5000  # many short simulations: states within one trajectory are nearly the same sample
+    steps: int = 4
+    edge_model: str = "eql"
+    node_model: str = "newtonian"
+    features: list[str] | None = None
+    messages: int = 100
+    units: dict[str, int] | None = None
+    depth: int = 2
+    epochs: int | None = None  # per law: DEFAULT_EPOCHS
+    batch_size: int = 256
+    lr: float = 1e-2
+    message_l1: float = 1e-2
+    weight_penalty: float = 1e-4
+    prune_thresholds: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
+    out: str = "runs/discover"
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.potential is not None:
+            self.law = None
+        if self.edge_model not in ("eql", "mlp"):
+            raise UserInputError(f"unknown edge model {self.edge_model!r}; choose eql or mlp")
+        if self.node_model not in ("newtonian", "mlp"):
+            raise UserInputError(f"unknown node model {self.node_model!r}; choose newtonian or mlp")
+        if self.dim not in (2, 3):
+            raise UserInputError(f"dim = {self.dim}: only 2-D and 3-D systems are supported")
+        if self.n < 2:
+            raise UserInputError(f"n = {self.n}: a pair force needs at least 2 particles")
+        if self.epochs is None:
+            self.epochs = DEFAULT_EPOCHS.get(self.law, FALLBACK_EPOCHS)
+        if self.epochs < 1 or self.batch_size < 1:
+            raise UserInputError("epochs and batch size must be positive")
+
+    @property
+    def message_size(self) -> int:
+        return self.dim if self.node_model == "newtonian" else self.messages
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "DiscoverConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
+
+
+def prepare_output(path: Path) -> Path:
+    """Create the run directory; refuse one that already holds files, so nothing is overwritten."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
+    if not path.parent.exists():
+        raise UserInputError(f"the parent directory of {path} does not exist")
+    path.mkdir(exist_ok=True)
+    return path
+
+
+def load_or_simulate(config: DiscoverConfig):
+    potential = get_potential(config.law, config.potential)
+    if config.data is None:
+        trajectories = simulate(potential, config.n, config.dim, config.sims, config.steps, seed=config.seed,
+                                progress=config.progress)
+        return potential, trajectories
+    trajectories = load_dataset(config.data)
+    n, dim = trajectories.positions.shape[2:]
+    if (n, dim) != (config.n, config.dim):
+        raise UserInputError(f"{config.data} holds n={n}, dim={dim} systems but the run asks for "
+                             f"n={config.n}, dim={config.dim}")
+    stored = trajectories.meta.get("potential")
+    potential = get_potential(expression=stored) if config.law is None and config.potential is None else potential
+    return potential, trajectories
+
+
+def build_model(config: DiscoverConfig, law_name: str) -> ParticleGNN:
+    names = config.features or default_features(law_name, config.dim)
+    features = FeatureBuilder(names, config.dim)
+    size = config.message_size
+    if config.edge_model == "eql":
+        edge = EQLEdgeModel(len(names), size, units=config.units or default_edge_units(names), depth=config.depth)
+    else:
+        edge = MLPEdgeModel(len(names), size)
+    node = NewtonianNodeModel(config.dim) if config.node_model == "newtonian" else MLPNodeModel(size, config.dim)
+    return ParticleGNN(features, edge, node, EdgeList.complete(config.n))
+
+
+def training_phases(config: DiscoverConfig) -> list[Phase]:
+    """A sparsity phase, pruning rounds at rising thresholds, then fine-tuning without penalty."""
+    if config.edge_model != "eql":
+        return [Phase(config.epochs, config.lr * 0.1, 1.0, name="train")]
+    *rounds, last = config.prune_thresholds or [None]
+    short = max(1, config.epochs // 3)
+    return [
+        Phase(config.epochs, config.lr, 1.0, name="sparsify"),
+        *[Phase(short, config.lr / 3, 1.0, prune_threshold=t, name=f"prune {t:g}") for t in rounds],
+        Phase(short, config.lr / 10, 0.0, schedule="constant", prune_threshold=last, name="fine-tune"),
+    ]
+
+
+@dataclass
+class Discovery:
+    """What a run found: the top messages, their canonical form and the verifier's verdict."""
+
+    config: DiscoverConfig
+    potential_expression: str
+    messages: list[dict]
+    canonical: list[str]
+    nonzero_messages: int
+    verification: dict
+    test_loss: float
+    seconds: dict
+
+    def equations(self) -> dict:
+        c = self.config
+        return {
+            "format": EQUATIONS_FORMAT, "law": c.law or "custom", "potential": self.potential_expression,
+            "n": c.n, "dim": c.dim, "seed": c.seed, "edge_model": c.edge_model, "node_model": c.node_model,
+            "variables": _variables(c.dim), "messages": self.messages, "canonical": self.canonical,
+            "nonzero_messages": self.nonzero_messages, "verification": self.verification,
+            "test_loss": self.test_loss, "seconds": self.seconds, "eqlearn_version": __version__,
+        }
+
+
+def _variables(dim: int) -> list[str]:
+    return [f"d{a}" for a in AXES[:dim]] + ["r", "m1", "m2", "q1", "q2"]
+
+
+@dataclass
+class MessageReadout:
+    """The top-d messages of a trained model, as numbers and as formulas."""
+
+    top: list[int]
+    expressions: list[sympy.Expr]
+    stds: np.ndarray
+    values: np.ndarray  # [edges, d] values of the top messages
+    variables: dict[str, np.ndarray]  # message variables on the same edges
+    live: int
+
+
+def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048) -> MessageReadout:
+    """Rank messages by std, keep the top `dim`, and write them as formulas.
+
+    An EQL edge model is read straight from its weights; any other edge model gets a symbolic
+    regression fitted to its top messages (the baseline route).
+    """
+    part = graphs.subset(slice(0, limit))
+    with torch.no_grad():
+        context = model.edges.pair_context(part.positions, part.masses, part.charges)
+        messages = model.edge_model(model.features(context)).reshape(-1, model.edge_model.n_messages).numpy()
+    variables = message_variables(context, dim)
+    stds = messages.std(axis=0)
+    top = [int(i) for i in np.argsort(-stds)[:dim]]
+    live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
+    if hasattr(model.edge_model, "to_sympy"):
+        formulas = model.edge_model.to_sympy(model.features.expressions)
+        live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
+        expressions = [drop_negligible_terms(formulas[i], variables) for i in top]
+    else:
+        live = int(live_stds.sum())
+        names = sorted(variables)
+        table = np.column_stack([variables[k] for k in names])
+        expressions = [fit_symbolic(table, messages[:, i], names, random_state=sr_seed).expression for i in top]
+    return MessageReadout(top, expressions, stds, messages[:, top], variables, live)
+
+
+def message_variables(context, dim: int) -> dict[str, np.ndarray]:
+    """The DESIGN.md §5 variables of every edge in `context`, flattened."""
+    values = {f"d{AXES[k]}": context.delta[..., k] for k in range(dim)}
+    values.update(r=context.r, m1=context.m1, m2=context.m2, q1=context.q1, q2=context.q2)
+    return {k: v.reshape(-1).numpy().astype(float) for k, v in values.items()}
+
+
+def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
+    """The whole pipeline; writes the run directory `config.out` as it goes."""
+    out = prepare_output(Path(config.out))
+    (out / "config.json").write_text(config.to_json())
+    torch.manual_seed(config.seed)
+    clock = {}
+    start = time.perf_counter()
+    potential, trajectories = load_or_simulate(config)
+    clock["simulate"] = round(time.perf_counter() - start, 2)
+    train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in split_by_simulation(trajectories, seed=config.seed))
+    model = build_model(config, config.law or "custom")
+    objective = GraphObjective(model, config.message_l1 if config.node_model == "mlp" else 0.0, config.weight_penalty)
+    generator = torch.Generator().manual_seed(config.seed)
+    metrics_path = out / "metrics.csv"
+
+    def on_epoch(row: dict) -> None:
+        _append_csv(metrics_path, row)
+        torch.save({"state_dict": model.state_dict(), "config": asdict(config)}, out / "checkpoint.pt")
+
+    log(f"training GNN ({config.edge_model} edges, {config.node_model} nodes) on {len(train_set)} graphs")
+    start = time.perf_counter()
+    try:
+        train(model, objective, lambda: train_set.batches(config.batch_size, generator), training_phases(config),
+              validate=lambda: {"val_loss": evaluate(model, val_set)}, on_epoch=on_epoch, progress=config.progress)
+    except TrainingDiverged as error:
+        raise TrainingDiverged(f"{error}; the last good checkpoint is in {out / 'checkpoint.pt'}") from None
+    clock["train"] = round(time.perf_counter() - start, 2)
+    start = time.perf_counter()
+    readout = read_top_messages(model, test_set, config.dim, sr_seed=config.seed)
+    canonical = canonical_form(readout.expressions, sympy.symbols("dx dy dz")[: config.dim])
+    verification = verify_law([to_string(e) for e in readout.expressions], potential.expression, config.dim,
+                              canonical=[to_string(c) for c in canonical])
+    clock["read_out"] = round(time.perf_counter() - start, 2)
+    messages = [{"index": i, "std": round(float(readout.stds[i]), 6), "expression": to_string(e), "latex": to_latex(e)}
+                for i, e in zip(readout.top, readout.expressions)]
+    discovery = Discovery(config, potential.expression, messages, [to_string(c) for c in canonical], readout.live,
+                          verification.to_dict(), round(evaluate(model, test_set), 6), clock)
+    (out / "equations.json").write_text(json.dumps(discovery.equations(), indent=2))
+    _write_plots(out, readout, potential)
+    return discovery
+
+
+def _append_csv(path: Path, row: dict) -> None:
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(row))
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def _write_plots(out: Path, readout: MessageReadout, potential) -> None:
+    v = readout.variables
+    delta = np.column_stack([v[k] for k in ("dx", "dy", "dz") if k in v])
+    force = np.asarray(potential.pair_force(delta, v["m1"], v["m2"], v["q1"], v["q2"]))
+    plot_loss_curves(out / "metrics.csv", out / "loss.png")
+    plot_message_spread(readout.stds, out / "message_spread.png")
+    plot_messages_vs_force(readout.values, force, out / "messages_vs_force.png")

@@ -1,0 +1,58 @@
+"""Pictures of a discovery run: loss curves, message spread, top messages against the true force."""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_loss_curves(metrics_csv: Path, path: Path) -> None:
+    with metrics_csv.open() as handle:
+        rows = list(csv.DictReader(handle))
+    epochs = [int(r["epoch"]) for r in rows]
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for key in ("loss", "val_loss"):
+        if rows and key in rows[0]:
+            ax.plot(epochs, [float(r[key]) for r in rows], label=key.replace("_", " "))
+    phases = [(int(r["epoch"]), r["phase"]) for i, r in enumerate(rows) if i == 0 or r["phase"] != rows[i - 1]["phase"]]
+    for epoch, name in phases[1:]:
+        ax.axvline(epoch, color="grey", lw=0.5)
+        ax.text(epoch, ax.get_ylim()[1], name, rotation=90, va="top", fontsize=7, color="grey")
+    ax.set(xlabel="epoch", ylabel="acceleration error", yscale="log", title="training")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_message_spread(stds: np.ndarray, path: Path) -> None:
+    """Std of every message feature, largest first: a sparse law shows d bars and then nothing."""
+    order = np.sort(stds)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.bar(np.arange(len(order)), order)
+    ax.set(xlabel="message feature (sorted)", ylabel="std over edges", title="message spread")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path) -> None:
+    """Each top message against its best affine fit by the true force components."""
+    count = messages.shape[1]
+    fig, axes = plt.subplots(1, count, figsize=(3.6 * count, 3.4), squeeze=False)
+    design = np.column_stack([force, np.ones(len(force))])
+    for k, ax in enumerate(axes[0]):
+        coefficients, *_ = np.linalg.lstsq(design, messages[:, k], rcond=None)
+        fitted = design @ coefficients
+        ax.scatter(fitted, messages[:, k], s=2, alpha=0.4)
+        low, high = np.percentile(fitted, [1, 99])
+        ax.plot([low, high], [low, high], "k--", lw=0.8)
+        ax.set(xlim=(low, high), ylim=(low, high), xlabel="affine fit by true force", ylabel=f"message {k + 1}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

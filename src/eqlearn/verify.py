@@ -1,0 +1,155 @@
+"""The independent check of a recovered force law (DESIGN.md §5, "what recovered means").
+
+Fresh particle pairs are drawn from the simulator's distribution; each top-d expression is fitted
+as an affine function of the true force components (and of F/m1). The law counts as recovered
+when every expression is explained with R² >= 0.99 in one of those forms and the fitted d x d map
+is well conditioned (the d messages are independent). The true force comes from differentiating
+the potential's expression symbolically, not from the simulator's code.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import sympy
+
+from eqlearn.errors import UserInputError
+from eqlearn.symbolic import matches_up_to_constant
+
+SOFTENING = 0.01
+AXIS_NAMES = ("dx", "dy", "dz")
+MESSAGE_VARIABLES = sympy.symbols("dx dy dz r m1 m2 q1 q2")
+_NAMESPACE = {str(s): s for s in MESSAGE_VARIABLES}
+_ALLOWED_FUNCTIONS = {f: getattr(sympy, f) for f in ("sin", "cos", "exp", "log", "sqrt", "Abs", "pi")}
+
+
+@dataclass
+class Verification:
+    form: str  # "force", "acceleration" or "none"
+    r2: list[float]
+    condition: float
+    passed: bool
+    unrotated: bool
+    exact: list[bool]
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parse_message(text: str | sympy.Expr) -> sympy.Expr:
+    """Parse an expression that may use only the message variables and the allowed functions."""
+    try:
+        expr = sympy.sympify(text, locals={**_NAMESPACE, **_ALLOWED_FUNCTIONS})
+    except (sympy.SympifyError, SyntaxError, TypeError) as error:
+        raise UserInputError(f"cannot parse message expression {text!r}: {error}") from None
+    unknown = {str(s) for s in expr.free_symbols} - set(_NAMESPACE)
+    if unknown:
+        raise UserInputError(f"message expression {text!r} uses unknown variable(s) {', '.join(sorted(unknown))}")
+    return expr
+
+
+def true_force(potential_expression: str, dim: int) -> list[sympy.Expr]:
+    """F on particle 1 from 2: -dU/dr * Δ/|Δ| with |Δ| = r - 0.01, per axis, in message variables."""
+    energy = parse_message(potential_expression)
+    r = _NAMESPACE["r"]
+    radial = -sympy.diff(energy, r)
+    return [radial * _NAMESPACE[a] / (r - sympy.Float(SOFTENING)) for a in AXIS_NAMES[:dim]]
+
+
+def sample_pairs(dim: int, samples: int, seed: int, charged: bool) -> dict[str, np.ndarray]:
+    """Particle pairs as the simulator draws them: x ~ N(0, 1), m = exp(N(0, 1)), q = ±1."""
+    rng = np.random.default_rng(seed)
+    delta = rng.standard_normal((samples, dim)) - rng.standard_normal((samples, dim))
+    values = {AXIS_NAMES[k]: delta[:, k] for k in range(dim)}
+    values.update({a: np.zeros(samples) for a in AXIS_NAMES[dim:]})
+    values["r"] = np.linalg.norm(delta, axis=1) + SOFTENING
+    values["m1"], values["m2"] = np.exp(rng.standard_normal((2, samples)))
+    charges = rng.standard_normal((2, samples))
+    values["q1"], values["q2"] = np.sign(charges) if charged else charges
+    return values
+
+
+def _evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
+    function = sympy.lambdify(MESSAGE_VARIABLES, expr, modules="numpy")
+    with np.errstate(all="ignore"):
+        out = function(*(values[str(s)] for s in MESSAGE_VARIABLES))
+    return np.broadcast_to(np.asarray(out, dtype=float), values["r"].shape)
+
+
+def _affine_fit(target: np.ndarray, components: np.ndarray) -> tuple[float, np.ndarray]:
+    """R² of target ≈ components @ a + b, and the slopes a."""
+    design = np.column_stack([components, np.ones(len(target))])
+    coefficients, *_ = np.linalg.lstsq(design, target, rcond=None)
+    residual = target - design @ coefficients
+    total = np.sum((target - target.mean()) ** 2)
+    r2 = 1.0 - np.sum(residual**2) / total if total > 0 and np.isfinite(total) else 0.0
+    return float(r2), coefficients[:-1]
+
+
+def _condition(slopes: np.ndarray) -> float:
+    norms = np.linalg.norm(slopes, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        return float("inf")
+    return float(np.linalg.cond(slopes / norms))
+
+
+def _axes_used(expr: sympy.Expr, dim: int) -> list[str]:
+    return [a for a in AXIS_NAMES[:dim] if _NAMESPACE[a] in expr.free_symbols]
+
+
+def verify_law(
+    expressions: Sequence[str | sympy.Expr],
+    potential_expression: str,
+    dim: int,
+    canonical: Sequence[str | sympy.Expr] | None = None,
+    samples: int = 4000,
+    seed: int = 12345,
+    min_r2: float = 0.99,
+    max_condition: float = 100.0,
+) -> Verification:
+    """Check `expressions` (the top-d messages) against the law with energy `potential_expression`."""
+    if len(expressions) != dim:
+        raise UserInputError(f"need exactly {dim} message expressions for dim={dim}, got {len(expressions)}")
+    messages = [parse_message(e) for e in expressions]
+    force = true_force(potential_expression, dim)
+    charged = any(str(s) in ("q1", "q2") for s in parse_message(potential_expression).free_symbols)
+    values = sample_pairs(dim, samples, seed, charged)
+    force_values = np.column_stack([_evaluate(f, values) for f in force])
+    candidates = {"force": force_values, "acceleration": force_values / values["m1"][:, None]}
+    best = ("none", [0.0] * dim, float("inf"))
+    for form, components in candidates.items():
+        fits = [_affine_fit(_evaluate(m, values), components) for m in messages]
+        r2 = [round(f[0], 6) for f in fits]
+        condition = _condition(np.array([f[1] for f in fits]))
+        if min(r2) > min(best[1]) or (best[0] == "none" and min(r2) >= min_r2):
+            best = (form, r2, condition)
+    form, r2, condition = best
+    passed = min(r2) >= min_r2 and condition <= max_condition
+    final = [parse_message(e) for e in canonical] if canonical is not None else messages
+    axes = [_axes_used(e, dim) for e in final]
+    unrotated = all(len(a) == 1 for a in axes) and len({a[0] for a in axes}) == dim
+    divisor = _NAMESPACE["m1"] if form == "acceleration" else sympy.Integer(1)
+    exact = []
+    for expr, used in zip(final, axes):
+        if len(used) != 1:
+            exact.append(False)
+            continue
+        truth = force[AXIS_NAMES.index(used[0])] / divisor
+        exact.append(passed and matches_up_to_constant(expr, truth, MESSAGE_VARIABLES) is not None)
+    return Verification(form, r2, condition, passed, unrotated, exact)
+
+
+def verify_equations_file(path: str | Path) -> Verification:
+    """Re-run the verifier on an `equations.json` written by any discovery run."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"no such file: {path}")
+    try:
+        data = json.loads(path.read_text())
+        expressions = [m["expression"] for m in data["messages"]]
+        return verify_law(expressions, data["potential"], int(data["dim"]), canonical=data.get("canonical"))
+    except (KeyError, TypeError, json.JSONDecodeError) as error:
+        raise UserInputError(f"{path} is not an eqlearn equations file: {error}") from None
