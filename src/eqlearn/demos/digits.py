@@ -30,7 +30,7 @@ class DigitsConfig:
     """Everything that defines a run; saved in `metrics.json` so the run can be repeated."""
 
     seed: int = 0
-    epochs: int = 30
+    epochs: int = 50
     pairs_per_epoch: int = 8192
     batch_size: int = 128
     lr: float = 1e-2

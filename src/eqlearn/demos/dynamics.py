@@ -68,7 +68,7 @@ class DynamicsConfig:
     system: str = "kinematics"
     seed: int = 0
     epochs: int = 100
-    train_systems: int = 2048
+    train_systems: int = 4096
     test_systems: int = 512
     dt: float = 0.1
     encoder_steps: int = 32
