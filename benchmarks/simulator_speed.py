@@ -49,11 +49,13 @@ def speed_table(sims: int, steps: int) -> list[str]:
 
 
 def full_run(sims: int, steps: int) -> list[str]:
-    _, wall, cpu = timed(simulate, LAWS["spring"], 4, 2, sims, steps, seed=0)
-    line = (f"spring, n=4, d=2, {sims:,} systems x {steps} steps: **{wall:.1f} s wall**"
-            f" ({cpu:.1f} s CPU, {sims * steps * 4 / wall:,.0f} particle-steps/s)")
-    print(line, flush=True)
-    return [line]
+    lines = []
+    for law in ("spring", "r2"):
+        _, wall, cpu = timed(simulate, LAWS[law], 4, 2, sims, steps, seed=0)
+        lines.append(f"- {law}, n=4, d=2, {sims:,} systems x {steps} steps: **{wall:.1f} s wall**"
+                     f" ({cpu:.1f} s CPU, {sims * steps * 4 / wall:,.0f} particle-steps/s)")
+        print(lines[-1], flush=True)
+    return lines
 
 
 def _reference_positions(data, s, potential):
