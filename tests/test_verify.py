@@ -1,0 +1,71 @@
+"""The verifier must accept a true law in any valid form and reject wrong, missing or degenerate ones."""
+import json
+
+import pytest
+import sympy
+
+from eqlearn.errors import UserInputError
+from eqlearn.symbolic import canonical_form
+from eqlearn.verify import verify_equations_file, verify_law
+
+SPRING = "(r - 1)**2"
+EXACT_SPRING = ["-2*(r - 1)*dx/(r - 0.01)", "-2*(r - 1)*dy/(r - 0.01)"]
+
+
+def test_true_law_passes_exactly_and_unrotated():
+    result = verify_law(EXACT_SPRING, SPRING, 2)
+    assert result.passed and result.form == "force"
+    assert result.unrotated and result.exact == [True, True]
+    assert min(result.r2) > 0.9999
+
+
+def test_scaled_offset_approximation_passes_but_is_not_exact():
+    result = verify_law(["0.05*dx*(1 - 1/r) + 0.3", "-0.05*dy*(1 - 1/r)"], SPRING, 2)
+    assert result.passed and result.unrotated
+    assert result.exact == [False, False]
+
+
+def test_rotated_law_passes_but_is_rotated_until_canonicalised():
+    rotated = ["0.02*dx*(1 - 1/r) - 0.05*dy*(1 - 1/r)", "0.05*dx*(1 - 1/r) + 0.02*dy*(1 - 1/r)"]
+    result = verify_law(rotated, SPRING, 2)
+    assert result.passed and not result.unrotated
+    canonical = canonical_form([sympy.sympify(e) for e in rotated], sympy.symbols("dx dy"))
+    assert [sympy.simplify(c - sympy.sympify(e)) for c, e in zip(canonical, ["dx - dx/r", "dy - dy/r"])] == [0, 0]
+    assert verify_law(rotated, SPRING, 2, canonical=[str(c) for c in canonical]).unrotated
+
+
+def test_acceleration_form_is_recognised_for_mass_laws():
+    result = verify_law(["-dx*m2/(r*(r - 0.01))", "-dy*m2/(r*(r - 0.01))"], "m1*m2*log(r)", 2)
+    assert result.passed and result.form == "acceleration" and result.exact == [True, True]
+
+
+@pytest.mark.parametrize("expressions", [
+    ["dx/r", "dy/r"],  # a wrong law
+    ["dx*(1 - 1/r)", "dx*(1 - 1/r)"],  # a missing axis: the same message twice
+    ["dx*(1 - 1/r)", "0"],  # a degenerate pair
+    ["dx*(1 - 1/r)", "dy*(1 - 1/r)*m1"],  # one axis with the wrong mass dependence
+])
+def test_wrong_missing_or_degenerate_laws_fail(expressions):
+    assert not verify_law(expressions, SPRING, 2).passed
+
+
+def test_three_dimensions():
+    law = [f"-m1*m2*d{a}/(r**2*(r - 0.01))" for a in "xyz"]
+    result = verify_law(law, "-m1*m2/r", 3)
+    assert result.passed and result.unrotated and all(result.exact)
+
+
+def test_bad_expressions_are_clear_errors():
+    with pytest.raises(UserInputError, match="unknown variable"):
+        verify_law(["dx*w", "dy"], SPRING, 2)
+    with pytest.raises(UserInputError, match="exactly 2"):
+        verify_law(["dx"], SPRING, 2)
+
+
+def test_equations_file_round_trip(tmp_path):
+    path = tmp_path / "equations.json"
+    path.write_text(json.dumps({"potential": SPRING, "dim": 2, "messages": [{"expression": e} for e in EXACT_SPRING]}))
+    assert verify_equations_file(path).passed
+    path.write_text("{}")
+    with pytest.raises(UserInputError, match="not an eqlearn equations file"):
+        verify_equations_file(path)
