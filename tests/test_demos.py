@@ -12,7 +12,7 @@ import torch
 
 from eqlearn.cli import main
 from eqlearn.demos import demo_config, run_demo
-from eqlearn.demos.digits import DigitsConfig, is_scaled_sum, random_shift
+from eqlearn.demos.digits import is_scaled_sum, random_shift
 from eqlearn.demos.dynamics import (
     SYSTEMS, DynamicsConfig, HiddenParameterDynamics, simulate, update_equations,
 )
@@ -137,6 +137,12 @@ def test_digits_demo_reads_mnist_idx_files(tmp_path):
     metrics, _ = run_demo("digits", tmp_path / "run", progress=False, mnist_dir=str(tmp_path), **TINY_DIGITS)
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]["mnist_dir"] == str(tmp_path)
     assert all(math.isfinite(a) for a in finite_numbers(metrics["accuracy"]))
+
+
+def test_digits_demo_with_a_missing_mnist_folder_fails_before_writing(tmp_path):
+    with pytest.raises(UserInputError, match="does not exist"):
+        run_demo("digits", tmp_path / "run", progress=False, mnist_dir=str(tmp_path / "nowhere"))
+    assert not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("name", list(SYSTEMS))

@@ -182,8 +182,8 @@ def is_scaled_sum(expr: sympy.Expr, tolerance: float = 0.1) -> bool:
 
 def run(config: DigitsConfig, out: str | Path, progress: bool = True) -> dict:
     """Train the EQL and the MLP model, evaluate both ranges, write metrics, formula and plots."""
-    out = prepare_run_dir(out, NAME)
     data = load_digit_images(config)
+    out = prepare_run_dir(out, NAME)
     generator = torch.Generator().manual_seed(config.seed + 1)
     top = 2 * int(data.test_labels.max()) + 1
     test_sets = {

@@ -74,6 +74,7 @@ class DynamicsConfig:
     encoder_steps: int = 32
     train_horizon: int = 10
     test_horizon: int = 60
+    larger_start: float = 3.0
     batch_size: int = 128
     lr: float = 1e-2
     finetune_fraction: float = 0.25
@@ -94,17 +95,21 @@ class Trajectories:
     target: torch.Tensor
 
 
-def simulate(system: HiddenParameterSystem, n: int, steps: int, config: DynamicsConfig, generator: torch.Generator) -> Trajectories:
-    """`n` systems with random hidden parameters and standard-normal initial states."""
+def simulate(
+    system: HiddenParameterSystem, n: int, steps: int, config: DynamicsConfig, generator: torch.Generator,
+    start_scale: float = 1.0,
+) -> Trajectories:
+    """`n` systems with random hidden parameters and standard-normal initial states (those of the
+    trajectory to predict multiplied by `start_scale`, to test states outside the trained range)."""
     parameter = system.low + (system.high - system.low) * torch.rand(n, 1, generator=generator)
 
-    def trajectory(length: int) -> torch.Tensor:
-        x0, v0 = torch.randn(2, n, 1, generator=generator)
+    def trajectory(length: int, scale: float) -> torch.Tensor:
+        x0, v0 = scale * torch.randn(2, n, 1, generator=generator)
         t = config.dt * torch.arange(length, dtype=torch.float32)
         return torch.stack(system.solve(x0, v0, parameter, t), dim=-1)  # [n, length, 2]
 
-    observed = trajectory(config.encoder_steps).transpose(1, 2)
-    return Trajectories(parameter.squeeze(1), observed, trajectory(steps + 1))
+    observed = trajectory(config.encoder_steps, 1.0).transpose(1, 2)
+    return Trajectories(parameter.squeeze(1), observed, trajectory(steps + 1, start_scale))
 
 
 def trajectory_encoder(steps: int) -> nn.Module:
@@ -191,9 +196,11 @@ def run(config: DynamicsConfig, out: str | Path, progress: bool = True) -> dict:
     generator = torch.Generator().manual_seed(config.seed)
     fit = simulate(system, config.train_systems, config.train_horizon, config, generator)
     test = simulate(system, config.test_systems, config.test_horizon, config, generator)
+    larger = simulate(system, config.test_systems, config.test_horizon, config, generator, config.larger_start)
     with torch_threads(config.threads):
         models = {kind: train_dynamics(kind, fit, config, progress) for kind in HEADS}
     errors = {kind: rollout_error(model, test) for kind, model in models.items()}
+    larger_errors = {kind: rollout_error(model, larger) for kind, model in models.items()}
     z, z_fit = latents(models["eql"], test), latents(models["eql"], fit)
     k = config.train_horizon
     equations = update_equations(models["eql"], config.prune_threshold)
@@ -206,7 +213,8 @@ def run(config: DynamicsConfig, out: str | Path, progress: bool = True) -> dict:
         "update_in_parameter": _named(physical),
         "true_update": _named(reference),
         "rmse": {kind: {"within_horizon": float(np.sqrt(np.mean(e[:k] ** 2))),
-                        "beyond_horizon": float(np.sqrt(np.mean(e[k:] ** 2)))} for kind, e in errors.items()},
+                        "beyond_horizon": float(np.sqrt(np.mean(e[k:] ** 2))),
+                        "larger_start": float(np.sqrt(np.mean(larger_errors[kind] ** 2)))} for kind, e in errors.items()},
         "rmse_by_step": {kind: e.tolist() for kind, e in errors.items()},
     }
     figures = {
@@ -229,6 +237,8 @@ def summary(metrics: dict) -> list[str]:
         *[f"learned {name} = {expr}" for name, expr in metrics["update_in_parameter"].items()],
         f"rollout RMSE beyond the trained horizon (EQL / MLP): "
         f"{rmse['eql']['beyond_horizon']:.3g} / {rmse['mlp']['beyond_horizon']:.3g}",
+        f"rollout RMSE from larger initial states (EQL / MLP): "
+        f"{rmse['eql']['larger_start']:.3g} / {rmse['mlp']['larger_start']:.3g}",
     ]
 
 
