@@ -137,30 +137,53 @@ def _add_discover(commands) -> None:
 
     defaults = DiscoverConfig()
     command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL")
+    _add_run_flags(command, defaults)
+    command.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: 0)")
+    command.add_argument("--data", help="an .npz data set from `eqlearn simulate` instead of simulating")
+    command.add_argument("--edge-model", default=defaults.edge_model, choices=["eql", "mlp"],
+                         help="eql (default), or mlp: the baseline of Cranmer et al., read out by symbolic regression")
+    command.add_argument("--node-model", choices=["newtonian", "mlp"],
+                         help="default: newtonian with eql edges, mlp with mlp edges (as in Cranmer et al.)")
+    command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,1/r,m1,m2), or 'seed'")
+    command.add_argument("--messages", type=int, default=defaults.messages,
+                         help=f"message size with --node-model mlp (default: {defaults.messages})")
+    command.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default: {defaults.lr})")
+    command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
+    command.set_defaults(run=_run_discover)
+
+
+def _add_run_flags(command, defaults, variants: str | None = None) -> None:
+    """Flags that `discover` and `compare` share: the systems, the training budget, the baseline
+    variant (`variants="+"`: one or more)."""
+    from eqlearn.gnn.edge_models import MLP_VARIANTS
+
     law = command.add_mutually_exclusive_group()
     law.add_argument("--law", default=defaults.law, help="spring (default), r1, r2 or charge")
     law.add_argument("--potential", metavar="EXPR", help='a pair potential in r, m1, m2, q1, q2, e.g. "(r - 1)**2"')
     command.add_argument("--n", type=int, default=defaults.n, help=f"particles per system (default: {defaults.n})")
     command.add_argument("--dim", type=int, default=defaults.dim, help=f"2 or 3 (default: {defaults.dim})")
-    command.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: 0)")
-    command.add_argument("--data", help="an .npz data set from `eqlearn simulate` instead of simulating")
     command.add_argument("--sims", type=int, default=defaults.sims, help=f"systems to simulate (default: {defaults.sims})")
     command.add_argument("--steps", type=int, default=defaults.steps, help=f"states per system (default: {defaults.steps})")
-    command.add_argument("--edge-model", default=defaults.edge_model, choices=["eql", "mlp"])
-    command.add_argument("--node-model", default=defaults.node_model, choices=["newtonian", "mlp"])
-    command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,1/r,m1,m2), or 'seed'")
-    command.add_argument("--messages", type=int, default=defaults.messages,
-                         help=f"message size with --node-model mlp (default: {defaults.messages})")
-    command.add_argument("--epochs", type=int, help="epochs of the sparsity phase (default: per law)")
+    command.add_argument("--epochs", type=int, help="epochs of the (sparsity) training phase (default: per law)")
     command.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    command.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default: {defaults.lr})")
-    command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
+    command.add_argument("--variant", default=[defaults.variant] if variants else defaults.variant,
+                         choices=list(MLP_VARIANTS), nargs=variants,
+                         help=f"mlp edge models: how the messages are made readable (default: {defaults.variant})")
     command.add_argument("--quiet", action="store_true", help="no progress bars")
-    command.set_defaults(run=_run_discover)
+
+
+def _run_config(args, **settings):
+    """A DiscoverConfig from the shared flags plus command-specific `settings`."""
+    from eqlearn.discover import DiscoverConfig
+
+    return DiscoverConfig(
+        law=None if args.potential else args.law, potential=args.potential, n=args.n, dim=args.dim, sims=args.sims,
+        steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, progress=not args.quiet, **settings,
+    )
 
 
 def _run_discover(args) -> int:
-    from eqlearn.discover import DiscoverConfig, run_discovery
+    from eqlearn.discover import run_discovery
     from eqlearn.gnn.features import seed_features
     from eqlearn.report import describe_discovery
     from eqlearn.train import TrainingDiverged
@@ -170,12 +193,8 @@ def _run_discover(args) -> int:
         features = seed_features(args.law or "custom", args.dim)
     elif args.features:
         features = [name.strip() for name in args.features.split(",")]
-    config = DiscoverConfig(
-        law=None if args.potential else args.law, potential=args.potential, n=args.n, dim=args.dim, seed=args.seed,
-        data=args.data, sims=args.sims, steps=args.steps, edge_model=args.edge_model, node_model=args.node_model,
-        features=features, messages=args.messages, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
-        out=args.out, progress=not args.quiet,
-    )
+    config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, edge_model=args.edge_model,
+                         node_model=args.node_model, features=features, messages=args.messages, lr=args.lr, out=args.out)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
     except TrainingDiverged as error:
@@ -186,6 +205,34 @@ def _run_discover(args) -> int:
 
 
 _COMMANDS.append(_add_discover)
+
+
+def _add_compare(commands) -> None:
+    from eqlearn.discover import DiscoverConfig
+
+    command = commands.add_parser("compare", help="GNN+EQL against the MLP-GNN + symbolic regression baseline, same data")
+    _add_run_flags(command, DiscoverConfig(), variants="+")
+    command.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds, one data set each (default: 0)")
+    command.add_argument("--out", required=True, help="directory to create for the data, both runs and the table")
+    command.set_defaults(run=_run_compare)
+
+
+def _run_compare(args) -> int:
+    from eqlearn.compare import compare_pipelines
+    from eqlearn.train import TrainingDiverged
+
+    try:
+        comparison = compare_pipelines(_run_config(args), args.seeds, args.variant, args.out,
+                                       log=lambda text: print(text, file=sys.stderr))
+    except TrainingDiverged as error:
+        print(f"eqlearn compare: training diverged: {error}", file=sys.stderr)
+        return 1
+    print(comparison.to_markdown())
+    print(f"written to {args.out}/comparison.md and comparison.json")
+    return 0
+
+
+_COMMANDS.append(_add_compare)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import torch
 
 from eqlearn import __version__
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import EQLEdgeModel, MLPEdgeModel, default_edge_units
+from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, mlp_edge_model, mlp_variant
 from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
@@ -28,7 +28,7 @@ from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
 from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
-from eqlearn.sr import fit_symbolic
+from eqlearn.sr import fit_symbolic, plot_pareto_front
 from eqlearn.symbolic import canonical_form, drop_negligible_terms, to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
 from eqlearn.verify import verify_law
@@ -54,7 +54,8 @@ class DiscoverConfig:
     sims: int = 5000  # many short simulations: states within one trajectory are nearly the same sample
     steps: int = 4
     edge_model: str = "eql"
-    node_model: str = "newtonian"
+    node_model: str | None = None  # newtonian for eql edges; mlp for mlp edges, as in Cranmer et al.
+    variant: str = "l1"  # mlp edges only: standard, l1, bottleneck or kl (gnn.edge_models.MLP_VARIANTS)
     features: list[str] | None = None
     messages: int = 100
     units: dict[str, int] | None = None
@@ -73,6 +74,9 @@ class DiscoverConfig:
             self.law = None
         if self.edge_model not in ("eql", "mlp"):
             raise UserInputError(f"unknown edge model {self.edge_model!r}; choose eql or mlp")
+        if self.node_model is None:
+            self.node_model = "mlp" if self.edge_model == "mlp" else "newtonian"
+        mlp_variant(self.variant)
         if self.node_model not in ("newtonian", "mlp"):
             raise UserInputError(f"unknown node model {self.node_model!r}; choose newtonian or mlp")
         if self.dim not in (2, 3):
@@ -86,7 +90,14 @@ class DiscoverConfig:
 
     @property
     def message_size(self) -> int:
-        return self.dim if self.node_model == "newtonian" else self.messages
+        bottleneck = self.edge_model == "mlp" and mlp_variant(self.variant).bottleneck
+        return self.dim if self.node_model == "newtonian" or bottleneck else self.messages
+
+    @property
+    def message_l1_weight(self) -> float:
+        """The L1 on messages applies only behind an MLP node model, and to mlp edges only in the l1 variant."""
+        wanted = self.edge_model == "eql" or mlp_variant(self.variant).message_l1
+        return self.message_l1 if self.node_model == "mlp" and wanted else 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -130,7 +141,7 @@ def build_model(config: DiscoverConfig, law_name: str) -> ParticleGNN:
     if config.edge_model == "eql":
         edge = EQLEdgeModel(len(names), size, units=config.units or default_edge_units(names), depth=config.depth)
     else:
-        edge = MLPEdgeModel(len(names), size)
+        edge = mlp_edge_model(config.variant, len(names), size)
     node = NewtonianNodeModel(config.dim) if config.node_model == "newtonian" else MLPNodeModel(size, config.dim)
     return ParticleGNN(features, edge, node, EdgeList.complete(config.n))
 
@@ -186,6 +197,7 @@ class MessageReadout:
     values: np.ndarray  # [edges, d] values of the top messages
     variables: dict[str, np.ndarray]  # message variables on the same edges
     live: int
+    fits: list = field(default_factory=list)  # the symbolic regressions of the top messages (baseline route)
 
 
 def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048) -> MessageReadout:
@@ -195,6 +207,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     regression fitted to its top messages (the baseline route).
     """
     part = graphs.subset(slice(0, limit))
+    model.eval()  # variational messages: read their means
     with torch.no_grad():
         context = model.edges.pair_context(part.positions, part.masses, part.charges)
         messages = model.edge_model(model.features(context)).reshape(-1, model.edge_model.n_messages).numpy()
@@ -206,12 +219,14 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
         formulas = model.edge_model.to_sympy(model.features.expressions)
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
         expressions = [drop_negligible_terms(formulas[i], variables) for i in top]
+        fits = []
     else:
         live = int(live_stds.sum())
         names = sorted(variables)
         table = np.column_stack([variables[k] for k in names])
-        expressions = [fit_symbolic(table, messages[:, i], names, random_state=sr_seed).expression for i in top]
-    return MessageReadout(top, expressions, stds, messages[:, top], variables, live)
+        fits = [fit_symbolic(table, messages[:, i], names, random_state=sr_seed) for i in top]
+        expressions = [fit.expression for fit in fits]
+    return MessageReadout(top, expressions, stds, messages[:, top], variables, live, fits)
 
 
 def message_variables(context, dim: int) -> dict[str, np.ndarray]:
@@ -232,7 +247,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["simulate"] = round(time.perf_counter() - start, 2)
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in split_by_simulation(trajectories, seed=config.seed))
     model = build_model(config, config.law or "custom")
-    objective = GraphObjective(model, config.message_l1 if config.node_model == "mlp" else 0.0, config.weight_penalty)
+    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty)
     generator = torch.Generator().manual_seed(config.seed)
     metrics_path = out / "metrics.csv"
 
@@ -260,6 +275,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
                           verification.to_dict(), round(evaluate(model, test_set), 6), clock)
     (out / "equations.json").write_text(json.dumps(discovery.equations(), indent=2))
     _write_plots(out, readout, potential)
+    _write_pareto_fronts(out, readout)
     return discovery
 
 
@@ -279,3 +295,16 @@ def _write_plots(out: Path, readout: MessageReadout, potential) -> None:
     plot_loss_curves(out / "metrics.csv", out / "loss.png")
     plot_message_spread(readout.stds, out / "message_spread.png")
     plot_messages_vs_force(readout.values, force, out / "messages_vs_force.png")
+
+
+def _write_pareto_fronts(out: Path, readout: MessageReadout) -> None:
+    """The SR trade-off behind each top message (baseline route): pareto_fronts.json and one PNG per message."""
+    if not readout.fits:
+        return
+    fronts = []
+    for rank, (index, fit) in enumerate(zip(readout.top, readout.fits), start=1):
+        plot_pareto_front(fit, out / f"pareto_message_{rank}.png", f"message {index} (top {rank})")
+        fronts.append({"index": index, "engine": fit.engine, "r2": round(fit.r2, 6), "chosen": to_string(fit.expression),
+                       "front": [{"complexity": c, "loss": loss, "expression": to_string(e)}
+                                 for c, loss, e in fit.pareto_front]})
+    (out / "pareto_fronts.json").write_text(json.dumps(fronts, indent=2))

@@ -1,10 +1,12 @@
 """Edge (message) models: map pair features [..., E, F] to messages [..., E, M].
 
 The graph code only calls `forward`; an edge model that can print itself (`to_sympy`) makes the
-discovered law readable straight from its weights.
+discovered law readable straight from its weights, and one with a `message_penalty` (the KL of
+variational messages) adds that regularizer to the training loss.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import sympy
@@ -12,6 +14,7 @@ import torch
 from torch import nn
 
 from eqlearn.eql.network import EQLNetwork
+from eqlearn.errors import UserInputError
 
 #: The seed's hidden layer: 8 constant, 16 identity, 8 product units (DESIGN.md §2).
 SEED_EDGE_UNITS: dict[str, int] = {"constant": 8, "identity": 16, "product": 8}
@@ -65,3 +68,57 @@ class MLPEdgeModel(nn.Module):
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.network(features)
+
+
+class VariationalEdgeModel(nn.Module):
+    """The baseline's `kl` variant: each message is a Gaussian whose mean and log-variance the MLP outputs.
+
+    Training samples the messages; evaluation uses the mean. The KL divergence to N(0, 1), summed
+    over message features and averaged over edges, pushes unneeded messages to pure noise (mean 0),
+    which is what makes the few informative ones stand out. `message_penalty` holds
+    `kl_weight` times the KL of the latest forward, for the training objective.
+    """
+
+    def __init__(self, in_features: int, n_messages: int = 100, hidden: int = 300, layers: int = 3,
+                 kl_weight: float = 1.0):
+        super().__init__()
+        self.network = mlp(in_features, 2 * n_messages, hidden, layers)
+        self.n_messages, self.kl_weight = n_messages, kl_weight
+        self.message_penalty = torch.zeros(())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        mean, log_variance = self.network(features).chunk(2, dim=-1)
+        kl = 0.5 * (mean**2 + log_variance.exp() - log_variance - 1).sum(-1).mean()
+        self.message_penalty = self.kl_weight * kl
+        if not self.training:
+            return mean
+        return mean + (0.5 * log_variance).exp() * torch.randn_like(mean)
+
+
+@dataclass(frozen=True)
+class MLPVariant:
+    """How the baseline makes a black-box message readable (Cranmer et al. 2020, DESIGN.md §2)."""
+
+    message_l1: bool = False  # L1 penalty on the messages
+    bottleneck: bool = False  # only d messages
+    variational: bool = False  # sampled messages with a KL penalty
+
+
+MLP_VARIANTS: dict[str, MLPVariant] = {
+    "standard": MLPVariant(),
+    "l1": MLPVariant(message_l1=True),
+    "bottleneck": MLPVariant(bottleneck=True),
+    "kl": MLPVariant(variational=True),
+}
+
+
+def mlp_variant(name: str) -> MLPVariant:
+    if name not in MLP_VARIANTS:
+        raise UserInputError(f"unknown MLP variant {name!r}; choose {', '.join(MLP_VARIANTS)}")
+    return MLP_VARIANTS[name]
+
+
+def mlp_edge_model(variant: str, in_features: int, n_messages: int) -> nn.Module:
+    """The baseline edge model of a variant; its message size is the caller's choice (d for bottleneck)."""
+    model = VariationalEdgeModel if mlp_variant(variant).variational else MLPEdgeModel
+    return model(in_features, n_messages)

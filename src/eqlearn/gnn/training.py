@@ -74,7 +74,12 @@ class GraphObjective:
             total = total + regularization * self.message_l1 * message_l1
         if regularization and self.weight_penalty:
             total = total + regularization * self.weight_penalty * weight_penalty(self.model.edge_model, self.penalty_kind)
-        return total, {"loss": loss.item(), "message_l1": message_l1.item()}
+        metrics = {"loss": loss.item(), "message_l1": message_l1.item()}
+        own_penalty = getattr(self.model.edge_model, "message_penalty", None)  # e.g. the KL of variational messages
+        if own_penalty is not None:
+            total = total + regularization * own_penalty
+            metrics["message_penalty"] = own_penalty.item()
+        return total, metrics
 
 
 def force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:

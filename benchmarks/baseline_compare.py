@@ -1,0 +1,110 @@
+"""GNN+EQL against the MLP-GNN + symbolic regression baseline (`eqlearn compare`), per law and seed.
+
+Each finished (law, seed) appends one JSON line per pipeline to the results file; pairs already
+there are skipped, so the table grows over several sessions. `--table` only rewrites the markdown.
+The budget is the package defaults (data, epochs) unless overridden; the baseline always gets the
+same number of epochs as the GNN+EQL (see `eqlearn.compare`).
+
+    python benchmarks/baseline_compare.py --laws spring --seeds 0-4 --variants l1,bottleneck
+    python benchmarks/baseline_compare.py --laws r1,r2 --seeds 0-2 --threads 1
+    python benchmarks/baseline_compare.py --table
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from eqlearn.compare import BUDGET, Comparison, compare_pipelines
+from eqlearn.discover import DiscoverConfig
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results" / "baseline.jsonl"
+TABLE = HERE / "results" / "baseline.md"
+RUNS = HERE / "out"
+
+
+def parse_seeds(text: str) -> list[int]:
+    if "-" in text:
+        low, high = text.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def run_key(config: DiscoverConfig, variants: list[str]) -> str:
+    return f"{config.law}-n{config.n}-d{config.dim}-s{config.seed}-sims{config.sims}x{config.steps}-{'+'.join(variants)}"
+
+
+def done_keys(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    return {json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip()}
+
+
+def run_one(config: DiscoverConfig, variants: list[str]) -> list[dict]:
+    key = run_key(config, variants)
+    out = RUNS / f"baseline-{key}"
+    shutil.rmtree(out, ignore_errors=True)  # an interrupted earlier attempt
+    RUNS.mkdir(parents=True, exist_ok=True)
+    comparison = compare_pipelines(config, [config.seed], variants, out, log=lambda _: None)
+    return [{"key": key, "law": config.law, "n": config.n, "dim": config.dim, "sims": config.sims,
+             "steps": config.steps, "simulate_seconds": comparison.simulate_seconds[config.seed], **row}
+            for row in comparison.rows]
+
+
+def write_table(rows: list[dict], path: Path) -> str:
+    """One `Comparison` table per (law, system, data budget), built from the stored rows."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[(row["law"], row["n"], row["dim"], row["sims"], row["steps"])].append(row)
+    parts = [f"Budget: {BUDGET}; one CPU thread per run on a shared 2-core machine.\n"]
+    for (law, n, dim, sims, steps), group in sorted(groups.items()):
+        group.sort(key=lambda row: (row["seed"], row["pipeline"] != "GNN+EQL", row["pipeline"]))
+        simulate = {row["seed"]: row["simulate_seconds"] for row in group}
+        text = Comparison(law, n, dim, BUDGET, group, simulate).to_markdown()
+        parts.append(text.replace("\n\nBudget:", f"\n\nData: {sims} simulations x {steps} states.\n\nBudget:", 1))
+    text = "\n".join(parts)
+    path.write_text(text)
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--laws", default="spring,r1,r2")
+    parser.add_argument("--seeds", default="0-2")
+    parser.add_argument("--variants", default="l1,bottleneck", help="baseline variants, comma-separated")
+    parser.add_argument("--n", type=int, default=4)
+    parser.add_argument("--dim", type=int, default=2)
+    parser.add_argument("--sims", type=int, help="override the package default")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: on a loaded machine more threads are much slower)")
+    parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--table", action="store_true", help="only rewrite the markdown table")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    variants = args.variants.split(",")
+    if not args.table:
+        done = done_keys(args.results)
+        args.results.parent.mkdir(parents=True, exist_ok=True)
+        for law in args.laws.split(","):
+            for seed in parse_seeds(args.seeds):
+                data = {"sims": args.sims} if args.sims else {}
+                config = DiscoverConfig(law=law, n=args.n, dim=args.dim, seed=seed, progress=False, **data)
+                if run_key(config, variants) in done:
+                    continue
+                rows = run_one(config, variants)
+                with args.results.open("a") as handle:
+                    handle.writelines(json.dumps(row) + "\n" for row in rows)
+                for row in rows:
+                    print(f"{row['key']} {row['pipeline']}: recovered={row['recovered']} "
+                          f"train {row['seconds']['train']} s {row['canonical']}", flush=True)
+    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    print(write_table(rows, TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
+
+
+if __name__ == "__main__":
+    main()

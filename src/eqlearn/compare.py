@@ -1,0 +1,165 @@
+"""GNN+EQL against the established route (MLP-GNN, then symbolic regression), side by side.
+
+Both pipelines are `run_discovery` runs that differ only in the edge and node models: they read
+the same simulated data set, use the same seed and the same verifier, and make the same number of
+passes over the training graphs (the equalised budget). On top of the verifier's verdict, each
+trained model is scored on systems outside the training distribution, where a recovered law
+should keep working and a black box need not.
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from eqlearn.discover import DiscoverConfig, build_model, prepare_output, run_discovery, training_phases
+from eqlearn.gnn.edge_models import mlp_variant
+from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.training import GraphSet, evaluate
+from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
+from eqlearn.physics.simulator import initial_conditions
+
+#: Test systems per shift: (factor on positions, factor on masses). 3x positions puts particles
+#: 3x farther apart than in training; 3x masses makes every particle heavier than typical.
+SHIFTS = {"in-distribution": (1.0, 1.0), "3x distance": (3.0, 1.0), "3x mass": (1.0, 3.0)}
+EXTRAPOLATION_SYSTEMS = 2000
+#: Offset of the test systems' seed, so they never repeat the training systems' initial states.
+EXTRAPOLATION_SEED_OFFSET = 1_000_003
+BUDGET = "same epochs: both pipelines make the same number of passes over the same training graphs"
+
+
+def total_epochs(config: DiscoverConfig) -> int:
+    return sum(phase.epochs for phase in training_phases(config))
+
+
+def pipeline_configs(base: DiscoverConfig, variants: list[str], data: str, out: Path) -> dict[str, DiscoverConfig]:
+    """The GNN+EQL with its defaults, then the baseline in each variant, given the EQL's total epochs."""
+    eql = replace(base, edge_model="eql", node_model="newtonian", data=data, out=str(out / "eql"))
+    configs = {"GNN+EQL": eql}
+    for variant in variants:
+        configs[f"MLP-{variant} + SR"] = replace(base, edge_model="mlp", node_model="mlp", variant=variant, data=data,
+                                                 out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql))
+    return configs
+
+
+def load_trained_model(run: str | Path) -> ParticleGNN:
+    """The model a discovery run left in its directory, ready for evaluation."""
+    run = Path(run)
+    config = DiscoverConfig.from_json((run / "config.json").read_text())
+    model = build_model(config, config.law or "custom")
+    model.load_state_dict(torch.load(run / "checkpoint.pt", weights_only=True)["state_dict"])
+    return model.eval()
+
+
+def shifted_systems(potential, n: int, dim: int, systems: int, seed: int, distance: float, mass: float) -> GraphSet:
+    """Fresh systems from the simulator's distribution with positions and masses scaled; exact targets."""
+    x, v, m, q = (a.astype(np.float64) for a in initial_conditions(potential, n, dim, systems, seed))
+    x, m = x * distance, m * mass
+    accelerations = pair_accelerations(x, v, m, q, potential)
+    tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)
+    return GraphSet(tensor(x), tensor(m), tensor(q), tensor(accelerations))
+
+
+def extrapolation_errors(model: ParticleGNN, potential, n: int, dim: int, seed: int,
+                         systems: int = EXTRAPOLATION_SYSTEMS) -> dict[str, float]:
+    """Relative acceleration error, mean |a_pred - a_true| / mean |a_true|, per shift in SHIFTS."""
+    errors = {}
+    for name, (distance, mass) in SHIFTS.items():
+        graphs = shifted_systems(potential, n, dim, systems, seed + EXTRAPOLATION_SEED_OFFSET, distance, mass)
+        errors[name] = round(evaluate(model, graphs) / float(graphs.accelerations.abs().mean()), 4)
+    return errors
+
+
+@dataclass
+class Comparison:
+    """One row per (seed, pipeline), the budget that was equalised, and the shared simulation times."""
+
+    law: str
+    n: int
+    dim: int
+    budget: str
+    rows: list[dict]
+    simulate_seconds: dict[int, float]
+
+    def to_dict(self) -> dict:
+        return {"law": self.law, "n": self.n, "dim": self.dim, "budget": self.budget,
+                "simulate_seconds": self.simulate_seconds, "rows": self.rows, "summary": self.summary()}
+
+    def summary(self) -> list[dict]:
+        """Per pipeline over seeds: recoveries, and medians of time, test loss and extrapolation error."""
+        result = []
+        for pipeline in dict.fromkeys(row["pipeline"] for row in self.rows):
+            rows = [row for row in self.rows if row["pipeline"] == pipeline]
+            median = lambda values: round(statistics.median(values), 4)
+            result.append({
+                "pipeline": pipeline, "recovered": sum(row["recovered"] for row in rows), "seeds": len(rows),
+                "train_seconds": median([row["seconds"]["train"] for row in rows]),
+                "test_loss": median([row["test_loss"] for row in rows]),
+                **{name: median([row["extrapolation"][name] for row in rows]) for name in SHIFTS},
+            })
+        return result
+
+    def to_markdown(self) -> str:
+        shifts = " / ".join(SHIFTS)
+        lines = [
+            f"# {self.law} (n={self.n}, d={self.dim}): GNN+EQL vs MLP-GNN + symbolic regression", "",
+            f"Budget: {self.budget}. Same data set and seed per row pair; same verifier (DESIGN.md §5).",
+            "Simulation (shared by both pipelines): " + ", ".join(f"seed {s}: {t:.1f} s" for s, t in self.simulate_seconds.items()),
+            "", f"| seed | pipeline | epochs | recovered | canonical law | min R² | non-zero messages | "
+            f"train s | read-out s | test MAE | relative error ({shifts}) |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for row in self.rows:
+            verdict = f"yes ({row['form']})" if row["recovered"] else "no"
+            errors = " / ".join(f"{row['extrapolation'][name]:.3g}" for name in SHIFTS)
+            lines.append(
+                f"| {row['seed']} | {row['pipeline']} | {row['epochs']} | {verdict} | `{'; '.join(row['canonical'])}` | "
+                f"{row['r2']:.4f} | {row['nonzero_messages']} | {row['seconds']['train']:.1f} | "
+                f"{row['seconds']['read_out']:.1f} | {row['test_loss']:.4g} | {errors} |")
+        lines += ["", f"Summary (medians over seeds; relative error {shifts}):", "",
+                  "| pipeline | recovered | train s | test MAE | relative error |", "|---|---|---|---|---|"]
+        for s in self.summary():
+            errors = " / ".join(f"{s[name]:.3g}" for name in SHIFTS)
+            lines.append(f"| {s['pipeline']} | {s['recovered']}/{s['seeds']} | {s['train_seconds']:.1f} | "
+                         f"{s['test_loss']:.4g} | {errors} |")
+        return "\n".join(lines) + "\n"
+
+
+def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str], out: str | Path,
+                      log=print) -> Comparison:
+    """Simulate once per seed into `out`, run GNN+EQL and the baseline in each of `variants` on that
+    data, score them; writes comparison.json and comparison.md into `out` (a new or empty directory)."""
+    for variant in variants:
+        mlp_variant(variant)  # fail before any work is done
+    out = prepare_output(Path(out))
+    potential = get_potential(base.law, base.potential)
+    rows, simulate_seconds = [], {}
+    for seed in seeds:
+        start = time.perf_counter()
+        data = out / f"data_seed{seed}.npz"
+        save_dataset(data, simulate(potential, base.n, base.dim, base.sims, base.steps, seed=seed, progress=base.progress))
+        simulate_seconds[seed] = round(time.perf_counter() - start, 2)
+        seed_dir = out / f"seed{seed}"
+        seed_dir.mkdir()
+        for pipeline, config in pipeline_configs(replace(base, seed=seed), variants, str(data), seed_dir).items():
+            log(f"seed {seed}: {pipeline}")
+            discovery = run_discovery(config, log=log)
+            model = load_trained_model(config.out)
+            rows.append({
+                "seed": seed, "pipeline": pipeline, "edge_model": config.edge_model, "node_model": config.node_model,
+                "variant": config.variant if config.edge_model == "mlp" else None, "epochs": total_epochs(config),
+                "recovered": bool(discovery.verification["passed"]), "form": discovery.verification["form"],
+                "canonical": discovery.canonical, "r2": min(discovery.verification["r2"]),
+                "nonzero_messages": discovery.nonzero_messages, "seconds": discovery.seconds,
+                "test_loss": discovery.test_loss,
+                "extrapolation": extrapolation_errors(model, potential, base.n, base.dim, seed), "run": config.out,
+            })
+    comparison = Comparison(base.law or "custom", base.n, base.dim, BUDGET, rows, simulate_seconds)
+    (out / "comparison.json").write_text(json.dumps(comparison.to_dict(), indent=2))
+    (out / "comparison.md").write_text(comparison.to_markdown())
+    return comparison
