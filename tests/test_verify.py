@@ -5,7 +5,7 @@ import pytest
 import sympy
 
 from eqlearn.errors import UserInputError
-from eqlearn.symbolic import canonical_form
+from eqlearn.canonical import canonical_form
 from eqlearn.verify import verify_equations_file, verify_law
 
 SPRING = "(r - 1)**2"

@@ -17,6 +17,7 @@ import sympy
 import torch
 
 from eqlearn import __version__
+from eqlearn.canonical import canonical_form, drop_negligible_terms
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, mlp_edge_model, mlp_variant
 from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
@@ -29,11 +30,13 @@ from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
 from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
 from eqlearn.sr import fit_symbolic, plot_pareto_front
-from eqlearn.symbolic import canonical_form, drop_negligible_terms, to_latex, to_string
+from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
 from eqlearn.verify import verify_law
 
 EQUATIONS_FORMAT = "eqlearn.equations/1"
+#: Terms that together change a message by less than this fraction of its RMS are not printed.
+NEGLIGIBLE_TERM = 0.02
 #: Epochs of the sparsity phase per law (power laws need more steps than the spring).
 DEFAULT_EPOCHS = {"spring": 20}
 FALLBACK_EPOCHS = 60
@@ -64,7 +67,8 @@ class DiscoverConfig:
     batch_size: int = 256
     lr: float = 1e-2
     message_l1: float = 1e-2
-    weight_penalty: float = 1e-4
+    weight_penalty: float = 2e-4
+    penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
     prune_thresholds: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
     out: str = "runs/discover"
     progress: bool = True
@@ -218,7 +222,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     if hasattr(model.edge_model, "to_sympy"):
         formulas = model.edge_model.to_sympy(model.features.expressions)
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
-        expressions = [drop_negligible_terms(formulas[i], variables) for i in top]
+        expressions = [drop_negligible_terms(formulas[i], variables, NEGLIGIBLE_TERM) for i in top]
         fits = []
     else:
         live = int(live_stds.sum())
@@ -247,7 +251,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["simulate"] = round(time.perf_counter() - start, 2)
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in split_by_simulation(trajectories, seed=config.seed))
     model = build_model(config, config.law or "custom")
-    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty)
+    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty)
     generator = torch.Generator().manual_seed(config.seed)
     metrics_path = out / "metrics.csv"
 
@@ -265,7 +269,9 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["train"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     readout = read_top_messages(model, test_set, config.dim, sr_seed=config.seed)
-    canonical = canonical_form(readout.expressions, sympy.symbols("dx dy dz")[: config.dim])
+    canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
+                 for c in canonical_form(readout.expressions, sympy.symbols("dx dy dz")[: config.dim],
+                                       values=readout.variables)]
     verification = verify_law([to_string(e) for e in readout.expressions], potential.expression, config.dim,
                               canonical=[to_string(c) for c in canonical])
     clock["read_out"] = round(time.perf_counter() - start, 2)

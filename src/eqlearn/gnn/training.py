@@ -16,6 +16,9 @@ from eqlearn.errors import UserInputError
 from eqlearn.gnn.model import ParticleGNN
 
 
+HUBER_DELTA = 10.0
+
+
 @dataclass
 class GraphSet:
     """Many independent particle systems at one instant each: the GNN's training pairs."""
@@ -56,9 +59,10 @@ class GraphSet:
 class GraphObjective:
     """Acceleration error + regularization * (message_l1 * mean |message| + weight_penalty * EQL sparsity).
 
-    The error is the Huber loss of m_i * (a_pred - a_true): weighting by mass keeps light particles'
-    huge accelerations from dominating, and Huber is quadratic near the optimum (exact
-    coefficients) but linear for the rare close encounters (heavy tails). The message penalty is
+    The error is the Huber loss of m_i * (a_pred - a_true), i.e. of the net force: weighting by
+    mass keeps light particles' huge accelerations from dominating. Huber (delta = 10) is
+    quadratic for ordinary errors (so coefficients converge exactly) but linear for the rare close
+    encounters of 1/r laws (heavy tails). The message penalty is
     the per-edge sum of |message| averaged over edges, independent of batch size and n.
     """
 
@@ -84,7 +88,7 @@ class GraphObjective:
 
 def force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
     error = (predicted - batch.accelerations) * batch.masses.unsqueeze(-1)
-    return torch.nn.functional.huber_loss(error, torch.zeros_like(error))
+    return torch.nn.functional.huber_loss(error, torch.zeros_like(error), delta=HUBER_DELTA)
 
 
 @torch.no_grad()

@@ -1,0 +1,100 @@
+"""Presenting a learned law: dropping negligible terms and the canonical (unrotated) form."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import sympy
+
+from eqlearn.symbolic import clean_expression
+
+
+def _evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
+    names = sorted(values)
+    with np.errstate(all="ignore"):
+        out = sympy.lambdify([sympy.Symbol(n) for n in names], expr, "numpy")(*(values[n] for n in names))
+    return np.broadcast_to(np.asarray(out, dtype=float), values[names[0]].shape)
+
+
+def _rms(values: np.ndarray) -> float:
+    return float(np.sqrt(np.nanmean(values**2)))
+
+
+def drop_negligible_terms(expr: sympy.Expr, values: dict[str, np.ndarray], relative: float = 1e-2) -> sympy.Expr:
+    """Drop the additive terms that together change `expr` by < `relative` of its RMS on `values`.
+
+    A coefficient's size says little when its term multiplies large or small variables; the
+    terms' effect on real data says how much they matter. Terms go smallest first, as a group,
+    so small terms that cancel each other go too.
+    """
+    terms = sympy.Add.make_args(sympy.expand(expr))
+    if len(terms) < 2:
+        return expr
+    term_values = [_evaluate(t, values) for t in terms]
+    budget = relative * _rms(sum(term_values))
+    dropped = np.zeros_like(term_values[0])
+    kept = list(range(len(terms)))
+    for i in sorted(kept, key=lambda i: _rms(term_values[i])):
+        if _rms(dropped + term_values[i]) >= budget:
+            break
+        dropped = dropped + term_values[i]
+        kept.remove(i)
+    return sympy.Add(*[terms[i] for i in kept])
+
+
+def _axis_rank(term: sympy.Expr, axes: Sequence[sympy.Symbol]) -> int:
+    present = [i for i, axis in enumerate(axes) if term.has(axis)]
+    return present[0] if present else len(axes)
+
+
+def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], digits: int = 3,
+                   drop_below: float = 1e-2, values: dict[str, np.ndarray] | None = None) -> list[sympy.Expr]:
+    """Undo an arbitrary invertible linear mixing of `exprs` (DESIGN.md §3).
+
+    The expressions are written over their common additive terms (constants dropped: offsets are
+    not identifiable) and the coefficient matrix is reduced by Gauss-Jordan elimination with
+    complete pivoting: each step pivots on the largest remaining term, measured by its RMS on
+    `values` when given (so small spurious terms never become pivots). Rows are scaled so their
+    pivot coefficient is 1 and ordered by the pivot's axis (dx first). A rotated spring pair
+    becomes `dx - dx/r`, `dy - dy/r`, deterministically.
+    """
+    coefficients: list[dict] = []
+    for expr in exprs:
+        row = {}
+        for term in sympy.Add.make_args(sympy.expand(expr)):
+            coefficient, monomial = term.as_coeff_Mul()
+            if not monomial.is_number:
+                row[monomial] = row.get(monomial, 0.0) + float(coefficient)
+        coefficients.append(row)
+    terms = sorted({t for row in coefficients for t in row}, key=lambda t: (_axis_rank(t, axes), sympy.default_sort_key(t)))
+    if not terms:
+        return [sympy.Integer(0) for _ in exprs]
+    matrix = np.array([[row.get(t, 0.0) for t in terms] for row in coefficients])
+    scales = np.array([_rms(_evaluate(t, values)) for t in terms]) if values is not None else np.ones(len(terms))
+    reduced, pivots = _gauss_jordan(matrix, scales)
+    order = sorted(range(len(pivots)), key=lambda i: (_axis_rank(terms[pivots[i]], axes), pivots[i]))
+    canonical = [clean_expression(sympy.Add(*[sympy.Float(c) * t for c, t in zip(reduced[i], terms)]),
+                                  digits=digits, drop_below=drop_below) for i in order]
+    return canonical + [sympy.Integer(0)] * (len(exprs) - len(canonical))
+
+
+def _gauss_jordan(matrix: np.ndarray, scales: np.ndarray, tolerance: float = 1e-9) -> tuple[np.ndarray, list[int]]:
+    """Reduce `matrix`, pivoting on the largest |entry| x column scale; rows left without a pivot go.
+
+    Returns the reduced rows (each with a 1 at its pivot column) and the pivot columns.
+    """
+    a = matrix.astype(float).copy()
+    rows_left, pivots, pivot_rows = list(range(a.shape[0])), [], []
+    while rows_left:
+        weighted = np.abs(a[rows_left]) * scales
+        k, col = np.unravel_index(np.argmax(weighted), weighted.shape)
+        if not weighted[k, col] > tolerance * weighted.max() or weighted[k, col] == 0:
+            break
+        row = rows_left.pop(int(k))
+        a[row] /= a[row, col]
+        for other in range(a.shape[0]):
+            if other != row:
+                a[other] -= a[other, col] * a[row]
+        pivots.append(int(col))
+        pivot_rows.append(row)
+    return a[pivot_rows], pivots
