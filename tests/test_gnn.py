@@ -92,3 +92,27 @@ def test_sparse_edge_list_only_uses_its_edges():
     predicted, _ = model(positions, masses, charges)
     assert torch.all(predicted[:, 2] == 0)
     np.testing.assert_allclose((predicted[:, 0] * masses[:, :1]).numpy(), -(predicted[:, 1] * masses[:, 1:2]).numpy())
+
+
+def test_antisymmetric_messages_obey_newtons_third_law_and_print_as_computed():
+    from eqlearn.gnn.edge_models import EQLEdgeModel
+
+    torch.manual_seed(0)
+    names = ["ux", "uy", "r", "log_m1", "m2"]
+    model = ParticleGNN(FeatureBuilder(names, 2), EQLEdgeModel(len(names), 2).double(), NewtonianNodeModel(2),
+                        EdgeList.complete(3), antisymmetric=True)
+    positions, masses, charges = random_systems(batch=4, n=3)
+    with torch.no_grad():
+        messages = model.messages(positions, masses, charges)
+    edges = model.edges
+    for e in range(len(edges.receivers)):
+        back = [k for k in range(len(edges.receivers))
+                if edges.receivers[k] == edges.senders[e] and edges.senders[k] == edges.receivers[e]][0]
+        np.testing.assert_allclose(messages[:, e].numpy(), -messages[:, back].numpy(), atol=1e-12)
+    context = edges.pair_context(positions, masses, charges)
+    variables = sympy.symbols("dx dy r m1 m2")
+    inputs = [context.delta[..., 0], context.delta[..., 1], context.r, context.m1, context.m2]
+    for k, expr in enumerate(model.message_expressions(threshold=0, digits=12)):
+        printed = sympy.lambdify(variables, expr, "numpy")(*(t.numpy() for t in inputs))
+        np.testing.assert_allclose(np.broadcast_to(printed, messages[..., k].shape), messages[..., k].numpy(),
+                                   rtol=1e-6, atol=1e-9)

@@ -149,6 +149,8 @@ def _add_discover(commands) -> None:
                          help=f"message size with --node-model mlp (default: {defaults.messages})")
     command.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default: {defaults.lr})")
     command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
+    command.add_argument("--no-antisymmetric", dest="antisymmetric", action="store_false", default=None,
+                         help="do not build Newton's third law into EQL messages")
     command.set_defaults(run=_run_discover)
 
 
@@ -194,7 +196,8 @@ def _run_discover(args) -> int:
     elif args.features:
         features = [name.strip() for name in args.features.split(",")]
     config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, edge_model=args.edge_model,
-                         node_model=args.node_model, features=features, messages=args.messages, lr=args.lr, out=args.out)
+                         node_model=args.node_model, features=features, messages=args.messages, lr=args.lr, out=args.out,
+                         antisymmetric=args.antisymmetric)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
     except TrainingDiverged as error:

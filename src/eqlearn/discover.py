@@ -68,12 +68,15 @@ class DiscoverConfig:
     lr: float = 1e-2
     message_l1: float = 1e-2
     weight_penalty: float = 2e-4
+    antisymmetric: bool | None = None  # Newton's third law in the messages; default: on for EQL edges
     penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
     prune_thresholds: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
     out: str = "runs/discover"
     progress: bool = True
 
     def __post_init__(self):
+        if self.antisymmetric is None:
+            self.antisymmetric = self.edge_model == "eql"
         if self.potential is not None:
             self.law = None
         if self.edge_model not in ("eql", "mlp"):
@@ -147,7 +150,7 @@ def build_model(config: DiscoverConfig, law_name: str) -> ParticleGNN:
     else:
         edge = mlp_edge_model(config.variant, len(names), size)
     node = NewtonianNodeModel(config.dim) if config.node_model == "newtonian" else MLPNodeModel(size, config.dim)
-    return ParticleGNN(features, edge, node, EdgeList.complete(config.n))
+    return ParticleGNN(features, edge, node, EdgeList.complete(config.n), antisymmetric=config.antisymmetric)
 
 
 def training_phases(config: DiscoverConfig) -> list[Phase]:
@@ -220,7 +223,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
     if hasattr(model.edge_model, "to_sympy"):
-        formulas = model.edge_model.to_sympy(model.features.expressions)
+        formulas = model.message_expressions()
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
         expressions = [drop_negligible_terms(formulas[i], variables, NEGLIGIBLE_TERM) for i in top]
         fits = []

@@ -21,6 +21,8 @@ r, m1, m2, q1, q2 = sympy.symbols("r m1 m2 q1 q2")
 DELTA_SYMBOLS = sympy.symbols("dx dy dz")
 #: |Δ| written in the message variables; the unit vector is Δ / |Δ|.
 DISTANCE = r - sympy.Float(SOFTENING)
+#: The symbolic counterpart of `PairContext.reversed`.
+REVERSE_PAIR = {**{d: -d for d in DELTA_SYMBOLS}, m1: m2, m2: m1, q1: q2, q2: q1}
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,10 @@ class PairContext:
     m2: torch.Tensor  # [..., E] sender
     q1: torch.Tensor
     q2: torch.Tensor
+
+    def reversed(self) -> "PairContext":
+        """The same pairs seen from the other particle: Δ → -Δ, 1 ↔ 2."""
+        return PairContext(-self.delta, self.m2, self.m1, self.q2, self.q1)
 
     @property
     def distance(self) -> torch.Tensor:

@@ -1,24 +1,43 @@
 """The particle GNN: pair features → edge model → sum per receiver → node model → accelerations."""
 from __future__ import annotations
 
+import sympy
 import torch
 from torch import nn
 
-from eqlearn.gnn.features import FeatureBuilder
+from eqlearn.gnn.features import REVERSE_PAIR, FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
 
 
 class ParticleGNN(nn.Module):
-    """Message passing with swappable edge and node models; it does not know which ones it runs."""
+    """Message passing with swappable edge and node models; it does not know which ones it runs.
 
-    def __init__(self, features: FeatureBuilder, edge_model: nn.Module, node_model: nn.Module, edges: EdgeList):
+    `antisymmetric=True` builds Newton's third law in: the message is (φ(i, j) - φ(j, i)) / 2, so
+    the force on i from j is minus the force on j from i, and every term of φ that is even under
+    swapping the pair (|Δ|², r alone, ...) cancels exactly instead of having to be trained away.
+    """
+
+    def __init__(self, features: FeatureBuilder, edge_model: nn.Module, node_model: nn.Module, edges: EdgeList,
+                 antisymmetric: bool = False):
         super().__init__()
         self.features, self.edge_model, self.node_model, self.edges = features, edge_model, node_model, edges
+        self.antisymmetric = antisymmetric
 
     def messages(self, positions, masses, charges) -> torch.Tensor:
         """Messages [..., E, M] for node arrays [..., n, d] and [..., n]."""
         context = self.edges.pair_context(positions, masses, charges)
-        return self.edge_model(self.features(context))
+        messages = self.edge_model(self.features(context))
+        if self.antisymmetric:
+            messages = (messages - self.edge_model(self.features(context.reversed()))) / 2
+        return messages
+
+    def message_expressions(self, **readout) -> list[sympy.Expr]:
+        """Every message as a formula in the pair variables (edge models that can print themselves);
+        `readout` (threshold, digits) goes to the edge model's `to_sympy`."""
+        formulas = self.edge_model.to_sympy(self.features.expressions, **readout)
+        if self.antisymmetric:
+            formulas = [sympy.expand((f - f.xreplace(REVERSE_PAIR)) / 2) for f in formulas]
+        return formulas
 
     def forward(self, positions, masses, charges) -> tuple[torch.Tensor, torch.Tensor]:
         """Accelerations [..., n, d] and the messages that produced them."""
