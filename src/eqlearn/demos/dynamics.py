@@ -221,7 +221,9 @@ def run(config: DynamicsConfig, out: str | Path, progress: bool = True) -> dict:
         "latent": _latent_figure(z, test.parameter.numpy(), system.parameter, metrics["latent_correlation"]),
         "rollout": _rollout_figure(models, test, errors, k, config.dt),
     }
-    lines = [f"{name} = {expr}" for part in ("update", "update_in_parameter", "true_update") for name, expr in metrics[part].items()]
+    parts = {"update": "learned, in the latent z", "update_in_parameter": f"learned, z mapped to {system.parameter}",
+             "true_update": "true (to second order in dt)"}
+    lines = [f"{label}: {name} = {expr}" for part, label in parts.items() for name, expr in metrics[part].items()]
     write_run(out, config.system, config, metrics, lines, figures)
     return metrics
 
