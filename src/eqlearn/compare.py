@@ -30,6 +30,8 @@ SHIFTS = {"in-distribution": (1.0, 1.0), "3x distance": (3.0, 1.0), "3x mass": (
 EXTRAPOLATION_SYSTEMS = 2000
 #: Offset of the test systems' seed, so they never repeat the training systems' initial states.
 EXTRAPOLATION_SEED_OFFSET = 1_000_003
+#: Canonical laws longer than this are cut short in the markdown table; comparison.json keeps them whole.
+TABLE_LAW_CHARS = 120
 BUDGET = "same epochs: both pipelines make the same number of passes over the same training graphs"
 
 
@@ -118,7 +120,7 @@ class Comparison:
             verdict = f"yes ({row['form']})" if row["recovered"] else "no"
             errors = " / ".join(f"{row['extrapolation'][name]:.3g}" for name in SHIFTS)
             lines.append(
-                f"| {row['seed']} | {row['pipeline']} | {row['epochs']} | {verdict} | `{'; '.join(row['canonical'])}` | "
+                f"| {row['seed']} | {row['pipeline']} | {row['epochs']} | {verdict} | `{_table_law(row['canonical'])}` | "
                 f"{row['r2']:.4f} | {row['nonzero_messages']} | {row['seconds']['train']:.1f} | "
                 f"{row['seconds']['read_out']:.1f} | {row['test_loss']:.4g} | {errors} |")
         lines += ["", f"Summary (medians over seeds; relative error {shifts}):", "",
@@ -128,6 +130,11 @@ class Comparison:
             lines.append(f"| {s['pipeline']} | {s['recovered']}/{s['seeds']} | {s['train_seconds']:.1f} | "
                          f"{s['test_loss']:.4g} | {errors} |")
         return "\n".join(lines) + "\n"
+
+
+def _table_law(canonical: list[str]) -> str:
+    text = "; ".join(canonical)
+    return text if len(text) <= TABLE_LAW_CHARS else text[:TABLE_LAW_CHARS] + " …"
 
 
 def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str], out: str | Path,
