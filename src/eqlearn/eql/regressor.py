@@ -14,7 +14,7 @@ from sklearn.exceptions import NotFittedError
 from eqlearn.errors import UserInputError
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
 from eqlearn.eql.restarts import extract_copy, parallel_copies
-from eqlearn.eql.selection import eliminate_output_terms, normalised_error, simplest_of_best
+from eqlearn.eql.selection import as_good_as_best, eliminate_output_terms, normalised_error
 from eqlearn.eql.sparsity import PENALTIES, attach_gates, weight_penalty
 from eqlearn.eql.units import get_unit
 from eqlearn.symbolic import clean_expression, to_latex
@@ -92,18 +92,20 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def _keep_best_restart(self, parallel: EQLNetwork, train_set: tuple, valid_set: tuple) -> None:
-        candidates, errors, sizes = [], [], []
+        """Keep the shortest formula among the restarts as good as the best; only those are read
+        out, since reading out a long failed fit can take minutes."""
+        networks, errors = [], []
         for index in range(self.restarts):
             network = self._copy(parallel, index).eval()
             eliminate_output_terms(network, train_set, valid_set)
-            formulas = self._read_out(network)
-            candidates.append((network, formulas))
+            networks.append(network)
             errors.append(normalised_error(network, *valid_set))
-            sizes.append(sum(sympy.count_ops(f) for f in formulas))
-        self.best_restart_ = simplest_of_best(errors, sizes)
-        self.network_, self.expressions_ = candidates[self.best_restart_]
+        formulas = {index: self._read_out(networks[index]) for index in as_good_as_best(errors)}
+        sizes = {index: sum(sympy.count_ops(f) for f in fs) for index, fs in formulas.items()}
+        self.best_restart_ = min(formulas, key=lambda index: (sizes[index], errors[index]))
+        self.network_, self.expressions_ = networks[self.best_restart_], formulas[self.best_restart_]
         self.expression_ = self.expressions_[0]
-        self.restart_errors_, self.restart_sizes_ = errors, sizes
+        self.restart_errors_ = errors
 
     def _check_settings(self) -> None:
         for name in self._units_per_layer_names():

@@ -28,11 +28,10 @@ def normalised_error(network: EQLNetwork, inputs: torch.Tensor, targets: torch.T
     return error if math.isfinite(error) else math.inf
 
 
-def simplest_of_best(errors: list[float], sizes: list[int]) -> int:
-    """Index of the smallest model among those as good as the one with the lowest error."""
+def as_good_as_best(errors: list[float]) -> list[int]:
+    """Indices of the models whose error is as good as the lowest one."""
     limit = _as_good_as(min(errors))
-    good = [i for i, e in enumerate(errors) if e <= limit]
-    return min(good, key=lambda i: (sizes[i], errors[i]))
+    return [i for i, e in enumerate(errors) if e <= limit]
 
 
 @torch.no_grad()
