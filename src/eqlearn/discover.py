@@ -70,7 +70,7 @@ class DiscoverConfig:
     weight_penalty: float = 2e-4
     antisymmetric: bool | None = None  # Newton's third law in the messages; default: on for EQL edges
     penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
-    prune_thresholds: list[float] = field(default_factory=lambda: [0.02, 0.05, 0.1])
+    prune_thresholds: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.05])
     out: str = "runs/discover"
     progress: bool = True
 
