@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import keyword
 import operator
+import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ _CONSTANT_FIT_ITERATIONS = 3
 _PRINT_DECIMALS = 15
 # Losses below this fraction of var(y) count as an exact fit when choosing from the front.
 _EXACT_LOSS = 1e-12
+# A longer chosen formula would squeeze the plot to nothing; it is cut short in the legend.
+_LEGEND_CHARS = 60
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def plot_pareto_front(fit: SymbolicFit, path: str | Path, title: str) -> Path:
     axes = figure.subplots()
     axes.step(complexity, loss, where="post", color="tab:blue", marker="o", label="Pareto front")
     axes.plot(complexity[chosen], loss[chosen], "r*", markersize=16,
-              label=f"chosen: {to_string(fit.expression)}")
+              label=f"chosen: {textwrap.shorten(to_string(fit.expression), _LEGEND_CHARS, placeholder=' ...')}")
     axes.set_yscale("log")
     axes.set_xlabel("complexity (expression nodes)")
     axes.set_ylabel("mean squared error")
