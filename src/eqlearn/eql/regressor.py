@@ -149,8 +149,9 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             Phase(sparsify, self.lr, self.regularization, name="sparsify"),
             Phase(fine_tune, self.lr, 0.0, prune_threshold=self.prune_threshold, name="fine-tune"),
         ]
+        # one restart blowing up must not stop the others: selection drops it (inf error)
         self.history_ = train(network, objective, lambda: [None], [p for p in phases if p.epochs > 0],
-                              progress=self.verbose)
+                              progress=self.verbose, divergence_factor=math.inf)
         return network
 
     def _init_scales(self) -> np.ndarray:
