@@ -68,12 +68,13 @@ def write_table(rows: list[dict], path: Path) -> str:
     for (law, n, dim, edge, node), group in sorted(groups.items()):
         ok = [r for r in group if r["passed"]]
         walls = sorted(r["wall_seconds"] for r in group)
-        example = (ok or group)[0]["canonical"]
+        example = "; ".join((ok or group)[0]["canonical"])
+        example = example if len(example) <= 110 else example[:110] + " …"
         lines.append(
             f"| {law} | {n} | {dim} | {edge} | {node} | {len(ok)}/{len(group)} | "
             f"{sum(r['unrotated'] for r in ok)}/{len(ok)} | {sum(r['exact'] for r in group)}/{len(group)} | "
             f"{sum(r['nonzero_messages'] == dim for r in group)}/{len(group)} | {walls[len(walls) // 2]} | "
-            f"`{'; '.join(example)}` |")
+            f"`{example}` |")
     text = "\n".join(lines) + "\n"
     path.write_text(text)
     return text
