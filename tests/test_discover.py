@@ -93,3 +93,9 @@ def test_mlp_node_model_runs_with_many_messages(tmp_path):
     discovery = run_discovery(config, log=lambda _: None)
     assert len(discovery.messages) == 2
     assert 0 <= discovery.nonzero_messages <= 8
+
+
+def test_default_out_parent_is_created(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # a fresh checkout has no runs/ folder
+    assert main(["discover", "--quiet", "--epochs", "1", "--sims", "40", "--steps", "2", "--batch-size", "64"]) == 0
+    assert (tmp_path / "runs" / "discover" / "equations.json").is_file()

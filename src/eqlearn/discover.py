@@ -116,12 +116,14 @@ class DiscoverConfig:
 
 
 def prepare_output(path: Path) -> Path:
-    """Create the run directory; refuse one that already holds files, so nothing is overwritten."""
+    """Create the run directory (and its parents, e.g. `runs/`); refuse one that already holds
+    files, so nothing is overwritten."""
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
-    if not path.parent.exists():
-        raise UserInputError(f"the parent directory of {path} does not exist")
-    path.mkdir(exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise UserInputError(f"cannot create the run directory {path}: {error}") from None
     return path
 
 
