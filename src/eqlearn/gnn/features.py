@@ -90,12 +90,13 @@ def _per_axis(prefix: str, dim: int) -> list[str]:
 
 
 def default_features(law: str, dim: int) -> list[str]:
-    """Per-law edge inputs, chosen by measurement (benchmarks/discover_sweep.py).
+    """Per-law edge inputs.
 
     All use the unit vector u = Δ/|Δ| instead of the seed's Δ: with r = |Δ| + 0.01 every central
-    force is exactly u times a function of r, and u is bounded, which keeps products of units
-    well conditioned. spring gets r and 1/r (its force is 2(1 - r) u). The mass laws get
-    logarithms of r and the masses, so one `exp` unit can form any power law m1^a m2^b r^c.
+    force is exactly u times a function of r (the seed's `dx m1 m2 / r^3` for r2 is only an
+    approximation, off by up to 100 % for the closest pairs), and u is bounded, which keeps
+    products of units well conditioned. spring gets r and 1/r (its force is 2(1 - r) u). The mass
+    laws get logarithms of r and the masses, so one `exp` unit can form a power law m1^a m2^b r^c.
     """
     axes = _per_axis("u", dim)
     if law == "spring":
