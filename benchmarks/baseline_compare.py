@@ -19,6 +19,8 @@ from pathlib import Path
 
 import torch
 
+from results_log import done_keys, parse_seeds
+
 from eqlearn.compare import BUDGET, Comparison, compare_pipelines
 from eqlearn.discover import DiscoverConfig
 
@@ -28,21 +30,8 @@ TABLE = HERE / "results" / "baseline.md"
 RUNS = HERE / "out"
 
 
-def parse_seeds(text: str) -> list[int]:
-    if "-" in text:
-        low, high = text.split("-")
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def run_key(config: DiscoverConfig, variants: list[str]) -> str:
     return f"{config.law}-n{config.n}-d{config.dim}-s{config.seed}-sims{config.sims}x{config.steps}-{'+'.join(variants)}"
-
-
-def done_keys(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    return {json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip()}
 
 
 def run_one(config: DiscoverConfig, variants: list[str]) -> list[dict]:

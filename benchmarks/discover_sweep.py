@@ -17,6 +17,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from results_log import done_keys, parse_seeds
+
 from eqlearn.discover import DiscoverConfig, run_discovery
 
 HERE = Path(__file__).parent
@@ -25,21 +27,8 @@ TABLE = HERE / "results" / "discover.md"
 RUNS = HERE / "out"
 
 
-def parse_seeds(text: str) -> list[int]:
-    if "-" in text:
-        low, high = text.split("-")
-        return list(range(int(low), int(high) + 1))
-    return [int(s) for s in text.split(",")]
-
-
 def run_key(law, n, dim, seed, edge, node) -> str:
     return f"{law}-n{n}-d{dim}-s{seed}-{edge}-{node}"
-
-
-def done_keys(path: Path) -> set[str]:
-    if not path.exists():
-        return set()
-    return {json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip()}
 
 
 def run_one(law, n, dim, seed, edge, node, epochs) -> dict:

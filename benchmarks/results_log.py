@@ -1,0 +1,22 @@
+"""What the benchmark scripts share: seed ranges on the command line and append-only result logs.
+
+A results file holds one JSON object per line with a unique "key"; a rerun skips keys already there.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def parse_seeds(text: str) -> list[int]:
+    """'0-4' → [0, 1, 2, 3, 4]; '0,2' → [0, 2]."""
+    if "-" in text:
+        low, high = text.split("-")
+        return list(range(int(low), int(high) + 1))
+    return [int(s) for s in text.split(",")]
+
+
+def done_keys(path: Path) -> set[str]:
+    if not path.exists():
+        return set()
+    return {json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip()}
