@@ -12,14 +12,13 @@ same number of epochs as the GNN+EQL (see `eqlearn.compare`).
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import torch
 
-from results_log import done_keys, parse_seeds
+from results_log import append_rows, done_keys, parse_seeds, read_rows
 
 from eqlearn.compare import BUDGET, Comparison, compare_pipelines
 from eqlearn.discover import DiscoverConfig
@@ -78,7 +77,6 @@ def main() -> None:
     variants = args.variants.split(",")
     if not args.table:
         done = done_keys(args.results)
-        args.results.parent.mkdir(parents=True, exist_ok=True)
         for law in args.laws.split(","):
             for seed in parse_seeds(args.seeds):
                 data = {"sims": args.sims} if args.sims else {}
@@ -86,12 +84,11 @@ def main() -> None:
                 if run_key(config, variants) in done:
                     continue
                 rows = run_one(config, variants)
-                with args.results.open("a") as handle:
-                    handle.writelines(json.dumps(row) + "\n" for row in rows)
+                append_rows(args.results, rows)
                 for row in rows:
                     print(f"{row['key']} {row['pipeline']}: recovered={row['recovered']} "
                           f"train {row['seconds']['train']} s {row['canonical']}", flush=True)
-    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    rows = read_rows(args.results)
     print(write_table(rows, TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
 
 

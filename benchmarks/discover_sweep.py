@@ -11,13 +11,12 @@ the table can be built up over several sessions. `--table` rewrites the markdown
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from results_log import done_keys, parse_seeds
+from results_log import append_rows, done_keys, parse_seeds, read_rows
 
 from eqlearn.discover import DiscoverConfig, run_discovery
 
@@ -82,7 +81,6 @@ def main() -> None:
     args = parser.parse_args()
     if not args.table:
         done = done_keys(args.results)
-        args.results.parent.mkdir(parents=True, exist_ok=True)
         for law in args.laws.split(","):
             for system in args.systems.split(","):
                 n, dim = (int(v) for v in system.split("x"))
@@ -91,11 +89,10 @@ def main() -> None:
                     if key in done:
                         continue
                     row = run_one(law, n, dim, seed, args.edge_model, args.node_model, args.epochs)
-                    with args.results.open("a") as handle:
-                        handle.write(json.dumps(row) + "\n")
+                    append_rows(args.results, [row])
                     print(f"{key}: passed={row['passed']} nonzero={row['nonzero_messages']} "
                           f"{row['wall_seconds']} s  {row['canonical']}", flush=True)
-    rows = [json.loads(line) for line in args.results.read_text().splitlines() if line.strip()]
+    rows = read_rows(args.results)
     print(write_table(rows, TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
 
 

@@ -16,7 +16,18 @@ def parse_seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def done_keys(path: Path) -> set[str]:
+def read_rows(path: Path) -> list[dict]:
     if not path.exists():
-        return set()
-    return {json.loads(line)["key"] for line in path.read_text().splitlines() if line.strip()}
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def done_keys(path: Path) -> set[str]:
+    return {row["key"] for row in read_rows(path)}
+
+
+def append_rows(path: Path, rows: list[dict]) -> None:
+    """Append finished runs at once, so an interrupted benchmark loses at most the run in progress."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        handle.writelines(json.dumps(row) + "\n" for row in rows)
