@@ -1,8 +1,6 @@
 """Expression utilities shared by every read-out: rounding, pruning of tiny terms, printing."""
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import sympy
 
