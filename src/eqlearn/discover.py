@@ -19,7 +19,7 @@ import torch
 from eqlearn import __version__
 from eqlearn.canonical import canonical_form, drop_negligible_terms
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, mlp_edge_model, mlp_variant
+from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags, mlp_edge_model, mlp_variant
 from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
@@ -29,6 +29,7 @@ from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
 from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
+from eqlearn.refit import RefittedMessage, refit_messages
 from eqlearn.sr import fit_symbolic, plot_pareto_front
 from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
@@ -40,6 +41,8 @@ NEGLIGIBLE_TERM = 0.02
 #: Epochs of the sparsity phase per law (power laws need more steps than the spring).
 DEFAULT_EPOCHS = {"spring": 20}
 FALLBACK_EPOCHS = 60
+#: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
+REFIT_GRAPHS = 2000
 #: A message whose std is below this fraction of the largest one counts as switched off.
 LIVE_MESSAGE_FRACTION = 1e-2
 
@@ -61,7 +64,7 @@ class DiscoverConfig:
     variant: str = "l1"  # mlp edges only: standard, l1, bottleneck or kl (gnn.edge_models.MLP_VARIANTS)
     features: list[str] | None = None
     messages: int = 100
-    units: dict[str, int] | None = None
+    units: dict[str, int] | list[dict[str, int]] | None = None  # one layer's units for every layer, or one per layer
     depth: int = 2
     epochs: int | None = None  # per law: DEFAULT_EPOCHS
     batch_size: int = 256
@@ -70,6 +73,8 @@ class DiscoverConfig:
     weight_penalty: float = 2e-4
     antisymmetric: bool | None = None  # Newton's third law in the messages; default: on for EQL edges
     penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
+    loss: str = "relative"  # net-force error: relative or huber (gnn.training.FORCE_LOSSES)
+    refit: bool = True  # newtonian nodes: refit the read-out's terms by least squares (eqlearn.refit)
     prune_thresholds: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.05])
     out: str = "runs/discover"
     progress: bool = True
@@ -148,7 +153,8 @@ def build_model(config: DiscoverConfig, law_name: str) -> ParticleGNN:
     features = FeatureBuilder(names, config.dim)
     size = config.message_size
     if config.edge_model == "eql":
-        edge = EQLEdgeModel(len(names), size, units=config.units or default_edge_units(names), depth=config.depth)
+        edge = EQLEdgeModel(len(names), size, units=config.units or default_edge_units(names), depth=config.depth,
+                            log_inputs=logarithm_flags(names))
     else:
         edge = mlp_edge_model(config.variant, len(names), size)
     node = NewtonianNodeModel(config.dim) if config.node_model == "newtonian" else MLPNodeModel(size, config.dim)
@@ -180,6 +186,7 @@ class Discovery:
     verification: dict
     test_loss: float
     seconds: dict
+    readout_verification: dict  # the verifier on the read-out as printed from the weights, before any refit
 
     def equations(self) -> dict:
         c = self.config
@@ -188,7 +195,7 @@ class Discovery:
             "n": c.n, "dim": c.dim, "seed": c.seed, "edge_model": c.edge_model, "node_model": c.node_model,
             "variables": _variables(c.dim), "messages": self.messages, "canonical": self.canonical,
             "nonzero_messages": self.nonzero_messages, "verification": self.verification,
-            "test_loss": self.test_loss, "seconds": self.seconds, "eqlearn_version": __version__,
+            "readout_verification": self.readout_verification, "test_loss": self.test_loss, "seconds": self.seconds, "eqlearn_version": __version__,
         }
 
 
@@ -206,6 +213,7 @@ class MessageReadout:
     values: np.ndarray  # [edges, d] values of the top messages
     variables: dict[str, np.ndarray]  # message variables on the same edges
     live: int
+    formulas: dict[int, sympy.Expr]  # top messages by index, every term kept (the refit's candidates)
     fits: list = field(default_factory=list)  # the symbolic regressions of the top messages (baseline route)
 
 
@@ -227,7 +235,8 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     if hasattr(model.edge_model, "to_sympy"):
         formulas = model.message_expressions()
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
-        expressions = [drop_negligible_terms(formulas[i], variables, NEGLIGIBLE_TERM) for i in top]
+        full = {i: formulas[i] for i in top}
+        expressions = [drop_negligible_terms(full[i], variables, NEGLIGIBLE_TERM) for i in top]
         fits = []
     else:
         live = int(live_stds.sum())
@@ -235,7 +244,17 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
         table = np.column_stack([variables[k] for k in names])
         fits = [fit_symbolic(table, messages[:, i], names, random_state=sr_seed) for i in top]
         expressions = [fit.expression for fit in fits]
-    return MessageReadout(top, expressions, stds, messages[:, top], variables, live, fits)
+        full = dict(zip(top, expressions))
+    return MessageReadout(top, expressions, stds, messages[:, top], variables, live, full, fits)
+
+
+def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet, edges: EdgeList) -> list[RefittedMessage]:
+    """The read-out's terms refitted on training graphs (newtonian nodes only, where message k is
+    the force along axis k); an empty list when the run does not refit."""
+    if not (config.refit and config.node_model == "newtonian"):
+        return []
+    by_axis = refit_messages(readout.formulas, graphs, edges)
+    return [next(r for r in by_axis if r.axis == index) for index in readout.top]
 
 
 def message_variables(context, dim: int) -> dict[str, np.ndarray]:
@@ -256,7 +275,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["simulate"] = round(time.perf_counter() - start, 2)
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in split_by_simulation(trajectories, seed=config.seed))
     model = build_model(config, config.law or "custom")
-    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty)
+    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss)
     generator = torch.Generator().manual_seed(config.seed)
     metrics_path = out / "metrics.csv"
 
@@ -274,16 +293,22 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["train"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     readout = read_top_messages(model, test_set, config.dim, sr_seed=config.seed)
+    refitted = refit_law(config, readout, train_set.subset(slice(0, REFIT_GRAPHS)), model.edges)
+    law = [r.expression for r in refitted] if refitted else readout.expressions
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
-                 for c in canonical_form(readout.expressions, sympy.symbols("dx dy dz")[: config.dim],
-                                       values=readout.variables)]
-    verification = verify_law([to_string(e) for e in readout.expressions], potential.expression, config.dim,
+                 for c in canonical_form(law, sympy.symbols("dx dy dz")[: config.dim], values=readout.variables)]
+    verification = verify_law([to_string(e) for e in law], potential.expression, config.dim,
                               canonical=[to_string(c) for c in canonical])
+    readout_verification = verify_law([to_string(e) for e in readout.expressions], potential.expression, config.dim)
     clock["read_out"] = round(time.perf_counter() - start, 2)
     messages = [{"index": i, "std": round(float(readout.stds[i]), 6), "expression": to_string(e), "latex": to_latex(e)}
                 for i, e in zip(readout.top, readout.expressions)]
+    for message, refit in zip(messages, refitted):
+        message.update(refitted=to_string(refit.expression), refitted_latex=to_latex(refit.expression),
+                       refit_r2=round(refit.r2, 9))
     discovery = Discovery(config, potential.expression, messages, [to_string(c) for c in canonical], readout.live,
-                          verification.to_dict(), round(evaluate(model, test_set), 6), clock)
+                          verification.to_dict(), round(evaluate(model, test_set), 6), clock,
+                          readout_verification.to_dict())
     (out / "equations.json").write_text(json.dumps(discovery.equations(), indent=2))
     _write_plots(out, readout, potential)
     _write_pareto_fronts(out, readout)

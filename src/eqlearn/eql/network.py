@@ -39,6 +39,27 @@ class EQLLayer(nn.Module):
         self.register_buffer("mask", torch.ones(n_linear, in_features))
         self.gate = None  # optional hard-concrete gate module (eqlearn.eql.sparsity)
 
+    @torch.no_grad()
+    def restrict_inputs(self, allowed: Mapping[str, Sequence[bool]]) -> None:
+        """Let each named unit read only the inputs flagged True; units not named read all.
+
+        E.g. `exp` units that read only logarithms of positive inputs form power laws
+        m1^a m2^b r^c and nothing else. Held in `mask`, so pruning keeps the restriction.
+        """
+        unknown = set(allowed) - {unit.name for unit, _ in self.units}
+        if unknown:
+            raise ValueError(f"this layer has no {', '.join(sorted(unknown))} units to restrict")
+        row = 0
+        for unit, count in self.units:
+            rows = unit.arity * count
+            if unit.name in allowed:
+                flags = torch.as_tensor(list(allowed[unit.name]), dtype=self.mask.dtype)
+                if flags.shape != (self.in_features,):
+                    raise ValueError(f"need {self.in_features} input flags for {unit.name}, got {tuple(flags.shape)}")
+                self.mask[row:row + rows] *= flags
+            row += rows
+        self.weight.mul_(self.mask)
+
     def effective_weight(self) -> torch.Tensor:
         weight = self.weight * self.mask
         return weight * self.gate() if self.gate is not None else weight

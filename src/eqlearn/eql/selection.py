@@ -3,6 +3,7 @@ terms of the output layer. An exact formula is usually also the shortest one tha
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
 import torch
@@ -51,19 +52,32 @@ def eliminate_output_terms(network: EQLNetwork, train: tuple, valid: tuple) -> N
         t, v = y_train[:, o].double().numpy(), y_valid[:, o].double().numpy()
         scale = max(float(v.var()), 1e-12)
         active = [int(i) for i in torch.nonzero(output.mask[o]).flatten()]
-        coef, error = _refit(h_train, t, h_valid, v, active, scale)
-        limit = _as_good_as(error)
-        while len(active) > 1:
-            trials = [(_refit(h_train, t, h_valid, v, [a for a in active if a != drop], scale), drop) for drop in active]
-            (trial_coef, trial_error), drop = min(trials, key=lambda trial: trial[0][1])
-            if trial_error > limit:
-                break
-            active.remove(drop)
-            coef = trial_coef
+        refit = lambda kept: _refit(h_train, t, h_valid, v, kept, scale)
+        active, coef, _ = backward_elimination(refit, active, _as_good_as)
         output.mask[o].zero_()
         output.weight[o].zero_()
         output.mask[o, active] = 1.0
         output.weight[o, active] = torch.as_tensor(coef, dtype=output.weight.dtype)
+
+
+def backward_elimination(fit: Callable[[list[int]], tuple[np.ndarray, float]], active: list[int],
+                         limit: Callable[[float], float]) -> tuple[list[int], np.ndarray, float]:
+    """Drop terms one at a time, always the one the fit misses least, while the error of
+    `fit(kept) -> (coefficients, error)` stays within `limit(error with every term)`.
+
+    Returns the kept terms, their coefficients and the final error.
+    """
+    active = list(active)
+    coefficients, error = fit(active)
+    bound = limit(error)
+    while len(active) > 1:
+        trials = [(fit([a for a in active if a != drop]), drop) for drop in active]
+        (trial_coefficients, trial_error), drop = min(trials, key=lambda trial: trial[0][1])
+        if trial_error > bound:
+            break
+        active.remove(drop)
+        coefficients, error = trial_coefficients, trial_error
+    return active, coefficients, error
 
 
 def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:

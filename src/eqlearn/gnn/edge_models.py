@@ -7,7 +7,7 @@ variational messages) adds that regularizer to the training loss.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Sequence, Union
 
 import sympy
 import torch
@@ -18,29 +18,46 @@ from eqlearn.errors import UserInputError
 
 #: The seed's hidden layer: 8 constant, 16 identity, 8 product units (DESIGN.md §2).
 SEED_EDGE_UNITS: dict[str, int] = {"constant": 8, "identity": 16, "product": 8}
-#: Small layers train faster and leave fewer spurious terms; `exp` of log-inputs makes power laws.
+#: Small layers train faster and leave fewer spurious terms.
 POLYNOMIAL_EDGE_UNITS: dict[str, int] = {"constant": 2, "identity": 4, "product": 4}
-POWER_LAW_EDGE_UNITS: dict[str, int] = {"constant": 1, "identity": 2, "exp": 2, "product": 2}
+#: Power laws: first-layer `exp` units read only logarithms, so each is a monomial m1^a m2^b r^c;
+#: the second layer multiplies a monomial by a unit-vector component (u_x m1 m2 / r^2 is one product).
+POWER_LAW_EDGE_UNITS: list[dict[str, int]] = [{"identity": 2, "exp": 2}, {"identity": 2, "product": 2}]
+
+EdgeUnits = Union[Mapping[str, int], Sequence[Mapping[str, int]]]
 
 
-def default_edge_units(feature_names) -> dict[str, int]:
+def logarithm_flags(feature_names: Sequence[str]) -> list[bool]:
+    """Which edge inputs are logarithms (named log_*): they feed the power-law `exp` units."""
+    return [name.startswith("log_") for name in feature_names]
+
+
+def default_edge_units(feature_names: Sequence[str]) -> EdgeUnits:
     """Power-law units when the inputs include logarithms, polynomial ones otherwise."""
-    uses_logs = any(name.startswith("log_") for name in feature_names)
-    return dict(POWER_LAW_EDGE_UNITS if uses_logs else POLYNOMIAL_EDGE_UNITS)
+    if any(logarithm_flags(feature_names)):
+        return [dict(layer) for layer in POWER_LAW_EDGE_UNITS]
+    return dict(POLYNOMIAL_EDGE_UNITS)
 
 
 class EQLEdgeModel(nn.Module):
     """An EQL network as the message function: its weights are the force law.
 
     A small initial scale (0.3) matters: products of products of large random weights make the
-    first steps explode.
+    first steps explode. `log_inputs` flags the inputs that are logarithms: in the first layer they
+    feed only the `exp` units, and those read nothing else, so an `exp` unit is exactly a power law
+    of positive quantities instead of a mixture such as exp(0.2 u_x) m1^0.15.
     """
 
-    def __init__(self, in_features: int, n_messages: int = 100, units: Mapping[str, int] = POLYNOMIAL_EDGE_UNITS,
-                 depth: int = 2, init_scale: float = 0.3):
+    def __init__(self, in_features: int, n_messages: int = 100, units: EdgeUnits = POLYNOMIAL_EDGE_UNITS,
+                 depth: int = 2, init_scale: float = 0.3, log_inputs: Sequence[bool] | None = None):
         super().__init__()
         self.network = EQLNetwork(in_features, n_messages, units=units, depth=depth, init_scale=init_scale)
         self.n_messages = n_messages
+        if log_inputs is not None and any(log_inputs):
+            first = self.network.hidden[0]
+            plain = [not flag for flag in log_inputs]
+            first.restrict_inputs({unit.name: log_inputs if unit.name == "exp" else plain
+                                   for unit, _ in first.units if unit.arity})
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         return self.network(features)

@@ -1,0 +1,83 @@
+"""The refit of a read-out law: exact coefficients from the data, spurious terms eliminated,
+exponents snapped only where the data say so."""
+import sympy
+import torch
+
+from eqlearn.eql.network import EQLLayer
+from eqlearn.eql.sparsity import prune
+from eqlearn.gnn.edge_models import EQLEdgeModel, logarithm_flags
+from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
+from eqlearn.physics import get_potential, simulate
+from eqlearn.refit import candidate_terms, refit_messages, snap_exponents
+from eqlearn.verify import verify_law
+
+dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
+UNIT_X, UNIT_Y = dx / (r - 0.01), dy / (r - 0.01)
+
+
+def graphs_of(law: str, sims: int = 40) -> GraphSet:
+    return GraphSet.from_trajectories(simulate(get_potential(law), 4, 2, sims=sims, steps=2, seed=1))
+
+
+def test_spring_junk_terms_go_and_coefficients_become_exact():
+    noisy = {0: -1.9 * UNIT_X * r + 1.95 * UNIT_X + 0.04 * UNIT_X * r**2 + 0.02 * UNIT_Y,
+             1: -2.1 * UNIT_Y * r + 2.05 * UNIT_Y - 0.03 * UNIT_X * r}
+    refitted = refit_messages(noisy, graphs_of("spring"), EdgeList.complete(4))
+    for message, unit in zip(refitted, (UNIT_X, UNIT_Y)):
+        assert sympy.simplify(message.expression - (-2 * unit * r + 2 * unit)) == 0
+        assert message.r2 > 1 - 1e-9
+    verdict = verify_law([m.expression for m in refitted], "(r - 1)**2", 2)
+    assert verdict.passed and verdict.unrotated and all(verdict.exact)
+
+
+def test_power_law_exponents_snap_when_the_data_agree():
+    almost = {k: -1.03 * u * m1**0.97 * m2**1.02 / r**1.04 for k, u in enumerate((UNIT_X, UNIT_Y))}
+    refitted = refit_messages(almost, graphs_of("r1"), EdgeList.complete(4))
+    verdict = verify_law([m.expression for m in refitted], "m1*m2*log(r)", 2)
+    assert verdict.passed and all(verdict.exact)
+
+
+def test_a_missing_term_is_not_invented():
+    """The refit only chooses among the read-out's terms: without the constant-spring term the law stays wrong."""
+    partial = {0: -2 * UNIT_X * r, 1: -2 * UNIT_Y * r}
+    refitted = refit_messages(partial, graphs_of("spring"), EdgeList.complete(4))
+    assert all(m.r2 < 0.99 for m in refitted)
+    assert not verify_law([m.expression for m in refitted], "(r - 1)**2", 2).passed
+
+
+def test_snapping_is_limited_to_near_simple_exponents():
+    assert snap_exponents(m1**0.97 * r**-2.1) == m1 * r**-2
+    assert snap_exponents(m1**0.7) == m1**0.7
+    assert len(candidate_terms(0.5 * m1**0.97 * dx + 3.0)) == 2  # the term and its snapped twin; constants go
+
+
+def test_restricted_inputs_survive_pruning():
+    layer = EQLLayer(3, {"identity": 2, "exp": 1})
+    layer.restrict_inputs({"exp": [False, True, True], "identity": [True, False, False]})
+    weight = layer.effective_weight()
+    assert torch.all(weight[:2, 1:] == 0) and torch.all(weight[2, :1] == 0)
+    with torch.no_grad():
+        layer.weight.fill_(1.0)
+    prune(layer, 0.5)
+    assert torch.equal(layer.effective_weight(), layer.mask) and layer.mask.sum() == 4
+
+
+def test_power_law_edge_model_prints_monomials_only():
+    names = ["ux", "uy", "log_r", "log_m1", "log_m2"]
+    torch.manual_seed(0)
+    model = EQLEdgeModel(len(names), 2, units=[{"identity": 2, "exp": 2}, {"identity": 2, "product": 2}],
+                         log_inputs=logarithm_flags(names))
+    inputs = [UNIT_X, UNIT_Y, sympy.log(r), sympy.log(m1), sympy.log(m2)]
+    for formula in model.to_sympy(inputs, threshold=1e-6):
+        assert not formula.has(sympy.exp) and not formula.has(sympy.log)
+
+
+def test_relative_loss_counts_every_particle_alike():
+    graphs = graphs_of("r2", sims=8)
+    exact = graphs.accelerations.clone()
+    assert relative_force_error(exact, graphs) == 0
+    scaled = GraphSet(graphs.positions, graphs.masses, graphs.charges, graphs.accelerations * 100)
+    off = exact * 1.1
+    assert torch.isclose(relative_force_error(off, graphs), relative_force_error(off * 100, scaled))
+    assert not torch.isclose(huber_force_error(off, graphs), huber_force_error(off * 100, scaled))
