@@ -2,6 +2,7 @@
 
 Each finished run appends one JSON line to the results file; runs already there are skipped, so
 the table can be built up over several sessions. `--table` rewrites the markdown summary.
+(`results/discover_huber_loss.jsonl` holds the runs of the earlier recipe: Huber loss, no refit.)
 
     python benchmarks/discover_sweep.py --laws spring,r1,r2 --systems 4x2 --seeds 0-4
     python benchmarks/discover_sweep.py --laws spring,r1 --systems 8x2,4x3 --seeds 0-1
@@ -44,23 +45,29 @@ def run_one(law, n, dim, seed, edge, node, epochs) -> dict:
     return {"key": key, "law": law, "n": n, "dim": dim, "seed": seed, "edge_model": edge, "node_model": node,
             "epochs": config.epochs, "passed": v["passed"], "form": v["form"], "r2": v["r2"],
             "unrotated": v["unrotated"], "exact": all(v["exact"]), "nonzero_messages": discovery.nonzero_messages,
-            "canonical": discovery.canonical, "wall_seconds": round(wall, 1), "test_mae": discovery.test_loss}
+            "readout_passed": discovery.readout_verification["passed"],
+            "readout_exact": all(discovery.readout_verification["exact"]),
+            "canonical": discovery.canonical, "force_law": [m["unit_vector_form"] for m in discovery.messages],
+            "wall_seconds": round(wall, 1), "test_mae": discovery.test_loss}
 
 
 def write_table(rows: list[dict], path: Path) -> str:
     groups = defaultdict(list)
     for row in rows:
         groups[(row["law"], row["n"], row["dim"], row["edge_model"], row["node_model"])].append(row)
-    lines = ["| law | n | dim | edge | node | recovered | unrotated (of recovered) | exact | nonzero = d | "
-             "median wall s | example canonical law |", "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| law | n | dim | edge | node | recovered | unrotated (of recovered) | exact | read-out alone: "
+             "recovered / exact | nonzero = d | median wall s | example law (u = Δ/|Δ|) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (law, n, dim, edge, node), group in sorted(groups.items()):
         ok = [r for r in group if r["passed"]]
         walls = sorted(r["wall_seconds"] for r in group)
-        example = "; ".join((ok or group)[0]["canonical"])
+        first = (ok or group)[0]
+        example = "; ".join(first.get("force_law") or first["canonical"])
         example = example if len(example) <= 110 else example[:110] + " …"
         lines.append(
             f"| {law} | {n} | {dim} | {edge} | {node} | {len(ok)}/{len(group)} | "
             f"{sum(r['unrotated'] for r in ok)}/{len(ok)} | {sum(r['exact'] for r in group)}/{len(group)} | "
+            f"{sum(r.get('readout_passed', False) for r in group)} / {sum(r.get('readout_exact', False) for r in group)} | "
             f"{sum(r['nonzero_messages'] == dim for r in group)}/{len(group)} | {walls[len(walls) // 2]} | "
             f"`{example}` |")
     text = "\n".join(lines) + "\n"

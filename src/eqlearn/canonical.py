@@ -8,6 +8,11 @@ import sympy
 
 from eqlearn.symbolic import clean_expression
 
+#: The pair distance's softening: |Δ| = r - SOFTENING in the message variables.
+SOFTENING = 0.01
+#: unit_vector_form leaves expressions with more additive terms than this as they are.
+READABLE_TERMS = 8
+
 
 def _evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
     names = sorted(values)
@@ -98,3 +103,23 @@ def _gauss_jordan(matrix: np.ndarray, scales: np.ndarray, tolerance: float = 1e-
         pivots.append(int(col))
         pivot_rows.append(row)
     return a[pivot_rows], pivots
+
+
+def unit_vector_form(expr: sympy.Expr, digits: int = 3) -> sympy.Expr:
+    """`expr` written with the unit vector u = Δ/|Δ| (symbols ux, uy, uz) instead of dx, dy, dz.
+
+    A central force then reads as u times a function of r and the particles, the way a physicist
+    writes it: `-2*ux*(r - 1)` rather than `-2*dx*r/(r - 0.01) + 2*dx/(r - 0.01)`. The algebra is
+    done in exact rationals; numbers that are not simple fractions come back as rounded floats.
+    Long expressions (more than `READABLE_TERMS` terms) are returned unchanged: no short form hides there.
+    """
+    if len(sympy.Add.make_args(sympy.expand(expr))) > READABLE_TERMS:
+        return expr
+    r = sympy.Symbol("r")
+    exact = sympy.nsimplify(sympy.sympify(expr), rational=True)
+    distance = r - sympy.nsimplify(SOFTENING, rational=True)
+    substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
+    rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
+    shorter = min([rewritten, sympy.factor(rewritten)], key=sympy.count_ops)
+    awkward = {q: sympy.Float(q) for q in shorter.atoms(sympy.Rational) if q.q > 10}
+    return clean_expression(shorter.xreplace(awkward), digits=digits, drop_below=0.0) if awkward else shorter

@@ -17,7 +17,7 @@ import sympy
 import torch
 
 from eqlearn import __version__
-from eqlearn.canonical import canonical_form, drop_negligible_terms
+from eqlearn.canonical import canonical_form, drop_negligible_terms, unit_vector_form
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags, mlp_edge_model, mlp_variant
 from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
@@ -303,6 +303,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["read_out"] = round(time.perf_counter() - start, 2)
     messages = [{"index": i, "std": round(float(readout.stds[i]), 6), "expression": to_string(e), "latex": to_latex(e)}
                 for i, e in zip(readout.top, readout.expressions)]
+    for message, expression in zip(messages, law):
+        message["unit_vector_form"] = to_string(unit_vector_form(expression))
     for message, refit in zip(messages, refitted):
         message.update(refitted=to_string(refit.expression), refitted_latex=to_latex(refit.expression),
                        refit_r2=round(refit.r2, 9))
