@@ -24,7 +24,7 @@ from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
-from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate
+from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate
 from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
@@ -43,8 +43,6 @@ DEFAULT_EPOCHS = {"spring": 20}
 FALLBACK_EPOCHS = 60
 #: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
 REFIT_GRAPHS = 2000
-#: A message whose std is below this fraction of the largest one counts as switched off.
-LIVE_MESSAGE_FRACTION = 1e-2
 
 
 @dataclass

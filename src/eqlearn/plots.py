@@ -16,14 +16,14 @@ def plot_loss_curves(metrics_csv: Path, path: Path) -> None:
         rows = list(csv.DictReader(handle))
     epochs = [int(r["epoch"]) for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for key in ("loss", "val_loss"):
+    for key, label in (("loss", "training loss"), ("val_loss", "validation acceleration MAE")):
         if rows and key in rows[0]:
-            ax.plot(epochs, [float(r[key]) for r in rows], label=key.replace("_", " "))
+            ax.plot(epochs, [float(r[key]) for r in rows], label=label)
     phases = [(int(r["epoch"]), r["phase"]) for i, r in enumerate(rows) if i == 0 or r["phase"] != rows[i - 1]["phase"]]
     for epoch, name in phases[1:]:
         ax.axvline(epoch, color="grey", lw=0.5)
         ax.text(epoch, ax.get_ylim()[1], name, rotation=90, va="top", fontsize=7, color="grey")
-    ax.set(xlabel="epoch", ylabel="acceleration error", yscale="log", title="training")
+    ax.set(xlabel="epoch", ylabel="error", yscale="log", title="training")
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)

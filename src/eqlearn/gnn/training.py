@@ -17,6 +17,8 @@ from eqlearn.gnn.model import ParticleGNN
 
 
 HUBER_DELTA = 10.0
+#: A message feature whose std is below this fraction of the largest one counts as switched off.
+LIVE_MESSAGE_FRACTION = 1e-2
 
 
 @dataclass
@@ -80,12 +82,18 @@ class GraphObjective:
             total = total + regularization * self.message_l1 * message_l1
         if regularization and self.weight_penalty:
             total = total + regularization * self.weight_penalty * weight_penalty(self.model.edge_model, self.penalty_kind)
-        metrics = {"loss": loss.item(), "message_l1": message_l1.item()}
+        metrics = {"loss": loss.item(), "message_l1": message_l1.item(), "live_messages": live_messages(messages)}
         own_penalty = getattr(self.model.edge_model, "message_penalty", None)  # e.g. the KL of variational messages
         if own_penalty is not None:
             total = total + regularization * own_penalty
             metrics["message_penalty"] = own_penalty.item()
         return total, metrics
+
+
+def live_messages(messages: torch.Tensor) -> int:
+    """How many message features vary across edges (std above LIVE_MESSAGE_FRACTION of the largest)."""
+    spread = messages.detach().reshape(-1, messages.shape[-1]).std(dim=0)
+    return int((spread > LIVE_MESSAGE_FRACTION * spread.max()).sum())
 
 
 def _net_forces(predicted: torch.Tensor, batch: GraphSet) -> tuple[torch.Tensor, torch.Tensor]:
