@@ -3,7 +3,8 @@
 Each finished (law, seed) appends one JSON line per pipeline to the results file; pairs already
 there are skipped, so the table grows over several sessions. `--table` only rewrites the markdown.
 The budget is the package defaults (data, epochs) unless overridden; the baseline always gets the
-same number of epochs as the GNN+EQL (see `eqlearn.compare`).
+same number of epochs as the GNN+EQL (see `eqlearn.compare`). (`results/baseline_huber_loss.*` hold the
+runs of the earlier recipe: Huber loss, no refit.)
 
     python benchmarks/baseline_compare.py --laws spring --seeds 0-4 --variants l1,bottleneck
     python benchmarks/baseline_compare.py --laws r1,r2 --seeds 0-2 --threads 1

@@ -99,3 +99,20 @@ def test_default_out_parent_is_created(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # a fresh checkout has no runs/ folder
     assert main(["discover", "--quiet", "--epochs", "1", "--sims", "40", "--steps", "2", "--batch-size", "64"]) == 0
     assert (tmp_path / "runs" / "discover" / "equations.json").is_file()
+
+
+def test_law_is_refitted_and_written_with_the_unit_vector(spring_run):
+    out, discovery = spring_run
+    eq = json.loads((out / "equations.json").read_text())
+    for message in eq["messages"]:
+        parse_message(message["refitted"])
+        assert 0 <= message["refit_r2"] <= 1 + 1e-9
+        readable = {str(s) for s in sympy.sympify(message["unit_vector_form"]).free_symbols}
+        assert readable <= {"ux", "uy", "r", "m1", "m2", "q1", "q2"}  # Δ appears only through u
+    assert set(eq["readout_verification"]) >= {"form", "r2", "passed"}
+
+
+def test_without_refit_the_law_is_the_read_out(tmp_path):
+    discovery = run_discovery(DiscoverConfig(refit=False, out=str(tmp_path / "run"), **TINY), log=lambda _: None)
+    assert all("refitted" not in m for m in discovery.messages)
+    assert discovery.verification["r2"] == discovery.readout_verification["r2"]

@@ -9,6 +9,7 @@ from eqlearn.gnn.edge_models import EQLEdgeModel, logarithm_flags
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
+from eqlearn.canonical import unit_vector_form
 from eqlearn.refit import candidate_terms, refit_messages, snap_exponents
 from eqlearn.verify import verify_law
 
@@ -81,3 +82,8 @@ def test_relative_loss_counts_every_particle_alike():
     off = exact * 1.1
     assert torch.isclose(relative_force_error(off, graphs), relative_force_error(off * 100, scaled))
     assert not torch.isclose(huber_force_error(off, graphs), huber_force_error(off * 100, scaled))
+
+
+def test_unit_vector_form_reads_like_physics():
+    assert unit_vector_form(-2 * dx * r / (r - 0.01) + 2 * dx / (r - 0.01)) == sympy.sympify("2*ux*(1 - r)")
+    assert unit_vector_form(sympy.sympify("-dy*m1*m2/(r**3 - 0.01*r**2)")) == sympy.sympify("-m1*m2*uy/r**2")

@@ -151,6 +151,8 @@ def _add_discover(commands) -> None:
     command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
     command.add_argument("--no-antisymmetric", dest="antisymmetric", action="store_false", default=None,
                          help="do not build Newton's third law into EQL messages")
+    command.add_argument("--no-refit", dest="refit", action="store_false", default=defaults.refit,
+                         help="report the read-out as printed from the weights, without the least-squares refit of its terms")
     command.set_defaults(run=_run_discover)
 
 
@@ -158,6 +160,7 @@ def _add_run_flags(command, defaults, variants: str | None = None) -> None:
     """Flags that `discover` and `compare` share: the systems, the training budget, the baseline
     variant (`variants="+"`: one or more)."""
     from eqlearn.gnn.edge_models import MLP_VARIANTS
+    from eqlearn.gnn.training import FORCE_LOSSES
 
     law = command.add_mutually_exclusive_group()
     law.add_argument("--law", default=defaults.law, help="spring (default), r1, r2 or charge")
@@ -168,6 +171,8 @@ def _add_run_flags(command, defaults, variants: str | None = None) -> None:
     command.add_argument("--steps", type=int, default=defaults.steps, help=f"states per system (default: {defaults.steps})")
     command.add_argument("--epochs", type=int, help="epochs of the (sparsity) training phase (default: per law)")
     command.add_argument("--batch-size", type=int, default=defaults.batch_size)
+    command.add_argument("--loss", default=defaults.loss, choices=list(FORCE_LOSSES),
+                         help="net-force error to train on (default: relative, every particle counts alike)")
     command.add_argument("--variant", default=[defaults.variant] if variants else defaults.variant,
                          choices=list(MLP_VARIANTS), nargs=variants,
                          help=f"mlp edge models: how the messages are made readable (default: {defaults.variant})")
@@ -180,7 +185,8 @@ def _run_config(args, **settings):
 
     return DiscoverConfig(
         law=None if args.potential else args.law, potential=args.potential, n=args.n, dim=args.dim, sims=args.sims,
-        steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, progress=not args.quiet, **settings,
+        steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, loss=args.loss, progress=not args.quiet,
+        **settings,
     )
 
 
@@ -197,7 +203,7 @@ def _run_discover(args) -> int:
         features = [name.strip() for name in args.features.split(",")]
     config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, edge_model=args.edge_model,
                          node_model=args.node_model, features=features, messages=args.messages, lr=args.lr, out=args.out,
-                         antisymmetric=args.antisymmetric)
+                         antisymmetric=args.antisymmetric, refit=args.refit)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
     except TrainingDiverged as error:

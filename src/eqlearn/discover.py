@@ -24,7 +24,7 @@ from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
-from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate
+from eqlearn.gnn.training import FORCE_LOSSES, LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate
 from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
@@ -89,6 +89,8 @@ class DiscoverConfig:
         mlp_variant(self.variant)
         if self.node_model not in ("newtonian", "mlp"):
             raise UserInputError(f"unknown node model {self.node_model!r}; choose newtonian or mlp")
+        if self.loss not in FORCE_LOSSES:
+            raise UserInputError(f"unknown loss {self.loss!r}; choose {', '.join(FORCE_LOSSES)}")
         if self.dim not in (2, 3):
             raise UserInputError(f"dim = {self.dim}: only 2-D and 3-D systems are supported")
         if self.n < 2:
