@@ -47,6 +47,18 @@ def drop_negligible_terms(expr: sympy.Expr, values: dict[str, np.ndarray], relat
     return sympy.Add(*[terms[i] for i in kept])
 
 
+def split_coefficient(term: sympy.Expr) -> tuple[float, sympy.Expr]:
+    """A term as (number, coefficient-free part), with numbers inside a polynomial denominator
+    pulled out too: -2*dx/(2*r**2 - 0.02*r) is (-1, dx/(r*(r - 0.01))), not (-2, dx/(2*r**2 - ...))."""
+    coefficient, rest = term.as_coeff_Mul()
+    numerator, denominator = sympy.fraction(sympy.together(rest))
+    if denominator != 1 and denominator.is_polynomial():
+        inner, rest = (numerator / sympy.factor(denominator)).as_coeff_Mul()
+        coefficient = coefficient * inner
+        rest = rest.xreplace({f: sympy.Integer(1) for f in rest.atoms(sympy.Float) if float(f) == 1.0})
+    return float(coefficient), rest
+
+
 def _axis_rank(term: sympy.Expr, axes: Sequence[sympy.Symbol]) -> int:
     present = [i for i, axis in enumerate(axes) if term.has(axis)]
     return present[0] if present else len(axes)
@@ -67,9 +79,9 @@ def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], di
     for expr in exprs:
         row = {}
         for term in sympy.Add.make_args(sympy.expand(expr)):
-            coefficient, monomial = term.as_coeff_Mul()
+            coefficient, monomial = split_coefficient(term)
             if not monomial.is_number:
-                row[monomial] = row.get(monomial, 0.0) + float(coefficient)
+                row[monomial] = row.get(monomial, 0.0) + coefficient
         coefficients.append(row)
     terms = sorted({t for row in coefficients for t in row}, key=lambda t: (_axis_rank(t, axes), sympy.default_sort_key(t)))
     if not terms:

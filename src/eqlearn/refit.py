@@ -15,6 +15,7 @@ import numpy as np
 import sympy
 import torch
 
+from eqlearn.canonical import split_coefficient
 from eqlearn.eql.selection import backward_elimination
 from eqlearn.gnn.features import AXES
 from eqlearn.gnn.graph import EdgeList
@@ -59,7 +60,7 @@ def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     """The coefficient-free additive terms of `expr`, each also with its exponents snapped."""
     terms = []
     for term in sympy.Add.make_args(sympy.expand(expr)):
-        _, monomial = term.as_coeff_Mul()
+        _, monomial = split_coefficient(term)
         if monomial.is_number:
             continue
         for candidate in (monomial, snap_exponents(monomial)):
