@@ -195,7 +195,8 @@ class Discovery:
             "n": c.n, "dim": c.dim, "seed": c.seed, "edge_model": c.edge_model, "node_model": c.node_model,
             "variables": _variables(c.dim), "messages": self.messages, "canonical": self.canonical,
             "nonzero_messages": self.nonzero_messages, "verification": self.verification,
-            "readout_verification": self.readout_verification, "test_loss": self.test_loss, "seconds": self.seconds, "eqlearn_version": __version__,
+            "readout_verification": self.readout_verification, "test_loss": self.test_loss,
+            "seconds": self.seconds, "eqlearn_version": __version__,
         }
 
 
@@ -228,7 +229,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     with torch.no_grad():
         context = model.edges.pair_context(part.positions, part.masses, part.charges)
         messages = model.edge_model(model.features(context)).reshape(-1, model.edge_model.n_messages).numpy()
-    variables = message_variables(context, dim)
+    variables = {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
@@ -255,13 +256,6 @@ def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet,
         return []
     by_axis = refit_messages(readout.formulas, graphs, edges)
     return [next(r for r in by_axis if r.axis == index) for index in readout.top]
-
-
-def message_variables(context, dim: int) -> dict[str, np.ndarray]:
-    """The DESIGN.md §5 variables of every edge in `context`, flattened."""
-    values = {f"d{AXES[k]}": context.delta[..., k] for k in range(dim)}
-    values.update(r=context.r, m1=context.m1, m2=context.m2, q1=context.q1, q2=context.q2)
-    return {k: v.reshape(-1).numpy().astype(float) for k, v in values.items()}
 
 
 def run_discovery(config: DiscoverConfig, log=print) -> Discovery:

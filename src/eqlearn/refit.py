@@ -17,7 +17,6 @@ import torch
 
 from eqlearn.canonical import split_coefficient
 from eqlearn.eql.selection import backward_elimination
-from eqlearn.gnn.features import AXES
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet
 from eqlearn.symbolic import clean_expression
@@ -37,7 +36,6 @@ class RefittedMessage:
     axis: int
     expression: sympy.Expr
     fvu: float
-    fvu_before: float  # the same, with every candidate term in the fit
 
     @property
     def r2(self) -> float:
@@ -71,14 +69,10 @@ def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
 
 
 def _pair_values(graphs: GraphSet, edges: EdgeList) -> dict[str, np.ndarray]:
-    """The message variables on every edge of every graph, [G, E], in float64."""
+    """The message variables on every edge of every graph, [G, E], in float64 (absent axes are 0)."""
     context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double())
-    values = {f"d{AXES[k]}": context.delta[..., k] for k in range(context.delta.shape[-1])}
-    values.update(r=context.r, m1=context.m1, m2=context.m2, q1=context.q1, q2=context.q2)
-    values = {k: v.numpy() for k, v in values.items()}
-    for axis in AXES[context.delta.shape[-1]:]:
-        values[f"d{axis}"] = np.zeros_like(values["r"])
-    return values
+    values = {k: v.numpy() for k, v in context.message_variables().items()}
+    return {str(s): values.get(str(s), np.zeros_like(values["r"])) for s in _VARIABLES}
 
 
 def _net_term(term: sympy.Expr, values: dict[str, np.ndarray], incidence: np.ndarray) -> np.ndarray:
@@ -120,15 +114,14 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, edges: Edg
         terms = candidate_terms(formula)
         target = net_force[..., axis].reshape(-1)
         if not terms:
-            refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0, 1.0))
+            refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0))
             continue
         columns = np.column_stack([_net_term(t, values, incidence) for t in terms])
         usable = np.all(np.isfinite(columns), axis=0)
         terms, columns = [t for t, ok in zip(terms, usable) if ok], columns[:, usable]
-        full = _least_squares(columns, target)[1]
         kept, coefficients, fvu = backward_elimination(lambda keep: _least_squares(columns[:, keep], target),
                                                        list(range(len(terms))), _fvu_budget)
         expression = clean_expression(sympy.Add(*[sympy.Float(c) * terms[k] for k, c in zip(kept, coefficients)]),
                                       digits=digits, drop_below=0.0)
-        refitted.append(RefittedMessage(axis, expression, fvu, full))
+        refitted.append(RefittedMessage(axis, expression, fvu))
     return refitted

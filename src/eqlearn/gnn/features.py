@@ -47,6 +47,12 @@ class PairContext:
     def r(self) -> torch.Tensor:
         return self.distance + SOFTENING
 
+    def message_variables(self) -> dict[str, torch.Tensor]:
+        """The DESIGN.md §5 variables of every edge: d{x,y,z} for the present axes, r, m1, m2, q1, q2."""
+        values = {f"d{AXES[k]}": self.delta[..., k] for k in range(self.delta.shape[-1])}
+        values.update(r=self.r, m1=self.m1, m2=self.m2, q1=self.q1, q2=self.q2)
+        return values
+
 
 @dataclass(frozen=True)
 class EdgeFeature:
