@@ -1,15 +1,17 @@
 """The baseline pipeline (MLP-GNN + symbolic regression) and `eqlearn compare`, on tiny budgets."""
 import json
+from types import SimpleNamespace
 
 import pytest
 import torch
 from torch import nn
 
 from eqlearn.cli import main
-from eqlearn.compare import SHIFTS, load_trained_model
+from eqlearn.compare import SHIFTS, extrapolation_errors, law_predictor, load_trained_model
 from eqlearn.discover import DiscoverConfig, build_model, read_top_messages, run_discovery
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS
+from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphObjective, GraphSet
 from eqlearn.physics import get_potential, simulate
 from eqlearn.verify import parse_message, verify_law
@@ -121,8 +123,18 @@ def test_compare_writes_both_pipelines_on_the_same_data(comparison):
         assert {"train", "read_out"} <= set(row["seconds"])
         config = json.loads((comparison / "seed0" / row["run"].split("/")[-1] / "config.json").read_text())
         assert config["data"] == str(comparison / "data_seed0.npz") and config["seed"] == 0
+    assert set(eql["law_extrapolation"]) == set(SHIFTS) and baseline["law_extrapolation"] is None
     table = (comparison / "comparison.md").read_text()
     assert "| 0 | GNN+EQL |" in table and "| 0 | MLP-l1 + SR |" in table
+
+
+def test_an_exact_law_extrapolates_exactly():
+    """The law-alone predictor must reproduce the simulator for the true law, at any distance and mass."""
+    potential = get_potential("r2")
+    discovery = SimpleNamespace(messages=[{"index": k, "expression": f"-m1*m2*d{a}/(r**2*(r - 0.01))"}
+                                          for k, a in enumerate("xy")])
+    errors = extrapolation_errors(law_predictor(discovery, EdgeList.complete(4)), potential, 4, 2, seed=0, systems=50)
+    assert max(errors.values()) < 1e-5
 
 
 def test_unknown_variant_is_a_user_error(tmp_path):

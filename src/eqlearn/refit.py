@@ -68,20 +68,29 @@ def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     return terms
 
 
-def _pair_values(graphs: GraphSet, edges: EdgeList) -> dict[str, np.ndarray]:
-    """The message variables on every edge of every graph, [G, E], in float64 (absent axes are 0)."""
-    context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double())
-    values = {k: v.numpy() for k, v in context.message_variables().items()}
-    return {str(s): values.get(str(s), np.zeros_like(values["r"])) for s in _VARIABLES}
+class NetTerms:
+    """Evaluates Σ_j term(i, j), a pair expression summed over each receiver's edges, on many graphs."""
+
+    def __init__(self, graphs: GraphSet, edges: EdgeList):
+        context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double())
+        values = {k: v.numpy() for k, v in context.message_variables().items()}
+        self.values = [values.get(str(s), np.zeros_like(values["r"])) for s in _VARIABLES]  # absent axes are 0
+        self.incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
+        self.incidence[edges.receivers.numpy(), np.arange(len(edges.receivers))] = 1.0
+
+    def __call__(self, term: sympy.Expr) -> np.ndarray:
+        """[G, n]: the term summed over the edges into every node of every graph."""
+        with np.errstate(all="ignore"):
+            per_edge = np.asarray(sympy.lambdify(_VARIABLES, term, "numpy")(*self.values), dtype=float)
+        return np.broadcast_to(per_edge, self.values[0].shape) @ self.incidence.T
 
 
-def _net_term(term: sympy.Expr, values: dict[str, np.ndarray], incidence: np.ndarray) -> np.ndarray:
-    """Σ_j term(i, j) for every receiver i of every graph, flattened to [G * n]."""
-    function = sympy.lambdify(_VARIABLES, term, "numpy")
-    with np.errstate(all="ignore"):
-        per_edge = np.broadcast_to(np.asarray(function(*(values[str(s)] for s in _VARIABLES)), dtype=float),
-                                   values["r"].shape)
-    return (per_edge @ incidence.T).reshape(-1)
+def law_accelerations(law: list[sympy.Expr], graphs: GraphSet, edges: EdgeList) -> np.ndarray:
+    """Accelerations [G, n, d] that a law predicts on its own: a_i = Σ_j law(i, j) / m_i, with
+    law[k] the force along axis k. This is how a recovered law extrapolates, network aside."""
+    net = NetTerms(graphs, edges)
+    forces = np.stack([net(expr) for expr in law], axis=-1)
+    return forces / graphs.masses.double().numpy()[..., None]
 
 
 def _least_squares(columns: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
@@ -105,9 +114,7 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, edges: Edg
     Valid behind a Newtonian node model, where message component k is the force along axis k.
     Coefficients keep `digits` significant digits.
     """
-    values = _pair_values(graphs, edges)
-    incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
-    incidence[edges.receivers.numpy(), np.arange(len(edges.receivers))] = 1.0
+    net = NetTerms(graphs, edges)
     net_force = (graphs.accelerations.double() * graphs.masses.double().unsqueeze(-1)).numpy()
     refitted = []
     for axis, formula in formulas.items():
@@ -116,7 +123,7 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, edges: Edg
         if not terms:
             refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0))
             continue
-        columns = np.column_stack([_net_term(t, values, incidence) for t in terms])
+        columns = np.column_stack([net(t).reshape(-1) for t in terms])
         usable = np.all(np.isfinite(columns), axis=0)
         terms, columns = [t for t, ok in zip(terms, usable) if ok], columns[:, usable]
         kept, coefficients, fvu = backward_elimination(lambda keep: _least_squares(columns[:, keep], target),
