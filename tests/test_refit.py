@@ -5,7 +5,7 @@ import torch
 
 from eqlearn.eql.network import EQLLayer
 from eqlearn.eql.sparsity import prune
-from eqlearn.gnn.edge_models import EQLEdgeModel, logarithm_flags
+from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
@@ -87,3 +87,10 @@ def test_relative_loss_counts_every_particle_alike():
 def test_unit_vector_form_reads_like_physics():
     assert unit_vector_form(-2 * dx * r / (r - 0.01) + 2 * dx / (r - 0.01)) == sympy.sympify("2*ux*(1 - r)")
     assert unit_vector_form(sympy.sympify("-dy*m1*m2/(r**3 - 0.01*r**2)")) == sympy.sympify("-m1*m2*uy/r**2")
+
+
+def test_power_law_units_carry_one_direction_per_axis():
+    """Two identity/product units cannot carry three independent force components in 3-D."""
+    for axes in (["ux", "uy"], ["ux", "uy", "uz"]):
+        first, second = default_edge_units([*axes, "log_r", "log_m1", "log_m2"])
+        assert first["identity"] == second["product"] == len(axes)

@@ -22,7 +22,10 @@ SEED_EDGE_UNITS: dict[str, int] = {"constant": 8, "identity": 16, "product": 8}
 POLYNOMIAL_EDGE_UNITS: dict[str, int] = {"constant": 2, "identity": 4, "product": 4}
 #: Power laws: first-layer `exp` units read only logarithms, so each is a monomial m1^a m2^b r^c;
 #: the second layer multiplies a monomial by a unit-vector component (u_x m1 m2 / r^2 is one product).
-POWER_LAW_EDGE_UNITS: list[dict[str, int]] = [{"identity": 2, "exp": 2}, {"identity": 2, "product": 2}]
+#: The identity and product counts are per axis: fewer cannot carry d independent force components.
+POWER_LAW_EDGE_UNITS: list[dict[str, int]] = [{"identity": 1, "exp": 2}, {"identity": 1, "product": 1}]
+#: Inputs that are components of the unit vector (one per axis).
+UNIT_VECTOR_FEATURES = ("ux", "uy", "uz")
 
 EdgeUnits = Union[Mapping[str, int], Sequence[Mapping[str, int]]]
 
@@ -33,9 +36,13 @@ def logarithm_flags(feature_names: Sequence[str]) -> list[bool]:
 
 
 def default_edge_units(feature_names: Sequence[str]) -> EdgeUnits:
-    """Power-law units when the inputs include logarithms, polynomial ones otherwise."""
+    """Power-law units when the inputs include logarithms (identity and product units: one per
+    axis of the unit vector, at least two), polynomial ones otherwise."""
     if any(logarithm_flags(feature_names)):
-        return [dict(layer) for layer in POWER_LAW_EDGE_UNITS]
+        axes = max(2, sum(name in UNIT_VECTOR_FEATURES for name in feature_names))
+        per_axis = {"identity", "product"}
+        return [{unit: count * axes if unit in per_axis else count for unit, count in layer.items()}
+                for layer in POWER_LAW_EDGE_UNITS]
     return dict(POLYNOMIAL_EDGE_UNITS)
 
 
