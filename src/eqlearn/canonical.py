@@ -6,10 +6,9 @@ from typing import Sequence
 import numpy as np
 import sympy
 
+from eqlearn.gnn.features import SOFTENING
 from eqlearn.symbolic import clean_expression
 
-#: The pair distance's softening: |Δ| = r - SOFTENING in the message variables.
-SOFTENING = 0.01
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8
 
