@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from eqlearn.cli import main
-from eqlearn.compare import SHIFTS, extrapolation_errors, law_predictor, load_trained_model
+from eqlearn.compare import SHIFTS, extrapolation_errors, law_predictor, load_trained_model, pipeline_configs
 from eqlearn.discover import DiscoverConfig, build_model, read_top_messages, run_discovery
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS
@@ -144,3 +144,9 @@ def test_unknown_variant_is_a_user_error(tmp_path):
         with pytest.raises(SystemExit) as exit_info:
             main([command, "--variant", "dropout", "--out", str(tmp_path / command)])
         assert exit_info.value.code == 2
+
+
+def test_compare_trains_both_pipelines_on_the_same_loss(tmp_path):
+    configs = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path)
+    assert {config.loss for config in configs.values()} == {"relative"}
+    assert DiscoverConfig(edge_model="mlp").loss == "huber"  # alone, the MLP node model keeps its own default

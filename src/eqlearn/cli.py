@@ -171,8 +171,9 @@ def _add_run_flags(command, defaults, variants: str | None = None) -> None:
     command.add_argument("--steps", type=int, default=defaults.steps, help=f"states per system (default: {defaults.steps})")
     command.add_argument("--epochs", type=int, help="epochs of the (sparsity) training phase (default: per law)")
     command.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    command.add_argument("--loss", default=defaults.loss, choices=list(FORCE_LOSSES),
-                         help="net-force error to train on (default: relative, every particle counts alike)")
+    command.add_argument("--loss", choices=list(FORCE_LOSSES),
+                         help="net-force error to train on (default: relative, every particle counts alike, "
+                              "behind newtonian nodes; huber behind mlp nodes)")
     command.add_argument("--variant", default=[defaults.variant] if variants else defaults.variant,
                          choices=list(MLP_VARIANTS), nargs=variants,
                          help=f"mlp edge models: how the messages are made readable (default: {defaults.variant})")

@@ -42,12 +42,14 @@ def total_epochs(config: DiscoverConfig) -> int:
 
 
 def pipeline_configs(base: DiscoverConfig, variants: list[str], data: str, out: Path) -> dict[str, DiscoverConfig]:
-    """The GNN+EQL with its defaults, then the baseline in each variant, given the EQL's total epochs."""
+    """The GNN+EQL with its defaults, then the baseline in each variant, given the EQL's total epochs
+    and the same loss (the EQL's default, unless the base config names one)."""
     eql = replace(base, edge_model="eql", node_model="newtonian", data=data, out=str(out / "eql"))
     configs = {"GNN+EQL": eql}
     for variant in variants:
         configs[f"MLP-{variant} + SR"] = replace(base, edge_model="mlp", node_model="mlp", variant=variant, data=data,
-                                                 out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql))
+                                                 out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql),
+                                                 loss=eql.loss)
     return configs
 
 
