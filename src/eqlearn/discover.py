@@ -1,6 +1,7 @@
 """Force-law discovery, end to end: config in, run directory out.
 
-simulate (or load) → train the particle GNN → read the top-d messages → canonical form → verify.
+simulate (or load) → train the particle GNN → read the top-d messages → refit their terms → canonical
+form → verify.
 The `DiscoverConfig` dataclass is the one source of defaults: the CLI fills it, the run directory
 stores it as `config.json`, and `DiscoverConfig.from_json` reruns it.
 """
