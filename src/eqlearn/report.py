@@ -13,7 +13,7 @@ def describe_discovery(discovery) -> str:
         lines += ["", "refitted on the training data (the read-out's terms, least-squares coefficients):"]
         lines += [f"  m{k + 1} = {m['refitted']}   (R2 {m['refit_r2']:.6f})" for k, m in enumerate(eq["messages"])]
     lines += ["", "canonical (unrotated) form:"] + [f"  {c}" for c in eq["canonical"]]
-    lines += ["", "the reported law with the unit vector u = Δ/|Δ| (|Δ| = r - 0.01):"]
+    lines += ["", "the reported law with the unit vector u = Δ/|Δ| (|Δ| = r - 0.01; long laws stay as they are):"]
     lines += [f"  m{k + 1} = {m['unit_vector_form']}" for k, m in enumerate(eq["messages"])]
     verdict = "RECOVERED" if v["passed"] else "NOT recovered"
     r2 = ", ".join(f"{x:.4f}" for x in v["r2"])
