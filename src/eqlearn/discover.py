@@ -25,7 +25,7 @@ from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
-from eqlearn.gnn.training import FORCE_LOSSES, LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate
+from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate, force_loss
 from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
@@ -93,8 +93,7 @@ class DiscoverConfig:
         if self.loss is None:
             # the seed's MLP node model diverged at lr 1e-2 with the relative loss and did not learn at 1e-3
             self.loss = "relative" if self.node_model == "newtonian" else "huber"
-        if self.loss not in FORCE_LOSSES:
-            raise UserInputError(f"unknown loss {self.loss!r}; choose {', '.join(FORCE_LOSSES)}")
+        force_loss(self.loss)
         if self.dim not in (2, 3):
             raise UserInputError(f"dim = {self.dim}: only 2-D and 3-D systems are supported")
         if self.n < 2:

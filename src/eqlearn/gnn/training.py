@@ -68,10 +68,8 @@ class GraphObjective:
 
     def __init__(self, model: ParticleGNN, message_l1: float, weight_penalty: float, penalty_kind: str = "l1",
                  loss: str = "relative"):
-        if loss not in FORCE_LOSSES:
-            raise UserInputError(f"unknown loss {loss!r}; choose {', '.join(FORCE_LOSSES)}")
         self.model, self.message_l1, self.weight_penalty, self.penalty_kind = model, message_l1, weight_penalty, penalty_kind
-        self.force_error = FORCE_LOSSES[loss]
+        self.force_error = force_loss(loss)
 
     def __call__(self, batch: GraphSet, regularization: float):
         predicted, messages = self.model(batch.positions, batch.masses, batch.charges)
@@ -125,6 +123,13 @@ def relative_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tens
 
 #: Net-force errors a training run can use (DiscoverConfig.loss).
 FORCE_LOSSES = {"relative": relative_force_error, "huber": huber_force_error}
+
+
+def force_loss(name: str):
+    """The net-force error called `name`, with an error that lists the valid names."""
+    if name not in FORCE_LOSSES:
+        raise UserInputError(f"unknown loss {name!r}; choose {', '.join(FORCE_LOSSES)}")
+    return FORCE_LOSSES[name]
 
 
 @torch.no_grad()
