@@ -257,8 +257,7 @@ def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet,
     the force along axis k); an empty list when the run does not refit."""
     if not (config.refit and config.node_model == "newtonian"):
         return []
-    by_axis = refit_messages(readout.formulas, graphs, edges)
-    return [next(r for r in by_axis if r.axis == index) for index in readout.top]
+    return refit_messages(readout.formulas, graphs, edges)  # formulas are keyed in the order of readout.top
 
 
 def run_discovery(config: DiscoverConfig, log=print) -> Discovery:

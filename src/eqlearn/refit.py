@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy
-import torch
 
 from eqlearn.canonical import split_coefficient
 from eqlearn.eql.selection import backward_elimination
@@ -109,7 +108,8 @@ def _fvu_budget(full: float) -> float:
 
 def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, edges: EdgeList,
                    digits: int = 4) -> list[RefittedMessage]:
-    """Refit each message formula (keyed by its axis) against the net force m_i a_i on `graphs`.
+    """Refit each message formula (keyed by its axis) against the net force m_i a_i on `graphs`;
+    the results come in the order of `formulas`.
 
     Valid behind a Newtonian node model, where message component k is the force along axis k.
     Coefficients keep `digits` significant digits.
