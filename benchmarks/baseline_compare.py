@@ -3,11 +3,15 @@
 Each finished (law, seed) appends one JSON line per pipeline to the results file; pairs already
 there are skipped, so the table grows over several sessions. `--table` only rewrites the markdown.
 The budget is the package defaults (data, epochs) unless overridden; the baseline always gets the
-same number of epochs as the GNN+EQL (see `eqlearn.compare`). (`results/baseline_huber_loss.*` hold the
-runs of the earlier recipe: Huber loss, no refit.)
+same number of epochs as the GNN+EQL (see `eqlearn.compare`), behind the same Newtonian node model
+unless `--baseline-nodes mlp` asks for Cranmer et al.'s learned update. (`results/baseline_mlp_nodes.*`
+hold the runs with that node model; `results/baseline_huber_loss.*` those of the earlier recipe:
+Huber loss, no refit, MLP nodes.)
 
-    python benchmarks/baseline_compare.py --laws spring --seeds 0-4 --variants l1,bottleneck
-    python benchmarks/baseline_compare.py --laws r1,r2 --seeds 0-2 --threads 1
+    python benchmarks/baseline_compare.py --laws spring --seeds 0-4 --sims 1000
+    python benchmarks/baseline_compare.py --laws r1,r2 --seeds 0-2 --sims 1000
+    python benchmarks/baseline_compare.py --laws spring --seeds 0-2 --sims 1000 --baseline-nodes mlp \
+        --results benchmarks/results/baseline_mlp_nodes.jsonl
     python benchmarks/baseline_compare.py --table
 """
 from __future__ import annotations
@@ -22,7 +26,7 @@ import torch
 from results_log import append_rows, done_keys, parse_seeds, read_rows
 
 from eqlearn.compare import BUDGET, Comparison, compare_pipelines
-from eqlearn.discover import DiscoverConfig
+from eqlearn.discover import NODE_MODELS, DiscoverConfig
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "baseline.jsonl"
@@ -30,16 +34,17 @@ TABLE = HERE / "results" / "baseline.md"
 RUNS = HERE / "out"
 
 
-def run_key(config: DiscoverConfig, variants: list[str]) -> str:
-    return f"{config.law}-n{config.n}-d{config.dim}-s{config.seed}-sims{config.sims}x{config.steps}-{'+'.join(variants)}"
+def run_key(config: DiscoverConfig, variants: list[str], nodes: str) -> str:
+    key = f"{config.law}-n{config.n}-d{config.dim}-s{config.seed}-sims{config.sims}x{config.steps}-{'+'.join(variants)}"
+    return key if nodes == "newtonian" else f"{key}-{nodes}-nodes"
 
 
-def run_one(config: DiscoverConfig, variants: list[str]) -> list[dict]:
-    key = run_key(config, variants)
+def run_one(config: DiscoverConfig, variants: list[str], nodes: str) -> list[dict]:
+    key = run_key(config, variants, nodes)
     out = RUNS / f"baseline-{key}"
     shutil.rmtree(out, ignore_errors=True)  # an interrupted earlier attempt
     RUNS.mkdir(parents=True, exist_ok=True)
-    comparison = compare_pipelines(config, [config.seed], variants, out, log=lambda _: None)
+    comparison = compare_pipelines(config, [config.seed], variants, out, log=lambda _: None, baseline_nodes=nodes)
     return [{"key": key, "law": config.law, "n": config.n, "dim": config.dim, "sims": config.sims,
              "steps": config.steps, "simulate_seconds": comparison.simulate_seconds[config.seed], **row}
             for row in comparison.rows]
@@ -69,6 +74,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=4)
     parser.add_argument("--dim", type=int, default=2)
     parser.add_argument("--sims", type=int, help="override the package default")
+    parser.add_argument("--baseline-nodes", default="newtonian", choices=list(NODE_MODELS))
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (default 1: on a loaded machine more threads are much slower)")
     parser.add_argument("--results", type=Path, default=RESULTS)
@@ -82,9 +88,9 @@ def main() -> None:
             for seed in parse_seeds(args.seeds):
                 data = {"sims": args.sims} if args.sims else {}
                 config = DiscoverConfig(law=law, n=args.n, dim=args.dim, seed=seed, progress=False, **data)
-                if run_key(config, variants) in done:
+                if run_key(config, variants, args.baseline_nodes) in done:
                     continue
-                rows = run_one(config, variants)
+                rows = run_one(config, variants, args.baseline_nodes)
                 append_rows(args.results, rows)
                 for row in rows:
                     print(f"{row['key']} {row['pipeline']}: recovered={row['recovered']} "

@@ -48,10 +48,23 @@ def test_variational_messages_are_sampled_in_training_and_the_mean_at_evaluation
     assert torch.equal(draw(), draw())
 
 
-def test_mlp_edges_default_to_the_mlp_node_model():
-    assert DiscoverConfig(edge_model="mlp").node_model == "mlp"
-    assert DiscoverConfig().node_model == "newtonian"
-    assert DiscoverConfig(edge_model="mlp", node_model="newtonian").message_size == 2
+def test_every_edge_model_defaults_to_newtonian_nodes_and_messages_are_forces_only_at_size_d():
+    assert DiscoverConfig().node_model == DiscoverConfig(edge_model="mlp").node_model == "newtonian"
+    bottleneck = DiscoverConfig(edge_model="mlp", variant="bottleneck")
+    assert bottleneck.message_size == 2 and bottleneck.messages_are_forces
+    l1 = DiscoverConfig(edge_model="mlp", variant="l1")
+    assert l1.message_size == 100 and not l1.messages_are_forces and l1.message_l1_weight > 0
+    assert not DiscoverConfig(edge_model="mlp", node_model="mlp", variant="bottleneck").messages_are_forces
+
+
+def test_newtonian_nodes_read_the_force_linearly_from_many_messages():
+    """Behind Newton's law, 100 messages are mapped to the force by a learned d x 100 matrix."""
+    model = build_model(DiscoverConfig(edge_model="mlp", variant="l1"), "spring")
+    batch = random_graphs()
+    accelerations, messages = model(batch.positions, batch.masses, batch.charges)
+    summed = model.edges.aggregate(messages)
+    force = summed @ model.node_model.read_force.weight.T
+    torch.testing.assert_close(accelerations, force / batch.masses.unsqueeze(-1))
 
 
 class SpringForce(nn.Module):
@@ -86,7 +99,7 @@ def baseline_run(tmp_path_factory):
 def test_baseline_run_writes_equations_and_pareto_fronts(baseline_run):
     out, discovery = baseline_run
     equations = json.loads((out / "equations.json").read_text())
-    assert equations["edge_model"] == "mlp" and equations["node_model"] == "mlp"
+    assert equations["edge_model"] == "mlp" and equations["node_model"] == "newtonian"
     for text in [m["expression"] for m in equations["messages"]] + equations["canonical"]:
         parse_message(text)
     fronts = json.loads((out / "pareto_fronts.json").read_text())
@@ -149,4 +162,8 @@ def test_unknown_variant_is_a_user_error(tmp_path):
 def test_compare_trains_both_pipelines_on_the_same_loss(tmp_path):
     configs = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path)
     assert {config.loss for config in configs.values()} == {"relative"}
-    assert DiscoverConfig(edge_model="mlp").loss == "huber"  # alone, the MLP node model keeps its own default
+    assert {config.node_model for config in configs.values()} == {"newtonian"}
+    reference = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path, baseline_nodes="mlp")
+    assert list(reference) == ["GNN+EQL", "MLP-l1, mlp nodes + SR"]
+    assert reference["MLP-l1, mlp nodes + SR"].loss == "relative"  # the same loss as the EQL's, not mlp nodes' own
+    assert DiscoverConfig(edge_model="mlp", node_model="mlp").loss == "huber"

@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_discover(commands) -> None:
-    from eqlearn.discover import DiscoverConfig
+    from eqlearn.discover import NODE_MODELS, DiscoverConfig
 
     defaults = DiscoverConfig()
     command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL")
@@ -142,11 +142,12 @@ def _add_discover(commands) -> None:
     command.add_argument("--data", help="an .npz data set from `eqlearn simulate` instead of simulating")
     command.add_argument("--edge-model", default=defaults.edge_model, choices=["eql", "mlp"],
                          help="eql (default), or mlp: the baseline of Cranmer et al., read out by symbolic regression")
-    command.add_argument("--node-model", choices=["newtonian", "mlp"],
-                         help="default: newtonian with eql edges, mlp with mlp edges (as in Cranmer et al.)")
+    command.add_argument("--node-model", default=defaults.node_model, choices=list(NODE_MODELS),
+                         help="newtonian (default): a = sum of messages / m; mlp: a learned update, as in Cranmer et al.")
     command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,1/r,m1,m2), or 'seed'")
     command.add_argument("--messages", type=int, default=defaults.messages,
-                         help=f"message size with --node-model mlp (default: {defaults.messages})")
+                         help=f"message size, except for EQL edges behind newtonian nodes and the bottleneck "
+                              f"(default: {defaults.messages})")
     command.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default: {defaults.lr})")
     command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
     command.add_argument("--no-antisymmetric", dest="antisymmetric", action="store_false", default=None,
@@ -218,10 +219,12 @@ _COMMANDS.append(_add_discover)
 
 
 def _add_compare(commands) -> None:
-    from eqlearn.discover import DiscoverConfig
+    from eqlearn.discover import NODE_MODELS, DiscoverConfig
 
     command = commands.add_parser("compare", help="GNN+EQL against the MLP-GNN + symbolic regression baseline, same data")
     _add_run_flags(command, DiscoverConfig(), variants="+")
+    command.add_argument("--baseline-nodes", default="newtonian", choices=list(NODE_MODELS),
+                         help="the baseline's node model: newtonian (default, the GNN+EQL's own) or mlp (Cranmer et al.)")
     command.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds, one data set each (default: 0)")
     command.add_argument("--out", required=True, help="directory to create for the data, both runs and the table")
     command.set_defaults(run=_run_compare)
@@ -233,7 +236,7 @@ def _run_compare(args) -> int:
 
     try:
         comparison = compare_pipelines(_run_config(args), args.seeds, args.variant, args.out,
-                                       log=lambda text: print(text, file=sys.stderr))
+                                       log=lambda text: print(text, file=sys.stderr), baseline_nodes=args.baseline_nodes)
     except TrainingDiverged as error:
         print(f"eqlearn compare: training diverged: {error}", file=sys.stderr)
         return 1

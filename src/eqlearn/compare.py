@@ -1,8 +1,8 @@
 """GNN+EQL against the established route (MLP-GNN, then symbolic regression), side by side.
 
-Both pipelines are `run_discovery` runs that differ only in the edge and node models: they read
-the same simulated data set, use the same seed and the same verifier, and make the same number of
-passes over the training graphs (the equalised budget). On top of the verifier's verdict, each
+Both pipelines are `run_discovery` runs that differ only in the edge model (and, when asked, the
+baseline's node model): they read the same simulated data set, use the same seed, loss and
+verifier, and make the same number of passes over the training graphs (the equalised budget). On top of the verifier's verdict, each
 trained model is scored on systems outside the training distribution, where a recovered law
 should keep working and a black box need not.
 """
@@ -41,15 +41,17 @@ def total_epochs(config: DiscoverConfig) -> int:
     return sum(phase.epochs for phase in training_phases(config))
 
 
-def pipeline_configs(base: DiscoverConfig, variants: list[str], data: str, out: Path) -> dict[str, DiscoverConfig]:
-    """The GNN+EQL with its defaults, then the baseline in each variant, given the EQL's total epochs
-    and the same loss (the EQL's default, unless the base config names one)."""
+def pipeline_configs(base: DiscoverConfig, variants: list[str], data: str, out: Path,
+                     baseline_nodes: str = "newtonian") -> dict[str, DiscoverConfig]:
+    """The GNN+EQL with its defaults, then the baseline in each variant behind `baseline_nodes`,
+    given the EQL's total epochs and the same loss (the EQL's default, unless the base config names one)."""
     eql = replace(base, edge_model="eql", node_model="newtonian", data=data, out=str(out / "eql"))
     configs = {"GNN+EQL": eql}
+    nodes = "" if baseline_nodes == "newtonian" else f", {baseline_nodes} nodes"
     for variant in variants:
-        configs[f"MLP-{variant} + SR"] = replace(base, edge_model="mlp", node_model="mlp", variant=variant, data=data,
-                                                 out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql),
-                                                 loss=eql.loss)
+        configs[f"MLP-{variant}{nodes} + SR"] = replace(
+            base, edge_model="mlp", node_model=baseline_nodes, variant=variant, data=data,
+            out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql), loss=eql.loss)
     return configs
 
 
@@ -91,7 +93,7 @@ def network_predictor(model: ParticleGNN):
 
 
 def law_predictor(discovery, edges):
-    """The reported law as a model of its own (newtonian runs: message k is the force along axis k)."""
+    """The reported law as a model of its own (where message k is the force along axis k)."""
     by_axis = sorted(discovery.messages, key=lambda m: m["index"])
     law = [parse_message(m.get("refitted", m["expression"])) for m in by_axis]
     return lambda graphs: law_accelerations(law, graphs, edges)
@@ -146,7 +148,7 @@ class Comparison:
                 f"{row['seconds']['read_out']:.1f} | {row['test_loss']:.4g} | {_errors(row['extrapolation'])} | "
                 f"{_errors(row.get('law_extrapolation'))} |")
         lines += ["", f"Summary (medians over seeds; relative error {shifts}; the law alone is a model only "
-                      "behind a Newtonian node model):", "",
+                      "where each message is the force along one axis):", "",
                   "| pipeline | recovered | train s | test MAE | relative error of the network | of the law alone |",
                   "|---|---|---|---|---|---|"]
         for s in self.summary():
@@ -165,9 +167,10 @@ def _table_law(canonical: list[str]) -> str:
 
 
 def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str], out: str | Path,
-                      log=print) -> Comparison:
-    """Simulate once per seed into `out`, run GNN+EQL and the baseline in each of `variants` on that
-    data, score them; writes comparison.json and comparison.md into `out` (a new or empty directory)."""
+                      log=print, baseline_nodes: str = "newtonian") -> Comparison:
+    """Simulate once per seed into `out`, run GNN+EQL and the baseline in each of `variants` (behind
+    `baseline_nodes`) on that data, score them; writes comparison.json and comparison.md into `out`
+    (a new or empty directory)."""
     for variant in variants:
         mlp_variant(variant)  # fail before any work is done
     out = prepare_output(Path(out))
@@ -180,7 +183,8 @@ def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str
         simulate_seconds[seed] = round(time.perf_counter() - start, 2)
         seed_dir = out / f"seed{seed}"
         seed_dir.mkdir()
-        for pipeline, config in pipeline_configs(replace(base, seed=seed), variants, str(data), seed_dir).items():
+        configs = pipeline_configs(replace(base, seed=seed), variants, str(data), seed_dir, baseline_nodes)
+        for pipeline, config in configs.items():
             log(f"seed {seed}: {pipeline}")
             discovery = run_discovery(config, log=log)
             model = load_trained_model(config.out)
@@ -193,7 +197,7 @@ def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str
                 "test_loss": discovery.test_loss,
                 "extrapolation": extrapolation_errors(network_predictor(model), potential, base.n, base.dim, seed),
                 "law_extrapolation": (extrapolation_errors(law_predictor(discovery, model.edges), potential, base.n,
-                                                           base.dim, seed) if config.node_model == "newtonian" else None),
+                                                           base.dim, seed) if config.messages_are_forces else None),
                 "run": config.out,
             })
     comparison = Comparison(base.law or "custom", base.n, base.dim, BUDGET, rows, simulate_seconds)

@@ -44,6 +44,8 @@ DEFAULT_EPOCHS = {"spring": 20}
 FALLBACK_EPOCHS = 60
 #: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
 REFIT_GRAPHS = 2000
+#: newtonian: a_i = Σ messages / m_i (gnn.node_models); mlp: an MLP, as in Cranmer et al.
+NODE_MODELS = ("newtonian", "mlp")
 
 
 @dataclass
@@ -59,7 +61,7 @@ class DiscoverConfig:
     sims: int = 5000  # many short simulations: states within one trajectory are nearly the same sample
     steps: int = 4
     edge_model: str = "eql"
-    node_model: str | None = None  # newtonian for eql edges; mlp for mlp edges, as in Cranmer et al.
+    node_model: str = "newtonian"  # or mlp, as in Cranmer et al. (NODE_MODELS)
     variant: str = "l1"  # mlp edges only: standard, l1, bottleneck or kl (gnn.edge_models.MLP_VARIANTS)
     features: list[str] | None = None
     messages: int = 100
@@ -73,7 +75,7 @@ class DiscoverConfig:
     antisymmetric: bool | None = None  # Newton's third law in the messages; default: on for EQL edges
     penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
     loss: str | None = None  # net-force error (gnn.training.FORCE_LOSSES): relative behind newtonian nodes, else huber
-    refit: bool = True  # newtonian nodes: refit the read-out's terms by least squares (eqlearn.refit)
+    refit: bool = True  # messages that are forces: refit the read-out's terms by least squares (eqlearn.refit)
     prune_thresholds: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.05])
     out: str = "runs/discover"
     progress: bool = True
@@ -85,11 +87,9 @@ class DiscoverConfig:
             self.law = None
         if self.edge_model not in ("eql", "mlp"):
             raise UserInputError(f"unknown edge model {self.edge_model!r}; choose eql or mlp")
-        if self.node_model is None:
-            self.node_model = "mlp" if self.edge_model == "mlp" else "newtonian"
         mlp_variant(self.variant)
-        if self.node_model not in ("newtonian", "mlp"):
-            raise UserInputError(f"unknown node model {self.node_model!r}; choose newtonian or mlp")
+        if self.node_model not in NODE_MODELS:
+            raise UserInputError(f"unknown node model {self.node_model!r}; choose one of {', '.join(NODE_MODELS)}")
         if self.loss is None:
             # the seed's MLP node model diverged at lr 1e-2 with the relative loss and did not learn at 1e-3
             self.loss = "relative" if self.node_model == "newtonian" else "huber"
@@ -105,14 +105,23 @@ class DiscoverConfig:
 
     @property
     def message_size(self) -> int:
-        bottleneck = self.edge_model == "mlp" and mlp_variant(self.variant).bottleneck
-        return self.dim if self.node_model == "newtonian" or bottleneck else self.messages
+        """d for EQL edges behind Newtonian nodes and for the bottleneck; otherwise `messages`
+        (behind Newtonian nodes the force is then a learned linear map of them)."""
+        if self.edge_model == "mlp":
+            return self.dim if mlp_variant(self.variant).bottleneck else self.messages
+        return self.dim if self.node_model == "newtonian" else self.messages
+
+    @property
+    def messages_are_forces(self) -> bool:
+        """Message k is the force along axis k: the read-out is a law of its own (refit, law-alone tests)."""
+        return self.node_model == "newtonian" and self.message_size == self.dim
 
     @property
     def message_l1_weight(self) -> float:
-        """The L1 on messages applies only behind an MLP node model, and to mlp edges only in the l1 variant."""
+        """The L1 on messages applies when there are more messages than dimensions, to mlp edges
+        only in the l1 variant."""
         wanted = self.edge_model == "eql" or mlp_variant(self.variant).message_l1
-        return self.message_l1 if self.node_model == "mlp" and wanted else 0.0
+        return self.message_l1 if self.message_size > self.dim and wanted else 0.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -160,7 +169,10 @@ def build_model(config: DiscoverConfig, law_name: str) -> ParticleGNN:
                             log_inputs=logarithm_flags(names))
     else:
         edge = mlp_edge_model(config.variant, len(names), size)
-    node = NewtonianNodeModel(config.dim) if config.node_model == "newtonian" else MLPNodeModel(size, config.dim)
+    if config.node_model == "newtonian":
+        node = NewtonianNodeModel(config.dim, size)
+    else:
+        node = MLPNodeModel(size, config.dim)
     return ParticleGNN(features, edge, node, EdgeList.complete(config.n), antisymmetric=config.antisymmetric)
 
 
@@ -253,9 +265,9 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
 
 
 def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet, edges: EdgeList) -> list[RefittedMessage]:
-    """The read-out's terms refitted on training graphs (newtonian nodes only, where message k is
-    the force along axis k); an empty list when the run does not refit."""
-    if not (config.refit and config.node_model == "newtonian"):
+    """The read-out's terms refitted on training graphs (only where message k is the force along
+    axis k: `messages_are_forces`); an empty list when the run does not refit."""
+    if not (config.refit and config.messages_are_forces):
         return []
     return refit_messages(readout.formulas, graphs, edges)  # formulas are keyed in the order of readout.top
 
