@@ -116,3 +116,30 @@ def test_antisymmetric_messages_obey_newtons_third_law_and_print_as_computed():
         printed = sympy.lambdify(variables, expr, "numpy")(*(t.numpy() for t in inputs))
         np.testing.assert_allclose(np.broadcast_to(printed, messages[..., k].shape), messages[..., k].numpy(),
                                    rtol=1e-6, atol=1e-9)
+
+
+def test_reverse_index_finds_each_edges_partner_and_only_in_graphs_that_have_them():
+    complete = EdgeList.complete(4)
+    reverse = complete.reverse_index()
+    assert torch.equal(complete.receivers[reverse], complete.senders)
+    assert torch.equal(complete.senders[reverse], complete.receivers)
+    assert EdgeList.from_pairs([(0, 1), (1, 2), (2, 1)], 3).reverse_index() is None
+
+
+def test_antisymmetric_messages_without_reverse_edges_evaluate_the_pair_both_ways():
+    """A graph with one-way edges still gets φ(i, j) - φ(j, i): the same numbers as the complete graph's."""
+    from eqlearn.gnn.edge_models import EQLEdgeModel
+
+    torch.manual_seed(0)
+    names = ["ux", "uy", "r", "m1", "m2"]
+    edge_model = EQLEdgeModel(len(names), 2).double()
+    complete = ParticleGNN(FeatureBuilder(names, 2), edge_model, NewtonianNodeModel(2), EdgeList.complete(3),
+                           antisymmetric=True)
+    one_way = ParticleGNN(FeatureBuilder(names, 2), edge_model, NewtonianNodeModel(2),
+                          EdgeList.from_pairs([(0, 1), (2, 0)], 3), antisymmetric=True)
+    positions, masses, charges = random_systems(batch=4, n=3)
+    with torch.no_grad():
+        everything, some = complete.messages(positions, masses, charges), one_way.messages(positions, masses, charges)
+    pairs = list(zip(complete.edges.receivers.tolist(), complete.edges.senders.tolist()))
+    for k, pair in enumerate([(0, 1), (2, 0)]):
+        torch.testing.assert_close(some[:, k], everything[:, pairs.index(pair)])

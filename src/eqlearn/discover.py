@@ -72,7 +72,7 @@ class DiscoverConfig:
     lr: float = 1e-2
     message_l1: float = 1e-2
     weight_penalty: float = 2e-4
-    antisymmetric: bool | None = None  # Newton's third law in the messages; default: on for EQL edges
+    antisymmetric: bool | None = None  # Newton's third law in the messages; default: see __post_init__
     penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
     loss: str | None = None  # net-force error (gnn.training.FORCE_LOSSES): relative behind newtonian nodes, else huber
     refit: bool = True  # messages that are forces: refit the read-out's terms by least squares (eqlearn.refit)
@@ -81,8 +81,8 @@ class DiscoverConfig:
     progress: bool = True
 
     def __post_init__(self):
-        if self.antisymmetric is None:
-            self.antisymmetric = self.edge_model == "eql"
+        if self.antisymmetric is None:  # on, except in Cranmer et al.'s set-up (mlp edges and nodes)
+            self.antisymmetric = self.edge_model == "eql" or self.node_model == "newtonian"
         if self.potential is not None:
             self.law = None
         if self.edge_model not in ("eql", "mlp"):
@@ -243,7 +243,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     model.eval()  # variational messages: read their means
     with torch.no_grad():
         context = model.edges.pair_context(part.positions, part.masses, part.charges)
-        messages = model.edge_model(model.features(context)).reshape(-1, model.edge_model.n_messages).numpy()
+        messages = model.messages(part.positions, part.masses, part.charges).reshape(-1, model.edge_model.n_messages).numpy()
     variables = {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]

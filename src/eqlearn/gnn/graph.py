@@ -38,6 +38,13 @@ class EdgeList:
             raise UserInputError("self-loops are not allowed: a particle exerts no force on itself")
         return cls(index[:, 0], index[:, 1], n)
 
+    def reverse_index(self) -> torch.Tensor | None:
+        """For every edge j → i, the position of i → j; None when some reverse edge is missing."""
+        n = self.n_nodes
+        position = {int(r) * n + int(s): e for e, (r, s) in enumerate(zip(self.receivers, self.senders))}
+        reverse = [position.get(int(s) * n + int(r)) for r, s in zip(self.receivers, self.senders)]
+        return None if None in reverse else torch.tensor(reverse, dtype=torch.long)
+
     def pair_context(self, positions, masses, charges) -> PairContext:
         """Gather per-edge quantities from node arrays [..., n, d] and [..., n]."""
         r, s = self.receivers, self.senders
