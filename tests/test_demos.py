@@ -22,7 +22,7 @@ from eqlearn.demos.report import prepare_run_dir
 from eqlearn.errors import UserInputError
 
 TINY_DIGITS = dict(epochs=2, pairs_per_epoch=256, batch_size=64, test_pairs=64)
-TINY_DYNAMICS = dict(epochs=2, train_systems=64, test_systems=16, test_horizon=15, batch_size=32)
+TINY_DYNAMICS = dict(epochs=2, train_systems=64, test_systems=16, test_horizon=25, batch_size=32)
 
 
 def write_idx(path, array: np.ndarray) -> None:
@@ -149,7 +149,8 @@ def test_digits_demo_with_a_missing_mnist_folder_fails_before_writing(tmp_path):
 def test_dynamics_demo_writes_metrics_plots_and_update_equations(tmp_path, name):
     metrics, summary = run_demo(name, tmp_path / "run", progress=False, **TINY_DYNAMICS)
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert saved["demo"] == name and len(saved["rmse_by_step"]["eql"]) == 15
+    assert saved["demo"] == name and len(saved["rmse_by_step"]["eql"]) == 25
+    assert saved["config"]["train_horizon"] == SYSTEMS[name].train_horizon  # each system's own default
     assert {"latent.png", "rollout.png", "formula.txt"} <= {p.name for p in (tmp_path / "run").iterdir()}
     assert all(math.isfinite(x) for x in finite_numbers(saved["rmse"])) and math.isfinite(metrics["latent_correlation"])
     parameter = sympy.sympify(SYSTEMS[name].parameter).free_symbols
@@ -178,3 +179,8 @@ def test_cli_runs_a_demo_and_refuses_a_foreign_folder(tmp_path, capsys):
     assert main(["demo", "sho", "--out", str(tmp_path / "other"), "--epochs", "1"]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (tmp_path / "other" / "data.csv").read_text() == "x\n1\n"
+
+
+def test_dynamics_demo_refuses_a_test_horizon_inside_the_trained_one(tmp_path):
+    with pytest.raises(UserInputError, match="must exceed the trained horizon"):
+        run_demo("sho", tmp_path / "run", progress=False, **{**TINY_DYNAMICS, "test_horizon": 20})

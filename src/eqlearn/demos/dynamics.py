@@ -9,7 +9,7 @@ same place is the comparison.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -22,6 +22,7 @@ from torch import nn
 from eqlearn.demos.heads import HEADS, make_head, sparsity_loss, training_phases
 from eqlearn.demos.report import prepare_run_dir, write_run
 from eqlearn.demos.threads import torch_threads
+from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_string
 from eqlearn.train import train
 
@@ -34,6 +35,9 @@ class HiddenParameterSystem:
     """A 1-D system with one hidden parameter `p ~ U(low, high)` per instance and an exact solution.
 
     `reference` is the true one-step update (to second order in dt) in `x, v, dt` and `parameter`.
+    `train_horizon` is the default rollout length in training: an oscillator's phase error from a
+    slightly wrong omega**2 grows with time, so longer rollouts make the encoder's estimate sharper
+    (measured: with 10 steps the EQL lost to the MLP beyond the horizon in one seed of three).
     """
 
     parameter: str
@@ -41,6 +45,7 @@ class HiddenParameterSystem:
     high: float
     solve: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
     reference: tuple[str, str]
+    train_horizon: int
 
 
 def _constant_acceleration(x0, v0, a, t):
@@ -55,9 +60,10 @@ def _harmonic_oscillator(x0, v0, omega2, t):
 
 SYSTEMS = {
     "kinematics": HiddenParameterSystem("a", -1.0, 1.0, _constant_acceleration,
-                                        ("x + dt*v + dt**2*a/2", "v + dt*a")),
+                                        ("x + dt*v + dt**2*a/2", "v + dt*a"), train_horizon=10),
     "sho": HiddenParameterSystem("omega**2", 0.5, 2.0, _harmonic_oscillator,
-                                 ("x + dt*v - dt**2*omega**2*x/2", "v - dt*omega**2*x - dt**2*omega**2*v/2")),
+                                 ("x + dt*v - dt**2*omega**2*x/2", "v - dt*omega**2*x - dt**2*omega**2*v/2"),
+                                 train_horizon=20),
 }
 
 
@@ -72,7 +78,7 @@ class DynamicsConfig:
     test_systems: int = 512
     dt: float = 0.1
     encoder_steps: int = 32
-    train_horizon: int = 10
+    train_horizon: int | None = None  # rollout steps in training; None: the system's own (SYSTEMS)
     test_horizon: int = 60
     larger_start: float = 3.0
     batch_size: int = 128
@@ -192,6 +198,11 @@ def run(config: DynamicsConfig, out: str | Path, progress: bool = True) -> dict:
     if config.system not in SYSTEMS:
         raise ValueError(f"unknown system {config.system!r}; choose from {', '.join(SYSTEMS)}")
     system = SYSTEMS[config.system]
+    if config.train_horizon is None:
+        config = replace(config, train_horizon=system.train_horizon)
+    if config.test_horizon <= config.train_horizon:
+        raise UserInputError(f"test_horizon ({config.test_horizon}) must exceed the trained horizon "
+                             f"({config.train_horizon}): the error beyond it is what the demo measures")
     out = prepare_run_dir(out, config.system)
     generator = torch.Generator().manual_seed(config.seed)
     fit = simulate(system, config.train_systems, config.train_horizon, config, generator)
