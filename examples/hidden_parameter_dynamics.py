@@ -4,7 +4,7 @@ A 1-D conv encoder reads one trajectory of a system and outputs a latent z; an E
 forward on another trajectory of the same system. Never told the parameter, z comes out proportional
 to it (the acceleration a, or omega**2 of an oscillator), and the learned step is the true update.
 
-    python examples/hidden_parameter_dynamics.py runs   # 1-2 minutes per system on 2 CPU cores
+    python examples/hidden_parameter_dynamics.py runs   # 1.5-4 minutes per system on 2 CPU cores
 """
 import sys
 from pathlib import Path
