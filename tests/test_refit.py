@@ -9,7 +9,7 @@ from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
-from eqlearn.canonical import unit_vector_form
+from eqlearn.canonical import single_axis_form, unit_vector_form
 from eqlearn.refit import candidate_terms, refit_messages, snap_exponents
 from eqlearn.verify import verify_law
 
@@ -94,3 +94,16 @@ def test_power_law_units_carry_one_direction_per_axis():
     for axes in (["ux", "uy"], ["ux", "uy", "uz"]):
         first, second = default_edge_units([*axes, "log_r", "log_m1", "log_m2"])
         assert first["identity"] == second["product"] == len(axes)
+
+
+def test_a_law_written_with_the_other_axis_through_the_unit_norm_reads_as_one_axis():
+    """ux**3 + ux*uy**2 = ux: an EQL can build 1 as ux*ux + uy*uy, and the law must not carry dy for it."""
+    cube = "(r - 0.01)**3"
+    along_x = sympy.sympify(f"2*dx**3/{cube} + 2*dx*dy**2/{cube} - 2*dx*r/(r - 0.01)")
+    assert sympy.simplify(single_axis_form(along_x, 2) - sympy.sympify("-2*dx*(r - 1)/(r - 0.01)")) == 0
+    assert unit_vector_form(along_x, dim=2) == sympy.sympify("-2*ux*(r - 1)")
+    assert single_axis_form(along_x, 3) == along_x  # in 3-D, ux**2 + uy**2 is not 1
+    twisted = sympy.sympify("dx*dy/r + dx")
+    assert single_axis_form(twisted, 2) == twisted
+    verification = verify_law([single_axis_form(along_x, 2), "-2*dy*(r - 1)/(r - 0.01)"], "(r - 1)**2", 2)
+    assert verification.unrotated and verification.exact == [True, True]

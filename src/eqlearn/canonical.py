@@ -116,12 +116,13 @@ def _gauss_jordan(matrix: np.ndarray, scales: np.ndarray, tolerance: float = 1e-
     return a[pivot_rows], pivots
 
 
-def unit_vector_form(expr: sympy.Expr, digits: int = 3) -> sympy.Expr:
+def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None) -> sympy.Expr:
     """`expr` written with the unit vector u = Δ/|Δ| (symbols ux, uy, uz) instead of dx, dy, dz.
 
     A central force then reads as u times a function of r and the particles, the way a physicist
     writes it: `-2*ux*(r - 1)` rather than `-2*dx*r/(r - 0.01) + 2*dx/(r - 0.01)`. The algebra is
     done in exact rationals; numbers that are not simple fractions come back as rounded floats.
+    Given `dim`, |u|² = 1 is used too (an EQL can build the constant 1 as ux·ux + uy·uy).
     Long expressions (more than `READABLE_TERMS` terms) are returned unchanged: no short form hides there.
     """
     if len(sympy.Add.make_args(sympy.expand(expr))) > READABLE_TERMS:
@@ -131,6 +132,29 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3) -> sympy.Expr:
     distance = r - sympy.nsimplify(SOFTENING, rational=True)
     substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
     rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
-    shorter = min([rewritten, sympy.factor(rewritten)], key=sympy.count_ops)
+    forms = [rewritten, sympy.factor(rewritten)]
+    if dim is not None:
+        unit_norm = sum(sympy.Symbol(f"u{a}") ** 2 for a in "xyz"[:dim])
+        forms += [sympy.factor(form.subs(unit_norm, 1)) for form in forms]
+    shorter = min(forms, key=sympy.count_ops)
     awkward = {q: sympy.Float(q) for q in shorter.atoms(sympy.Rational) if q.q > 10}
     return clean_expression(shorter.xreplace(awkward), digits=digits, drop_below=0.0) if awkward else shorter
+
+
+def single_axis_form(expr: sympy.Expr, dim: int) -> sympy.Expr:
+    """`expr` rewritten through |u| = 1 when that leaves it depending on one axis only.
+
+    An EQL can build the constant 1 as ux·ux + uy·uy, so a refitted law may read
+    `2*dx**3/|Δ|**3 + 2*dx*dy**2/|Δ|**3 - 2*dx*r/|Δ|`: the spring force along x, written with dy.
+    Anything that truly needs two axes comes back unchanged.
+    """
+    axes = [sympy.Symbol(f"d{a}") for a in "xyz"[:dim]]
+    if sum(axis in expr.free_symbols for axis in axes) <= 1:
+        return expr
+    units = [sympy.Symbol(f"u{a}") for a in "xyz"[:dim]]
+    rewritten = unit_vector_form(expr, digits=6, dim=dim)
+    used = [k for k, unit in enumerate(units) if unit in rewritten.free_symbols]
+    if len(used) != 1:
+        return expr
+    distance = sympy.Symbol("r") - sympy.nsimplify(SOFTENING, rational=True)
+    return rewritten.xreplace({units[used[0]]: axes[used[0]] / distance})

@@ -18,7 +18,7 @@ import sympy
 import torch
 
 from eqlearn import __version__
-from eqlearn.canonical import canonical_form, drop_negligible_terms, unit_vector_form
+from eqlearn.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags, mlp_edge_model, mlp_variant
 from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
@@ -302,7 +302,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     start = time.perf_counter()
     readout = read_top_messages(model, test_set, config.dim, sr_seed=config.seed)
     refitted = refit_law(config, readout, train_set.subset(slice(0, REFIT_GRAPHS)), model.edges)
-    law = [r.expression for r in refitted] if refitted else readout.expressions
+    law = [single_axis_form(e, config.dim) for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
                  for c in canonical_form(law, sympy.symbols("dx dy dz")[: config.dim], values=readout.variables)]
     verification = verify_law([to_string(e) for e in law], potential.expression, config.dim,
@@ -312,10 +312,9 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     messages = [{"index": i, "std": round(float(readout.stds[i]), 6), "expression": to_string(e), "latex": to_latex(e)}
                 for i, e in zip(readout.top, readout.expressions)]
     for message, expression in zip(messages, law):
-        message["unit_vector_form"] = to_string(unit_vector_form(expression))
-    for message, refit in zip(messages, refitted):
-        message.update(refitted=to_string(refit.expression), refitted_latex=to_latex(refit.expression),
-                       refit_r2=round(refit.r2, 9))
+        message["unit_vector_form"] = to_string(unit_vector_form(expression, dim=config.dim))
+    for message, expression, refit in zip(messages, law, refitted):
+        message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
     discovery = Discovery(config, potential.expression, messages, [to_string(c) for c in canonical], readout.live,
                           verification.to_dict(), round(evaluate(model, test_set), 6), clock,
                           readout_verification.to_dict())
