@@ -84,6 +84,11 @@ def test_relative_loss_counts_every_particle_alike():
     assert not torch.isclose(huber_force_error(off, graphs), huber_force_error(off * 100, scaled))
 
 
+def test_unit_vector_form_leaves_odd_powers_alone_instead_of_factoring_for_hours():
+    law = sympy.sympify("2.44*dx*m1**0.728*m2**0.729/(-0.01*r**1.56 + r**2.56) - 2.963*dx*m1**0.884/(r**2.81 - 0.01*r**1.81)")
+    assert unit_vector_form(law, dim=2) == law
+
+
 def test_unit_vector_form_reads_like_physics():
     assert unit_vector_form(-2 * dx * r / (r - 0.01) + 2 * dx / (r - 0.01)) == sympy.sympify("2*ux*(1 - r)")
     assert unit_vector_form(sympy.sympify("-dy*m1*m2/(r**3 - 0.01*r**2)")) == sympy.sympify("-m1*m2*uy/r**2")
