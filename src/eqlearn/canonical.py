@@ -159,5 +159,4 @@ def single_axis_form(expr: sympy.Expr, dim: int) -> sympy.Expr:
     used = [k for k, unit in enumerate(units) if unit in rewritten.free_symbols]
     if len(used) != 1:
         return expr
-    distance = sympy.Symbol("r") - sympy.nsimplify(SOFTENING, rational=True)
-    return rewritten.xreplace({units[used[0]]: axes[used[0]] / distance})
+    return rewritten.xreplace({units[used[0]]: axes[used[0]] / (sympy.Symbol("r") - SOFTENING)})
