@@ -81,7 +81,8 @@ def report(rows: list[dict]) -> str:
              "time, 1 torch thread each, on a shared 2-core CPU). Accuracy = rounded predicted sum equals",
              "the true sum, on pairs of images never used in training. RMSE = root-mean-square error of",
              "the state (x, v) over test systems, within the trained horizon (steps 1-k) and beyond it",
-             f"(steps k+1 to 60; k = {HORIZONS}); \"larger start\": all 60 steps from initial states 3x larger than in training",
+             f"(steps k+1 to 60; k = {HORIZONS}); \"larger start\": all 60 steps from initial states",
+             "3x larger than in training",
              "(the encoder still reads a trajectory of ordinary size), i.e. states outside the trained range.", ""]
     for name in DEMOS:
         chosen = [row for row in rows if row["demo"] == name]

@@ -2,9 +2,9 @@
 
 Both pipelines are `run_discovery` runs that differ only in the edge model (and, when asked, the
 baseline's node model): they read the same simulated data set, use the same seed, loss and
-verifier, and make the same number of passes over the training graphs (the equalised budget). On top of the verifier's verdict, each
-trained model is scored on systems outside the training distribution, where a recovered law
-should keep working and a black box need not.
+verifier, and make the same number of passes over the training graphs (the equalised budget).
+On top of the verifier's verdict, each trained model is scored on systems outside the training
+distribution, where a recovered law should keep working and a black box need not.
 """
 from __future__ import annotations
 
