@@ -6,7 +6,7 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-from eqlearn.gnn.features import SOFTENING
+from eqlearn.physics.potentials import SOFTENING
 from eqlearn.symbolic import clean_expression
 
 #: unit_vector_form leaves expressions with more additive terms than this as they are.

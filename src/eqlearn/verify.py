@@ -17,9 +17,9 @@ import numpy as np
 import sympy
 
 from eqlearn.errors import UserInputError
+from eqlearn.physics.potentials import SOFTENING
 from eqlearn.symbolic import matches_up_to_constant
 
-SOFTENING = 0.01
 AXIS_NAMES = ("dx", "dy", "dz")
 MESSAGE_VARIABLES = sympy.symbols("dx dy dz r m1 m2 q1 q2")
 _NAMESPACE = {str(s): s for s in MESSAGE_VARIABLES}

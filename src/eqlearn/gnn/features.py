@@ -12,9 +12,7 @@ import sympy
 import torch
 
 from eqlearn.errors import UserInputError
-
-#: Softening added to the pair distance, exactly as in the simulator.
-SOFTENING = 0.01
+from eqlearn.physics.potentials import SOFTENING  # the pair distance is softened exactly as in the simulator
 AXES = ("x", "y", "z")
 
 r, m1, m2, q1, q2 = sympy.symbols("r m1 m2 q1 q2")
