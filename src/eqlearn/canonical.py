@@ -8,16 +8,12 @@ import sympy
 
 from eqlearn.physics.potentials import SOFTENING
 from eqlearn.symbolic import clean_expression
+from eqlearn.variables import distance, evaluate as _evaluate
 
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8
 
 
-def _evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
-    names = sorted(values)
-    with np.errstate(all="ignore"):
-        out = sympy.lambdify([sympy.Symbol(n) for n in names], expr, "numpy")(*(values[n] for n in names))
-    return np.broadcast_to(np.asarray(out, dtype=float), values[names[0]].shape)
 
 
 def _rms(values: np.ndarray) -> float:
@@ -116,7 +112,8 @@ def _gauss_jordan(matrix: np.ndarray, scales: np.ndarray, tolerance: float = 1e-
     return a[pivot_rows], pivots
 
 
-def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None) -> sympy.Expr:
+def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
+                     softening: float = SOFTENING) -> sympy.Expr:
     """`expr` written with the unit vector u = Δ/|Δ| (symbols ux, uy, uz) instead of dx, dy, dz.
 
     A central force then reads as u times a function of r and the particles, the way a physicist
@@ -132,7 +129,7 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None) 
     exact = sympy.nsimplify(sympy.sympify(expr), rational=True)
     if any(power.exp.is_Rational and power.exp.q > 2 for power in exact.atoms(sympy.Pow)):
         return expr  # powers such as r**(389/125): factoring them can run for hours, and no short form hides there
-    distance = r - sympy.nsimplify(SOFTENING, rational=True)
+    distance = r - sympy.nsimplify(softening, rational=True)
     substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
     rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
     forms = [rewritten, sympy.factor(rewritten)]
@@ -144,7 +141,7 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None) 
     return clean_expression(shorter.xreplace(awkward), digits=digits, drop_below=0.0) if awkward else shorter
 
 
-def single_axis_form(expr: sympy.Expr, dim: int) -> sympy.Expr:
+def single_axis_form(expr: sympy.Expr, dim: int, softening: float = SOFTENING) -> sympy.Expr:
     """`expr` rewritten through |u| = 1 when that leaves it depending on one axis only.
 
     An EQL can build the constant 1 as ux·ux + uy·uy, so a refitted law may read
@@ -155,8 +152,8 @@ def single_axis_form(expr: sympy.Expr, dim: int) -> sympy.Expr:
     if sum(axis in expr.free_symbols for axis in axes) <= 1:
         return expr
     units = [sympy.Symbol(f"u{a}") for a in "xyz"[:dim]]
-    rewritten = unit_vector_form(expr, digits=6, dim=dim)
+    rewritten = unit_vector_form(expr, digits=6, dim=dim, softening=softening)
     used = [k for k, unit in enumerate(units) if unit in rewritten.free_symbols]
     if len(used) != 1:
         return expr
-    return rewritten.xreplace({units[used[0]]: axes[used[0]] / (sympy.Symbol("r") - SOFTENING)})
+    return rewritten.xreplace({units[used[0]]: axes[used[0]] / distance(softening)})

@@ -119,9 +119,21 @@ def _run_demo(args) -> int:
 _COMMANDS.append(_add_demo)
 
 
+def _attach_expression_values(argv: list[str]) -> list[str]:
+    """`--potential "-m1*m2/r"` as typed: argparse would read a value starting with '-' as a flag."""
+    joined, args = [], iter(argv)
+    for arg in args:
+        if arg == "--potential":
+            value = next(args, None)
+            joined.append(arg if value is None else f"--potential={value}")
+        else:
+            joined.append(arg)
+    return joined
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_expression_values(sys.argv[1:] if argv is None else list(argv)))
     try:
         return int(args.run(args) or 0)
     except UserInputError as error:
@@ -133,22 +145,28 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_discover(commands) -> None:
-    from eqlearn.discover import NODE_MODELS, DiscoverConfig
+    from eqlearn.discover import EDGE_MODELS, NODE_MODELS, DiscoverConfig
+    from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 
     defaults = DiscoverConfig()
-    command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL")
+    command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL",
+                                  formatter_class=argparse.RawDescriptionHelpFormatter,
+                                  epilog="recipes:\n" + "\n".join(f"  {r.name:11s} {r.summary}" for r in RECIPES.values()))
+    command.add_argument("--data", help="an .npz data file (positions, accelerations, masses; optionally velocities, "
+                                        "charges, times, softening): the law is then found from the data alone")
     _add_run_flags(command, defaults)
     command.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: 0)")
-    command.add_argument("--data", help="an .npz data set from `eqlearn simulate` instead of simulating")
-    command.add_argument("--edge-model", default=defaults.edge_model, choices=["eql", "mlp"],
+    command.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
+                         help=f"how the model is built and trained (default: {DEFAULT_RECIPE}; list below)")
+    command.add_argument("--edge-model", default=defaults.edge_model, choices=list(EDGE_MODELS),
                          help="eql (default), or mlp: the baseline of Cranmer et al., read out by symbolic regression")
-    command.add_argument("--node-model", default=defaults.node_model, choices=list(NODE_MODELS),
-                         help="newtonian (default): a = sum of messages / m; mlp: a learned update, as in Cranmer et al.")
-    command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,1/r,m1,m2), or 'seed'")
-    command.add_argument("--messages", type=int, default=defaults.messages,
-                         help=f"message size, except for EQL edges behind newtonian nodes and the bottleneck "
-                              f"(default: {defaults.messages})")
-    command.add_argument("--lr", type=float, default=defaults.lr, help=f"peak learning rate (default: {defaults.lr})")
+    command.add_argument("--node-model", choices=list(NODE_MODELS),
+                         help="newtonian: a = sum of messages / m; mlp: a learned update, as in Cranmer et al. "
+                              "(default: the recipe's)")
+    command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,log_r,m1,m2) (default: the recipe's)")
+    command.add_argument("--messages", type=int, help="message size, except for EQL edges behind newtonian nodes and "
+                                                      "the bottleneck (default: the recipe's)")
+    command.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's)")
     command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
     command.add_argument("--no-antisymmetric", dest="antisymmetric", action="store_false", default=None,
                          help="do not build Newton's third law into EQL messages")
@@ -164,13 +182,15 @@ def _add_run_flags(command, defaults, variants: str | None = None) -> None:
     from eqlearn.gnn.training import FORCE_LOSSES
 
     law = command.add_mutually_exclusive_group()
-    law.add_argument("--law", default=defaults.law, help="spring (default), r1, r2 or charge")
-    law.add_argument("--potential", metavar="EXPR", help='a pair potential in r, m1, m2, q1, q2, e.g. "(r - 1)**2"')
-    command.add_argument("--n", type=int, default=defaults.n, help=f"particles per system (default: {defaults.n})")
-    command.add_argument("--dim", type=int, default=defaults.dim, help=f"2 or 3 (default: {defaults.dim})")
+    law.add_argument("--law", help="a built-in law to simulate: spring (the default without --data), r1, r2, charge, "
+                                   "damped, discontinuous; with --data only a check of the file")
+    law.add_argument("--potential", metavar="EXPR", help='a pair potential in r, m1, m2, q1, q2 to simulate, '
+                                                        'e.g. "(r - 1)**2" or "-m1*m2/r"')
+    command.add_argument("--n", type=int, default=defaults.n, help=f"particles per simulated system (default: {defaults.n})")
+    command.add_argument("--dim", type=int, default=defaults.dim, help=f"2 or 3, simulated systems (default: {defaults.dim})")
     command.add_argument("--sims", type=int, default=defaults.sims, help=f"systems to simulate (default: {defaults.sims})")
     command.add_argument("--steps", type=int, default=defaults.steps, help=f"states per system (default: {defaults.steps})")
-    command.add_argument("--epochs", type=int, help="epochs of the (sparsity) training phase (default: per law)")
+    command.add_argument("--epochs", type=int, help="epochs of the (sparsity) training phase (default: the recipe's)")
     command.add_argument("--batch-size", type=int, default=defaults.batch_size)
     command.add_argument("--loss", choices=list(FORCE_LOSSES),
                          help="net-force error to train on (default: relative, every particle counts alike, "
@@ -186,7 +206,7 @@ def _run_config(args, **settings):
     from eqlearn.discover import DiscoverConfig
 
     return DiscoverConfig(
-        law=None if args.potential else args.law, potential=args.potential, n=args.n, dim=args.dim, sims=args.sims,
+        law=args.law, potential=args.potential, n=args.n, dim=args.dim, sims=args.sims,
         steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, loss=args.loss, progress=not args.quiet,
         **settings,
     )
@@ -194,18 +214,14 @@ def _run_config(args, **settings):
 
 def _run_discover(args) -> int:
     from eqlearn.discover import run_discovery
-    from eqlearn.gnn.features import seed_features
     from eqlearn.report import describe_discovery
     from eqlearn.train import TrainingDiverged
 
-    features = None
-    if args.features == "seed":
-        features = seed_features(args.law or "custom", args.dim)
-    elif args.features:
-        features = [name.strip() for name in args.features.split(",")]
-    config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, edge_model=args.edge_model,
-                         node_model=args.node_model, features=features, messages=args.messages, lr=args.lr, out=args.out,
-                         antisymmetric=args.antisymmetric, refit=args.refit)
+    features = [name.strip() for name in args.features.split(",")] if args.features else None
+    config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, recipe=args.recipe,
+                         edge_model=args.edge_model, node_model=args.node_model, features=features,
+                         messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
+                         refit=args.refit)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
     except TrainingDiverged as error:

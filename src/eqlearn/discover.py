@@ -1,16 +1,18 @@
 """Force-law discovery, end to end: config in, run directory out.
 
-simulate (or load) → train the particle GNN → read the top-d messages → refit their terms → canonical
-form → verify.
-The `DiscoverConfig` dataclass is the one source of defaults: the CLI fills it, the run directory
-stores it as `config.json`, and `DiscoverConfig.from_json` reruns it.
+load or simulate → resolve the recipe from what the data carry → train the particle GNN → read the
+top-d messages → refit their terms (held-out selection) → canonical form → truth-free verdict →
+verifier (only where the data carry their law).
+The `DiscoverConfig` dataclass is the one source of settings: the CLI fills it, `resolve_config`
+fills what it leaves open from the recipe, the run directory stores the resolved config as
+`config.json`, and `DiscoverConfig.from_json` reruns it.
 """
 from __future__ import annotations
 
 import csv
 import json
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,88 +22,108 @@ import torch
 from eqlearn import __version__
 from eqlearn.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags, mlp_edge_model, mlp_variant
-from eqlearn.gnn.features import AXES, FeatureBuilder, default_features
+from eqlearn.gnn.edge_models import (CentralEQLEdgeModel, EQLEdgeModel, default_edge_units, logarithm_flags,
+                                     mlp_edge_model, mlp_variant)
+from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate, force_loss
+from eqlearn.law import PairLaw, formula_size, relative_force_error
 from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
 from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
+from eqlearn.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
 from eqlearn.refit import RefittedMessage, refit_messages
 from eqlearn.sr import fit_symbolic, plot_pareto_front
 from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
+from eqlearn.variables import DELTA, variable_names
+from eqlearn.variables import evaluate as evaluate_expression
 from eqlearn.verify import verify_law
 
-EQUATIONS_FORMAT = "eqlearn.equations/1"
+EQUATIONS_FORMAT = "eqlearn.equations/2"
 #: Terms that together change a message by less than this fraction of its RMS are not printed.
 NEGLIGIBLE_TERM = 0.02
-#: Epochs of the sparsity phase per law (power laws need more steps than the spring).
-DEFAULT_EPOCHS = {"spring": 20}
-FALLBACK_EPOCHS = 60
 #: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
 REFIT_GRAPHS = 2000
 #: newtonian: a_i = Σ messages / m_i (gnn.node_models); mlp: an MLP, as in Cranmer et al.
 NODE_MODELS = ("newtonian", "mlp")
+EDGE_MODELS = ("eql", "mlp")
+#: What `eqlearn discover` simulates when told nothing: the built-in default job.
+DEFAULT_LAW = "spring"
+#: Stored trajectories at least this long also get the law's rollout error (truth-free verdict).
+ROLLOUT_MIN_STEPS = 10
+ROLLOUT_SYSTEMS = 64
+#: The law explains the data as well as the network when its error is at most this factor times
+#: the network's (plus a floor for float32 rounding of the stored data).
+AS_GOOD_AS_NETWORK = 1.1
+ERROR_FLOOR = 1e-4
+
+#: Fields a recipe fills when the config leaves them at None.
+RECIPE_FIELDS = ("features", "eql_form", "units", "depth", "epochs", "lr", "message_l1", "weight_penalty",
+                 "penalty", "node_model", "messages", "prune_thresholds")
 
 
 @dataclass
 class DiscoverConfig:
-    """Every setting of a discovery run; defaults are the measured recipe (see benchmarks/)."""
+    """Every setting of a discovery run. None means "the recipe's choice" (`resolve_config`).
 
-    law: str | None = "spring"
+    `law` / `potential` only say what to simulate; with `data` they must agree with the file.
+    """
+
+    law: str | None = None
     potential: str | None = None
+    data: str | None = None
     n: int = 4
     dim: int = 2
     seed: int = 0
-    data: str | None = None
     sims: int = 5000  # many short simulations: states within one trajectory are nearly the same sample
     steps: int = 4
+    recipe: str = DEFAULT_RECIPE
     edge_model: str = "eql"
-    node_model: str = "newtonian"  # or mlp, as in Cranmer et al. (NODE_MODELS)
+    eql_form: str | None = None  # central or free (the recipe's)
+    node_model: str | None = None  # newtonian or mlp (NODE_MODELS)
     variant: str = "l1"  # mlp edges only: standard, l1, bottleneck or kl (gnn.edge_models.MLP_VARIANTS)
     features: list[str] | None = None
-    messages: int = 100
+    messages: int | None = None
     units: dict[str, int] | list[dict[str, int]] | None = None  # one layer's units for every layer, or one per layer
-    depth: int = 2
-    epochs: int | None = None  # per law: DEFAULT_EPOCHS
+    depth: int | None = None
+    epochs: int | None = None
     batch_size: int = 256
-    lr: float = 1e-2
-    message_l1: float = 1e-2
-    weight_penalty: float = 2e-4
-    antisymmetric: bool | None = None  # Newton's third law in the messages; default: see __post_init__
-    penalty: str = "l1"  # EQL weight sparsity: l1, l12 or l0
+    max_graphs: int = 20000  # training graphs at most (a random subset of longer data)
+    lr: float | None = None
+    message_l1: float | None = None
+    weight_penalty: float | None = None
+    antisymmetric: bool | None = None  # Newton's third law in the messages; on except for mlp edges and nodes
+    penalty: str | None = None  # EQL weight sparsity: l1, l12 or l0
     loss: str | None = None  # net-force error (gnn.training.FORCE_LOSSES): relative behind newtonian nodes, else huber
     refit: bool = True  # messages that are forces: refit the read-out's terms by least squares (eqlearn.refit)
-    prune_thresholds: list[float] = field(default_factory=lambda: [0.01, 0.03, 0.05])
+    prune_thresholds: list[float] | None = None
+    softening: float | None = None  # the data's ε in r = |Δ| + ε (from the data)
     out: str = "runs/discover"
     progress: bool = True
 
     def __post_init__(self):
-        if self.antisymmetric is None:  # on, except in Cranmer et al.'s set-up (mlp edges and nodes)
-            self.antisymmetric = self.edge_model == "eql" or self.node_model == "newtonian"
-        if self.potential is not None:
-            self.law = None
-        if self.edge_model not in ("eql", "mlp"):
+        get_recipe(self.recipe)
+        if self.edge_model not in EDGE_MODELS:
             raise UserInputError(f"unknown edge model {self.edge_model!r}; choose eql or mlp")
         mlp_variant(self.variant)
-        if self.node_model not in NODE_MODELS:
+        if self.node_model is not None and self.node_model not in NODE_MODELS:
             raise UserInputError(f"unknown node model {self.node_model!r}; choose one of {', '.join(NODE_MODELS)}")
-        if self.loss is None:
-            # the seed's MLP node model diverged at lr 1e-2 with the relative loss and did not learn at 1e-3
-            self.loss = "relative" if self.node_model == "newtonian" else "huber"
-        force_loss(self.loss)
+        if self.eql_form is not None and self.eql_form not in ("central", "free"):
+            raise UserInputError(f"unknown EQL form {self.eql_form!r}; choose central or free")
+        if self.loss is not None:
+            force_loss(self.loss)
+        if self.law is not None and self.potential is not None:
+            raise UserInputError("give a law name or a potential, not both")
         if self.dim not in (2, 3):
             raise UserInputError(f"dim = {self.dim}: only 2-D and 3-D systems are supported")
         if self.n < 2:
             raise UserInputError(f"n = {self.n}: a pair force needs at least 2 particles")
-        if self.epochs is None:
-            self.epochs = DEFAULT_EPOCHS.get(self.law, FALLBACK_EPOCHS)
-        if self.epochs < 1 or self.batch_size < 1:
-            raise UserInputError("epochs and batch size must be positive")
+        if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.max_graphs < 1:
+            raise UserInputError("epochs, batch size and max graphs must be positive")
 
     @property
     def message_size(self) -> int:
@@ -109,7 +131,7 @@ class DiscoverConfig:
         (behind Newtonian nodes the force is then a learned linear map of them)."""
         if self.edge_model == "mlp":
             return self.dim if mlp_variant(self.variant).bottleneck else self.messages
-        return self.dim if self.node_model == "newtonian" else self.messages
+        return self.dim if self.node_model == "newtonian" or self.eql_form == "central" else self.messages
 
     @property
     def messages_are_forces(self) -> bool:
@@ -128,8 +150,38 @@ class DiscoverConfig:
 
     @classmethod
     def from_json(cls, text: str) -> "DiscoverConfig":
+        values = json.loads(text)
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in json.loads(text).items() if k in known})
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise UserInputError(f"unknown config key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        return cls(**values)
+
+
+def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
+    """The config with every open setting filled from its recipe and the data; nothing else.
+
+    Pure: the same config and data description always give the same resolved config, and the
+    law being looked for is not an input.
+    """
+    recipe = get_recipe(config.recipe)
+    chosen = {name: getattr(config, name) for name in RECIPE_FIELDS}
+    defaults = {"features": recipe.features(spec), "eql_form": recipe.eql_form, "units": recipe.units,
+                "depth": recipe.depth, "epochs": recipe.epochs, "lr": recipe.lr, "message_l1": recipe.message_l1,
+                "weight_penalty": recipe.weight_penalty, "penalty": recipe.penalty, "node_model": recipe.node_model,
+                "messages": recipe.messages, "prune_thresholds": list(recipe.prune_thresholds)}
+    filled = {name: defaults[name] if value is None else value for name, value in chosen.items()}
+    if filled["units"] is None and filled["eql_form"] == "free":
+        filled["units"] = default_edge_units(filled["features"])
+    if config.edge_model == "mlp":
+        filled["eql_form"] = "free"
+    resolved = replace(config, n=spec.n, dim=spec.dim, softening=spec.softening, **filled)
+    if resolved.antisymmetric is None:  # on, except in Cranmer et al.'s set-up (mlp edges and nodes)
+        resolved.antisymmetric = resolved.edge_model == "eql" or resolved.node_model == "newtonian"
+    if resolved.loss is None:
+        # the seed's MLP node model diverged at lr 1e-2 with the relative loss and did not learn at 1e-3
+        resolved.loss = "relative" if resolved.node_model == "newtonian" else "huber"
+    return resolved
 
 
 def prepare_output(path: Path) -> Path:
@@ -144,31 +196,67 @@ def prepare_output(path: Path) -> Path:
     return path
 
 
+@dataclass(frozen=True)
+class Truth:
+    """The law that made the data, when the data say so: used by the verifier and nothing else."""
+
+    name: str
+    potential: str
+    damping: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
 def load_or_simulate(config: DiscoverConfig):
-    potential = get_potential(config.law, config.potential)
+    """(trajectories, truth or None). Simulates `config.law` / `config.potential` (the spring when
+    neither is given), or reads `config.data`, whose own arrays decide n, dim and the inputs."""
     if config.data is None:
+        potential = get_potential(config.law or (None if config.potential else DEFAULT_LAW), config.potential)
         trajectories = simulate(potential, config.n, config.dim, config.sims, config.steps, seed=config.seed,
                                 progress=config.progress)
-        return potential, trajectories
+        return trajectories, Truth(potential.name, potential.expression, potential.damping)
     trajectories = load_dataset(config.data)
-    n, dim = trajectories.positions.shape[2:]
-    if (n, dim) != (config.n, config.dim):
-        raise UserInputError(f"{config.data} holds n={n}, dim={dim} systems but the run asks for "
-                             f"n={config.n}, dim={config.dim}")
     stored = trajectories.meta.get("potential")
-    potential = get_potential(expression=stored) if config.law is None and config.potential is None else potential
-    return potential, trajectories
+    truth = None
+    if stored is not None:
+        truth = Truth(str(trajectories.meta.get("law", "custom")), str(stored),
+                      float(trajectories.meta.get("damping", 0.0)))
+    if config.law is not None or config.potential is not None:
+        _check_agrees(config, truth)
+    return trajectories, truth
 
 
-def build_model(config: DiscoverConfig, law_name: str) -> ParticleGNN:
-    names = config.features or default_features(law_name, config.dim)
-    features = FeatureBuilder(names, config.dim)
+def _check_agrees(config: DiscoverConfig, truth: Truth | None) -> None:
+    """--law / --potential with --data only make sense as a statement about the file: check it."""
+    asked = get_potential(config.law, config.potential)
+    if truth is None:
+        raise UserInputError(f"{config.data} stores no potential to check --law/--potential against; "
+                             "leave them out (the law is what the run finds)")
+    same = sympy.simplify(sympy.sympify(asked.expression) - sympy.sympify(truth.potential)) == 0
+    if not same or asked.damping != truth.damping:
+        raise UserInputError(f"{config.data} was made with U = {truth.potential}"
+                             f"{f' and damping {truth.damping}' if truth.damping else ''}, not {asked.expression}")
+
+
+def data_spec(trajectories) -> DataSpec:
+    """What the data carry: the only description of the data a recipe sees."""
+    _, _, n, dim = trajectories.positions.shape
+    return DataSpec(n=n, dim=dim, velocities=trajectories.velocities is not None,
+                    charges=trajectories.charges is not None, softening=trajectories.softening)
+
+
+def build_model(config: DiscoverConfig) -> ParticleGNN:
+    """The GNN of a resolved config (`resolve_config`)."""
+    names = config.features
+    features = FeatureBuilder(names, config.dim, config.softening or 0.0)
     size = config.message_size
-    if config.edge_model == "eql":
-        edge = EQLEdgeModel(len(names), size, units=config.units or default_edge_units(names), depth=config.depth,
-                            log_inputs=logarithm_flags(names))
-    else:
+    if config.edge_model == "mlp":
         edge = mlp_edge_model(config.variant, len(names), size)
+    elif config.eql_form == "central":
+        edge = CentralEQLEdgeModel(names, config.dim, units=config.units, depth=config.depth)
+    else:
+        edge = EQLEdgeModel(len(names), size, units=config.units, depth=config.depth, log_inputs=logarithm_flags(names))
     if config.node_model == "newtonian":
         node = NewtonianNodeModel(config.dim, size)
     else:
@@ -191,32 +279,33 @@ def training_phases(config: DiscoverConfig) -> list[Phase]:
 
 @dataclass
 class Discovery:
-    """What a run found: the top messages, their canonical form and the verifier's verdict."""
+    """What a run found: the top messages, their canonical form, the truth-free verdict and, where
+    the data carry their law, the verifier's verdict."""
 
     config: DiscoverConfig
-    potential_expression: str
+    truth: Truth | None
     messages: list[dict]
     canonical: list[str]
     nonzero_messages: int
-    verification: dict
+    truth_free: dict
+    verification: dict | None
+    readout_verification: dict | None  # the verifier on the read-out as printed from the weights, before any refit
     test_loss: float
     seconds: dict
-    readout_verification: dict  # the verifier on the read-out as printed from the weights, before any refit
 
     def equations(self) -> dict:
         c = self.config
         return {
-            "format": EQUATIONS_FORMAT, "law": c.law or "custom", "potential": self.potential_expression,
-            "n": c.n, "dim": c.dim, "seed": c.seed, "edge_model": c.edge_model, "node_model": c.node_model,
-            "variables": _variables(c.dim), "messages": self.messages, "canonical": self.canonical,
-            "nonzero_messages": self.nonzero_messages, "verification": self.verification,
+            "format": EQUATIONS_FORMAT, "recipe": c.recipe, "data": c.data,
+            "truth": self.truth.to_dict() if self.truth else None,
+            "law": self.truth.name if self.truth else None, "potential": self.truth.potential if self.truth else None,
+            "n": c.n, "dim": c.dim, "seed": c.seed, "softening": c.softening, "edge_model": c.edge_model,
+            "node_model": c.node_model, "variables": variable_names(c.dim, "dvx" in "".join(c.features)),
+            "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
+            "truth_free": self.truth_free, "verification": self.verification,
             "readout_verification": self.readout_verification, "test_loss": self.test_loss,
             "seconds": self.seconds, "eqlearn_version": __version__,
         }
-
-
-def _variables(dim: int) -> list[str]:
-    return [f"d{a}" for a in AXES[:dim]] + ["r", "m1", "m2", "q1", "q2"]
 
 
 @dataclass
@@ -242,8 +331,8 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     part = graphs.subset(slice(0, limit))
     model.eval()  # variational messages: read their means
     with torch.no_grad():
-        context = model.edges.pair_context(part.positions, part.masses, part.charges)
-        messages = model.messages(part.positions, part.masses, part.charges).reshape(-1, model.edge_model.n_messages).numpy()
+        context = model.pair_context(*part.inputs)
+        messages = model.messages(*part.inputs).reshape(-1, model.edge_model.n_messages).numpy()
     variables = {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
@@ -264,25 +353,85 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     return MessageReadout(top, expressions, stds, messages[:, top], variables, live, full, fits)
 
 
-def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet, edges: EdgeList) -> list[RefittedMessage]:
-    """The read-out's terms refitted on training graphs (only where message k is the force along
-    axis k: `messages_are_forces`); an empty list when the run does not refit."""
+def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet, held_out: GraphSet,
+              edges: EdgeList) -> list[RefittedMessage]:
+    """The read-out's terms refitted on training graphs, chosen on held-out ones (only where
+    message k is the force along axis k: `messages_are_forces`); an empty list when the run does not refit."""
     if not (config.refit and config.messages_are_forces):
         return []
-    return refit_messages(readout.formulas, graphs, edges)  # formulas are keyed in the order of readout.top
+    return refit_messages(readout.formulas, graphs, held_out, edges, config.softening)  # in the order of readout.top
+
+
+def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_set: GraphSet, trajectories,
+                       config: DiscoverConfig, refitted: list[RefittedMessage]) -> dict:
+    """How well the law alone explains held-out systems, next to the trained network (no truth used).
+
+    Net forces on the held-out graphs: relative error of the law and of the network. Where the
+    data hold trajectories (≥ ROLLOUT_MIN_STEPS stored steps with times and velocities), also the
+    law integrated from held-out initial states over the stored horizon.
+    """
+    with torch.no_grad():
+        predicted = model(*test_set.inputs)[0].double().numpy()
+    masses = test_set.masses.double().numpy()[..., None]
+    target = test_set.accelerations.double().numpy() * masses
+    verdict = {"held_out_graphs": len(test_set), "network_force_error": relative_force_error(predicted * masses, target)}
+    if law is None:
+        verdict.update(law_force_error=None, explains_data=None,
+                       note="the messages are not forces (node model or message size), so the law is no model alone")
+        return verdict
+    pair_law = PairLaw(law, model.edges, config.softening)
+    arrays = [a.double().numpy() if a is not None else None for a in test_set.inputs]
+    law_forces = pair_law.net_forces(arrays[0], arrays[1], arrays[2], arrays[3])
+    verdict["law_force_error"] = relative_force_error(law_forces, target)
+    verdict["law_size"] = formula_size(law)
+    verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
+                                    + ERROR_FLOOR)
+    verdict["rollout"] = _rollout_error(pair_law, trajectories)
+    verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
+    return verdict
+
+
+def _rollout_error(pair_law: PairLaw, trajectories) -> dict | None:
+    """The law integrated from the first stored state of held-out systems over their stored times:
+    position error relative to each system's spread, at the last stored time."""
+    t = trajectories
+    if t.times is None or t.velocities is None or t.positions.shape[1] < ROLLOUT_MIN_STEPS:
+        return None
+    x, v = t.positions[:ROLLOUT_SYSTEMS].astype(float), t.velocities[:ROLLOUT_SYSTEMS].astype(float)
+    masses = t.masses[:ROLLOUT_SYSTEMS].astype(float)
+    charges = np.zeros_like(masses) if t.charges is None else t.charges[:ROLLOUT_SYSTEMS].astype(float)
+    predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, np.asarray(t.times, dtype=float))
+    spread = np.sqrt(((x - x.mean(axis=2, keepdims=True)) ** 2).sum(-1).mean(axis=(1, 2)))
+    error = np.sqrt(((predicted[:, -1] - x[:, -1]) ** 2).sum(-1).mean(-1)) / spread
+    return {"systems": len(x), "horizon": float(t.times[-1] - t.times[0]), "steps": int(len(t.times)),
+            "median_position_error": float(np.nanmedian(error)), "max_position_error": float(np.nanmax(error))}
+
+
+def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:
+    """At most `max_graphs` training graphs, a seeded random subset of longer data."""
+    if len(train_set) <= config.max_graphs:
+        return train_set
+    pick = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed))[: config.max_graphs]
+    return train_set.subset(pick.sort().values)
 
 
 def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     """The whole pipeline; writes the run directory `config.out` as it goes."""
+    clock = {}
+    start = time.perf_counter()
+    if config.data is None:
+        Path(config.out).parent.mkdir(parents=True, exist_ok=True)
+    _refuse_nonempty(Path(config.out))
+    trajectories, truth = load_or_simulate(config)
+    config = resolve_config(config, data_spec(trajectories))
+    clock["simulate" if config.data is None else "load"] = round(time.perf_counter() - start, 2)
     out = prepare_output(Path(config.out))
     (out / "config.json").write_text(config.to_json())
     torch.manual_seed(config.seed)
-    clock = {}
-    start = time.perf_counter()
-    potential, trajectories = load_or_simulate(config)
-    clock["simulate"] = round(time.perf_counter() - start, 2)
-    train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in split_by_simulation(trajectories, seed=config.seed))
-    model = build_model(config, config.law or "custom")
+    splits = split_by_simulation(trajectories, seed=config.seed)
+    train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
+    train_set = training_graphs(train_set, config)
+    model = build_model(config)
     objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss)
     generator = torch.Generator().manual_seed(config.seed)
     metrics_path = out / "metrics.csv"
@@ -291,7 +440,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
         _append_csv(metrics_path, row)
         torch.save({"state_dict": model.state_dict(), "config": asdict(config)}, out / "checkpoint.pt")
 
-    log(f"training GNN ({config.edge_model} edges, {config.node_model} nodes) on {len(train_set)} graphs")
+    log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
+        f"{len(train_set)} graphs; inputs {', '.join(config.features)}")
     start = time.perf_counter()
     try:
         train(model, objective, lambda: train_set.batches(config.batch_size, generator), training_phases(config),
@@ -301,27 +451,39 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["train"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     readout = read_top_messages(model, test_set, config.dim, sr_seed=config.seed)
-    refitted = refit_law(config, readout, train_set.subset(slice(0, REFIT_GRAPHS)), model.edges)
-    law = [single_axis_form(e, config.dim) for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
+    refitted = refit_law(config, readout, train_set.subset(slice(0, REFIT_GRAPHS)), val_set.subset(slice(0, REFIT_GRAPHS)),
+                         model.edges)
+    eps = config.softening
+    law = [single_axis_form(e, config.dim, eps) for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
-                 for c in canonical_form(law, sympy.symbols("dx dy dz")[: config.dim], values=readout.variables)]
-    verification = verify_law([to_string(e) for e in law], potential.expression, config.dim,
-                              canonical=[to_string(c) for c in canonical])
-    readout_verification = verify_law([to_string(e) for e in readout.expressions], potential.expression, config.dim)
+                 for c in canonical_form(law, DELTA[: config.dim], values=readout.variables)]
+    by_axis = [law[readout.top.index(k)] for k in range(config.dim)] if config.messages_are_forces else None
+    truth_free = truth_free_verdict(by_axis, model, test_set, trajectories, config, refitted)
+    verification = readout_verification = None
+    if truth is not None:
+        check = dict(damping=truth.damping, softening=eps)
+        verification = verify_law([to_string(e) for e in law], truth.potential, config.dim,
+                                  canonical=[to_string(c) for c in canonical], **check).to_dict()
+        readout_verification = verify_law([to_string(e) for e in readout.expressions], truth.potential, config.dim,
+                                          **check).to_dict()
     clock["read_out"] = round(time.perf_counter() - start, 2)
     messages = [{"index": i, "std": round(float(readout.stds[i]), 6), "expression": to_string(e), "latex": to_latex(e)}
                 for i, e in zip(readout.top, readout.expressions)]
     for message, expression in zip(messages, law):
-        message["unit_vector_form"] = to_string(unit_vector_form(expression, dim=config.dim))
+        message["unit_vector_form"] = to_string(unit_vector_form(expression, dim=config.dim, softening=eps))
     for message, expression, refit in zip(messages, law, refitted):
         message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
-    discovery = Discovery(config, potential.expression, messages, [to_string(c) for c in canonical], readout.live,
-                          verification.to_dict(), round(evaluate(model, test_set), 6), clock,
-                          readout_verification.to_dict())
+    discovery = Discovery(config, truth, messages, [to_string(c) for c in canonical], readout.live, truth_free,
+                          verification, readout_verification, round(evaluate(model, test_set), 6), clock)
     (out / "equations.json").write_text(json.dumps(discovery.equations(), indent=2))
-    _write_plots(out, readout, potential)
+    _write_plots(out, readout, law if config.messages_are_forces else None, config)
     _write_pareto_fronts(out, readout)
     return discovery
+
+
+def _refuse_nonempty(path: Path) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
 
 
 def _append_csv(path: Path, row: dict) -> None:
@@ -333,13 +495,14 @@ def _append_csv(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
-def _write_plots(out: Path, readout: MessageReadout, potential) -> None:
-    v = readout.variables
-    delta = np.column_stack([v[k] for k in ("dx", "dy", "dz") if k in v])
-    force = np.asarray(potential.pair_force(delta, v["m1"], v["m2"], v["q1"], v["q2"]))
+def _write_plots(out: Path, readout: MessageReadout, law, config: DiscoverConfig) -> None:
+    """Loss curves, message spread and (where the messages are forces) each top message against
+    the reported law on the same edges: a picture of how much of the network the law captures."""
     plot_loss_curves(out / "metrics.csv", out / "loss.png")
     plot_message_spread(readout.stds, out / "message_spread.png")
-    plot_messages_vs_force(readout.values, force, out / "messages_vs_force.png")
+    if law is not None:
+        law_values = np.column_stack([evaluate_expression(e, readout.variables) for e in law])  # law is in the top order
+        plot_messages_vs_force(readout.values, law_values, out / "messages_vs_law.png")
 
 
 def _write_pareto_fronts(out: Path, readout: MessageReadout) -> None:

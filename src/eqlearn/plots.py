@@ -41,8 +41,9 @@ def plot_message_spread(stds: np.ndarray, path: Path) -> None:
     plt.close(fig)
 
 
-def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path) -> None:
-    """Each top message against its best affine fit by the true force components."""
+def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path,
+                           reference: str = "the reported law") -> None:
+    """Each top message against its best affine fit by the components of `force` (a law's or the truth's)."""
     count = messages.shape[1]
     fig, axes = plt.subplots(1, count, figsize=(3.6 * count, 3.4), squeeze=False)
     design = np.column_stack([force, np.ones(len(force))])
@@ -52,7 +53,7 @@ def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path) 
         ax.scatter(fitted, messages[:, k], s=2, alpha=0.4)
         low, high = np.percentile(fitted, [1, 99])
         ax.plot([low, high], [low, high], "k--", lw=0.8)
-        ax.set(xlim=(low, high), ylim=(low, high), xlabel="affine fit by true force", ylabel=f"message {k + 1}")
+        ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"affine fit by {reference}", ylabel=f"message {k + 1}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

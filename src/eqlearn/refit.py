@@ -9,85 +9,117 @@ none from a separate search.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import sympy
 
 from eqlearn.canonical import split_coefficient
-from eqlearn.eql.selection import backward_elimination
+from eqlearn.eql.selection import elimination_path
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet
 from eqlearn.symbolic import clean_expression
+from eqlearn.variables import evaluate
 
 #: A term may go if the fraction of variance left unexplained stays below max(2 x, + 1e-4) of the full fit's.
 FVU_FACTOR = 2.0
 FVU_SLACK = 1e-4
+#: Candidates on the elimination path with at most this many terms are stored with their formula.
+READABLE_CANDIDATE_TERMS = 8
 #: Exponents within this distance of a multiple of 1/2 get a snapped twin among the candidate terms.
 EXPONENT_SNAP = 0.15
-_VARIABLES = sympy.symbols("dx dy dz r m1 m2 q1 q2")
 
 
 @dataclass
 class RefittedMessage:
-    """One message after the refit; `fvu` is its unexplained fraction of the net-force variance."""
+    """One message after the refit; `fvu` is its unexplained fraction of the held-out net-force
+    variance, `candidates` the elimination path it was chosen from (size, train and held-out fvu)."""
 
     axis: int
     expression: sympy.Expr
     fvu: float
+    candidates: list[dict] = field(default_factory=list)
 
     @property
     def r2(self) -> float:
         return 1.0 - self.fvu
 
 
-def snap_exponents(term: sympy.Expr, tolerance: float = EXPONENT_SNAP) -> sympy.Expr:
-    """`term` with each numeric power p replaced by the nearest multiple of 1/2 within `tolerance`."""
+def snap_exponents(term: sympy.Expr, step: float = 0.5, tolerance: float = EXPONENT_SNAP) -> sympy.Expr:
+    """`term` with each numeric power p replaced by the nearest multiple of `step` within
+    `tolerance`, and each exponential factor exp(k r) likewise (k = 0 drops it)."""
+    def nearest(value: float):
+        snapped = sympy.Rational(round(value / step)) * sympy.Rational(step)
+        return snapped if abs(value - float(snapped)) <= tolerance else None
+
     replacements = {}
     for power in term.atoms(sympy.Pow):
-        exponent = power.exp
-        if exponent.is_Float:
-            nearest = sympy.Rational(round(float(exponent) * 2), 2)
-            if abs(float(exponent) - nearest) <= tolerance:
-                replacements[power] = power.base**nearest
+        if power.exp.is_Float and (p := nearest(float(power.exp))) is not None:
+            replacements[power] = power.base**p
+    for factor in term.atoms(sympy.exp):
+        coefficient, rest = factor.args[0].as_coeff_Mul()
+        if coefficient.is_Float and (k := nearest(float(coefficient))) is not None:
+            replacements[factor] = sympy.exp(k * rest)
     return term.xreplace(replacements)
 
 
+#: Snapped twins of every read-out term: to the nearest multiple of 1/2 and of 1, each within 1/2.
+SNAPS = ((0.5, 0.5), (1.0, 0.5))
+
+
+def _monomials(expr: sympy.Expr) -> list[sympy.Expr]:
+    monomials = [split_coefficient(term)[1] for term in sympy.Add.make_args(sympy.expand(expr))]
+    return [m for m in monomials if not m.is_number]
+
+
+def _unique(terms) -> list[sympy.Expr]:
+    kept = []
+    for term in terms:
+        term = sympy.powsimp(sympy.expand(term))
+        if not term.is_number and term not in kept:
+            kept.append(term)
+    return kept
+
+
+def candidate_term_sets(expr: sympy.Expr) -> list[list[sympy.Expr]]:
+    """Sets of coefficient-free terms to refit: the read-out's own terms with their snapped twins,
+    and each snapping alone (the exact law's exponents are rarely the trained ones to three
+    digits, and near-copies of a term hide the exact one from a greedy elimination)."""
+    monomials = _monomials(expr)
+    snapped = [_unique(snap_exponents(m, step, tolerance) for m in monomials) for step, tolerance in SNAPS]
+    everything = _unique([m for m in monomials] + [t for group in snapped for t in group])
+    sets = []
+    for terms in (everything, *snapped):
+        if terms and terms not in sets:
+            sets.append(terms)
+    return sets
+
+
 def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
-    """The coefficient-free additive terms of `expr`, each also with its exponents snapped."""
-    terms = []
-    for term in sympy.Add.make_args(sympy.expand(expr)):
-        _, monomial = split_coefficient(term)
-        if monomial.is_number:
-            continue
-        for candidate in (monomial, snap_exponents(monomial)):
-            candidate = sympy.powsimp(sympy.expand(candidate))
-            if not candidate.is_number and candidate not in terms:
-                terms.append(candidate)
-    return terms
+    """Every candidate term of `expr` (the union of `candidate_term_sets`)."""
+    return candidate_term_sets(expr)[0] if _monomials(expr) else []
 
 
 class NetTerms:
     """Evaluates Σ_j term(i, j), a pair expression summed over each receiver's edges, on many graphs."""
 
-    def __init__(self, graphs: GraphSet, edges: EdgeList):
-        context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double())
-        values = {k: v.numpy() for k, v in context.message_variables().items()}
-        self.values = [values.get(str(s), np.zeros_like(values["r"])) for s in _VARIABLES]  # absent axes are 0
+    def __init__(self, graphs: GraphSet, edges: EdgeList, softening: float):
+        velocities = None if graphs.velocities is None else graphs.velocities.double()
+        context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double(),
+                                     velocities, softening)
+        self.values = {k: v.numpy() for k, v in context.message_variables().items()}
         self.incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
         self.incidence[edges.receivers.numpy(), np.arange(len(edges.receivers))] = 1.0
 
     def __call__(self, term: sympy.Expr) -> np.ndarray:
         """[G, n]: the term summed over the edges into every node of every graph."""
-        with np.errstate(all="ignore"):
-            per_edge = np.asarray(sympy.lambdify(_VARIABLES, term, "numpy")(*self.values), dtype=float)
-        return np.broadcast_to(per_edge, self.values[0].shape) @ self.incidence.T
+        return evaluate(term, self.values) @ self.incidence.T
 
 
-def law_accelerations(law: list[sympy.Expr], graphs: GraphSet, edges: EdgeList) -> np.ndarray:
+def law_accelerations(law: list[sympy.Expr], graphs: GraphSet, edges: EdgeList, softening: float) -> np.ndarray:
     """Accelerations [G, n, d] that a law predicts on its own: a_i = Σ_j law(i, j) / m_i, with
     law[k] the force along axis k. This is how a recovered law extrapolates, network aside."""
-    net = NetTerms(graphs, edges)
+    net = NetTerms(graphs, edges, softening)
     forces = np.stack([net(expr) for expr in law], axis=-1)
     return forces / graphs.masses.double().numpy()[..., None]
 
@@ -106,29 +138,60 @@ def _fvu_budget(full: float) -> float:
     return max(FVU_FACTOR * full, full + FVU_SLACK)
 
 
-def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, edges: EdgeList,
-                   digits: int = 4) -> list[RefittedMessage]:
-    """Refit each message formula (keyed by its axis) against the net force m_i a_i on `graphs`;
-    the results come in the order of `formulas`.
+def _fvu(columns: np.ndarray, coefficients: np.ndarray, target: np.ndarray) -> float:
+    residual = target - columns @ coefficients
+    value = float(np.sum(residual**2) / max(np.sum(target**2), 1e-300))
+    return value if np.isfinite(value) else float("inf")
 
-    Valid behind a Newtonian node model, where message component k is the force along axis k.
-    Coefficients keep `digits` significant digits.
+
+def _pareto(candidates: list[dict]) -> list[dict]:
+    """The candidates no other beats in both size and held-out error (sorted by size)."""
+    front, best = [], float("inf")
+    for candidate in sorted(candidates, key=lambda c: (c["terms"], c["held_out_fvu"])):
+        if candidate["held_out_fvu"] < best:
+            front.append(candidate)
+            best = candidate["held_out_fvu"]
+    return front
+
+
+def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet, edges: EdgeList,
+                   softening: float, digits: int = 4) -> list[RefittedMessage]:
+    """Refit each message formula (keyed by its axis) against the net force m_i a_i; the results
+    come in the order of `formulas`.
+
+    The terms are eliminated one at a time on `graphs` (backward elimination); of the laws along
+    that path, the shortest whose error on `held_out` is within `_fvu_budget` of the best held-out
+    error is kept. Valid behind a Newtonian node model, where message component k is the force
+    along axis k. Coefficients keep `digits` significant digits.
     """
-    net = NetTerms(graphs, edges)
-    net_force = (graphs.accelerations.double() * graphs.masses.double().unsqueeze(-1)).numpy()
+    train, valid = NetTerms(graphs, edges, softening), NetTerms(held_out, edges, softening)
+    force = lambda g: (g.accelerations.double() * g.masses.double().unsqueeze(-1)).numpy()
+    train_force, valid_force = force(graphs), force(held_out)
     refitted = []
     for axis, formula in formulas.items():
-        terms = candidate_terms(formula)
-        target = net_force[..., axis].reshape(-1)
-        if not terms:
+        target, valid_target = train_force[..., axis].reshape(-1), valid_force[..., axis].reshape(-1)
+        scored = []
+        for terms in candidate_term_sets(formula):
+            columns = np.column_stack([train(t).reshape(-1) for t in terms])
+            valid_columns = np.column_stack([valid(t).reshape(-1) for t in terms])
+            usable = np.all(np.isfinite(columns), axis=0) & np.all(np.isfinite(valid_columns), axis=0)
+            terms = [t for t, ok in zip(terms, usable) if ok]
+            columns, valid_columns = columns[:, usable], valid_columns[:, usable]
+            if not terms:
+                continue
+            path = elimination_path(lambda keep: _least_squares(columns[:, keep], target), list(range(len(terms))))
+            scored += [([terms[k] for k in kept], coefficients, error, _fvu(valid_columns[:, kept], coefficients, valid_target))
+                       for kept, coefficients, error in path]
+        if not scored:
             refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0))
             continue
-        columns = np.column_stack([net(t).reshape(-1) for t in terms])
-        usable = np.all(np.isfinite(columns), axis=0)
-        terms, columns = [t for t, ok in zip(terms, usable) if ok], columns[:, usable]
-        kept, coefficients, fvu = backward_elimination(lambda keep: _least_squares(columns[:, keep], target),
-                                                       list(range(len(terms))), _fvu_budget)
-        expression = clean_expression(sympy.Add(*[sympy.Float(c) * terms[k] for k, c in zip(kept, coefficients)]),
+        budget = _fvu_budget(min(s[3] for s in scored))
+        kept, coefficients, _, held_out_fvu = min((s for s in scored if s[3] <= budget), key=lambda s: (len(s[0]), s[3]))
+        expression = clean_expression(sympy.Add(*[sympy.Float(c) * t for t, c in zip(kept, coefficients)]),
                                       digits=digits, drop_below=0.0)
-        refitted.append(RefittedMessage(axis, expression, fvu))
+        candidates = [{"terms": len(k), "train_fvu": e, "held_out_fvu": v,
+                       "expression": sympy.sstr(sympy.Add(*[sympy.Float(c, 4) * t for t, c in zip(k, cs)]))
+                       if len(k) <= READABLE_CANDIDATE_TERMS else None}
+                      for k, cs, e, v in sorted(scored, key=lambda s: (len(s[0]), s[3]))]
+        refitted.append(RefittedMessage(axis, expression, held_out_fvu, _pareto(candidates)))
     return refitted

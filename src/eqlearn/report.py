@@ -3,27 +3,57 @@ from __future__ import annotations
 
 
 def describe_discovery(discovery) -> str:
-    """The law as found, its canonical form and the verifier's verdict, in a few lines."""
+    """The law as found, its canonical form, the truth-free verdict and (where the data carry
+    their law) the verifier's, in a few lines."""
     eq = discovery.equations()
-    v = eq["verification"]
-    title = f"{eq['law']} law (U = {eq['potential']}), n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}"
-    lines = [title, "", "top messages (by std), read from the edge model:"]
+    source = f"data {eq['data']}" if eq["data"] else "simulated data"
+    eps = eq["softening"] or 0
+    lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {eq['recipe']}", "",
+             "top messages (by std), read from the edge model:"]
     lines += [f"  m{k + 1} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for k, m in enumerate(eq["messages"])]
     if any("refitted" in m for m in eq["messages"]):
-        lines += ["", "refitted on the training data (the read-out's terms, least-squares coefficients):"]
-        lines += [f"  m{k + 1} = {m['refitted']}   (R2 {m['refit_r2']:.6f})" for k, m in enumerate(eq["messages"])]
+        lines += ["", "refitted (the read-out's terms, least squares; the shortest as good as the best on held-out data):"]
+        lines += [f"  m{k + 1} = {m['refitted']}   (held-out R2 {m['refit_r2']:.6f})" for k, m in enumerate(eq["messages"])]
     lines += ["", "canonical (unrotated) form:"] + [f"  {c}" for c in eq["canonical"]]
-    lines += ["", "the reported law with the unit vector u = Δ/|Δ| (|Δ| = r - 0.01; long laws stay as they are):"]
+    distance = f"|Δ| = r - {eps:g}" if eps else "|Δ| = r"
+    lines += ["", f"the reported law with the unit vector u = Δ/|Δ| ({distance}; long laws stay as they are):"]
     lines += [f"  m{k + 1} = {m['unit_vector_form']}" for k, m in enumerate(eq["messages"])]
-    verdict = "RECOVERED" if v["passed"] else "NOT recovered"
-    r2 = ", ".join(f"{x:.4f}" for x in v["r2"])
+    lines += ["", *_truth_free_lines(eq["truth_free"]), "", *_verifier_lines(eq)]
     lines += [
-        "",
-        f"verifier: {verdict} ({v['form']} form; R2 = {r2}; condition {v['condition']:.3g}; "
-        f"unrotated: {'yes' if v['unrotated'] else 'no'}; exact: {sum(v['exact'])}/{len(v['exact'])})",
-        f"verifier on the read-out before the refit: {'passed' if eq['readout_verification']['passed'] else 'failed'}",
         f"non-zero messages: {eq['nonzero_messages']}; test acceleration MAE: {eq['test_loss']:.4g}",
         "time: " + ", ".join(f"{k} {s:.1f} s" for k, s in eq["seconds"].items()),
         f"written to {discovery.config.out}",
     ]
     return "\n".join(lines)
+
+
+def _truth_free_lines(verdict: dict) -> list[str]:
+    if verdict.get("law_force_error") is None:
+        return [f"truth-free check: {verdict.get('note', 'not available')}"]
+    law, net = verdict["law_force_error"], verdict["network_force_error"]
+    judgement = ("the law explains the held-out data as well as the network" if verdict["explains_data"]
+                 else "the law explains the held-out data WORSE than the network: something is missing from it")
+    lines = [f"truth-free check on {verdict['held_out_graphs']} held-out graphs: relative net-force error "
+             f"of the law alone {law:.3g}, of the network {net:.3g}: {judgement}"]
+    rollout = verdict.get("rollout")
+    if rollout:
+        lines.append(f"  the law integrated over the stored horizon ({rollout['steps']} steps, {rollout['systems']} systems):"
+                     f" median position error {rollout['median_position_error']:.3g} of the system size")
+    return lines
+
+
+def _verifier_lines(eq: dict) -> list[str]:
+    v = eq["verification"]
+    if v is None:
+        return ["verifier: the data carry no law, so there is no ground truth to check against;"
+                " rely on the truth-free check above"]
+    truth = eq["truth"]
+    damping = f", damping {truth['damping']:g}" if truth.get("damping") else ""
+    verdict = "RECOVERED" if v["passed"] else "NOT recovered"
+    r2 = ", ".join(f"{x:.4f}" for x in v["r2"])
+    return [
+        f"verifier against the data's own law ({truth['name']}: U = {truth['potential']}{damping}): {verdict} "
+        f"({v['form']} form; R2 = {r2}; condition {v['condition']:.3g}; unrotated: {'yes' if v['unrotated'] else 'no'}; "
+        f"exact: {sum(v['exact'])}/{len(v['exact'])})",
+        f"verifier on the read-out before the refit: {'passed' if eq['readout_verification']['passed'] else 'failed'}",
+    ]

@@ -1,4 +1,4 @@
-"""The independent check of a recovered force law (DESIGN.md §5, "what recovered means").
+"""The independent check of a recovered force law against the truth (docs/design.md, "verdicts").
 
 Fresh particle pairs are drawn from the simulator's distribution; each top-d expression is fitted
 as an affine function of the true force components (and of F/m1). The law counts as recovered
@@ -19,10 +19,9 @@ import sympy
 from eqlearn.errors import UserInputError
 from eqlearn.physics.potentials import SOFTENING
 from eqlearn.symbolic import matches_up_to_constant
+from eqlearn.variables import AXES, MESSAGE_VARIABLES, NAMESPACE as _NAMESPACE, distance, evaluate as _evaluate
 
 AXIS_NAMES = ("dx", "dy", "dz")
-MESSAGE_VARIABLES = sympy.symbols("dx dy dz r m1 m2 q1 q2")
-_NAMESPACE = {str(s): s for s in MESSAGE_VARIABLES}
 _ALLOWED_FUNCTIONS = {f: getattr(sympy, f) for f in ("sin", "cos", "exp", "log", "sqrt", "Abs", "pi")}
 
 
@@ -51,32 +50,29 @@ def parse_message(text: str | sympy.Expr) -> sympy.Expr:
     return expr
 
 
-def true_force(potential_expression: str, dim: int) -> list[sympy.Expr]:
-    """F on particle 1 from 2: -dU/dr * Δ/|Δ| with |Δ| = r - 0.01, per axis, in message variables."""
+def true_force(potential_expression: str, dim: int, damping: float = 0.0,
+               softening: float = SOFTENING) -> list[sympy.Expr]:
+    """F on particle 1 from 2: -dU/dr * Δ/|Δ| - damping * dv, with |Δ| = r - ε, per axis, in
+    message variables."""
     energy = parse_message(potential_expression)
     r = _NAMESPACE["r"]
     radial = -sympy.diff(energy, r)
-    return [radial * _NAMESPACE[a] / (r - sympy.Float(SOFTENING)) for a in AXIS_NAMES[:dim]]
+    return [radial * _NAMESPACE[f"d{a}"] / distance(softening) - damping * _NAMESPACE[f"dv{a}"] for a in AXES[:dim]]
 
 
-def sample_pairs(dim: int, samples: int, seed: int, charged: bool) -> dict[str, np.ndarray]:
-    """Particle pairs as the simulator draws them: x ~ N(0, 1), m = exp(N(0, 1)), q = ±1."""
+def sample_pairs(dim: int, samples: int, seed: int, charged: bool,
+                 softening: float = SOFTENING) -> dict[str, np.ndarray]:
+    """Particle pairs as the simulator draws them: x, v ~ N(0, 1), m = exp(N(0, 1)), q = ±1."""
     rng = np.random.default_rng(seed)
     delta = rng.standard_normal((samples, dim)) - rng.standard_normal((samples, dim))
     values = {AXIS_NAMES[k]: delta[:, k] for k in range(dim)}
-    values.update({a: np.zeros(samples) for a in AXIS_NAMES[dim:]})
-    values["r"] = np.linalg.norm(delta, axis=1) + SOFTENING
+    values["r"] = np.linalg.norm(delta, axis=1) + softening
     values["m1"], values["m2"] = np.exp(rng.standard_normal((2, samples)))
     charges = rng.standard_normal((2, samples))
     values["q1"], values["q2"] = np.sign(charges) if charged else charges
+    dv = rng.standard_normal((samples, dim)) - rng.standard_normal((samples, dim))
+    values.update({f"dv{AXES[k]}": dv[:, k] for k in range(dim)})
     return values
-
-
-def _evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
-    function = sympy.lambdify(MESSAGE_VARIABLES, expr, modules="numpy")
-    with np.errstate(all="ignore"):
-        out = function(*(values[str(s)] for s in MESSAGE_VARIABLES))
-    return np.broadcast_to(np.asarray(out, dtype=float), values["r"].shape)
 
 
 def _affine_fit(target: np.ndarray, components: np.ndarray) -> tuple[float, np.ndarray]:
@@ -97,7 +93,9 @@ def _condition(slopes: np.ndarray) -> float:
 
 
 def _axes_used(expr: sympy.Expr, dim: int) -> list[str]:
-    return [a for a in AXIS_NAMES[:dim] if _NAMESPACE[a] in expr.free_symbols]
+    """The axes an expression reads, through Δ or through the relative velocity."""
+    used = {str(s) for s in expr.free_symbols}
+    return [f"d{a}" for a in AXES[:dim] if {f"d{a}", f"dv{a}"} & used]
 
 
 def verify_law(
@@ -105,6 +103,8 @@ def verify_law(
     potential_expression: str,
     dim: int,
     canonical: Sequence[str | sympy.Expr] | None = None,
+    damping: float = 0.0,
+    softening: float = SOFTENING,
     samples: int = 4000,
     seed: int = 12345,
     min_r2: float = 0.99,
@@ -114,9 +114,9 @@ def verify_law(
     if len(expressions) != dim:
         raise UserInputError(f"need exactly {dim} message expressions for dim={dim}, got {len(expressions)}")
     messages = [parse_message(e) for e in expressions]
-    force = true_force(potential_expression, dim)
+    force = true_force(potential_expression, dim, damping, softening)
     charged = any(str(s) in ("q1", "q2") for s in parse_message(potential_expression).free_symbols)
-    values = sample_pairs(dim, samples, seed, charged)
+    values = sample_pairs(dim, samples, seed, charged, softening)
     force_values = np.column_stack([_evaluate(f, values) for f in force])
     candidates = {"force": force_values, "acceleration": force_values / values["m1"][:, None]}
     best = ("none", [0.0] * dim, float("inf"))
@@ -134,7 +134,7 @@ def verify_law(
     divisor = _NAMESPACE["m1"] if form == "acceleration" else sympy.Integer(1)
     # r is not free: r = |Δ| + SOFTENING. Written in Δ alone, forms that differ only through that
     # identity (dx**3 + dx*dy**2 = dx*|Δ|**2) compare as what they are, the same function.
-    on_the_pair = {_NAMESPACE["r"]: sympy.sqrt(sum(_NAMESPACE[a] ** 2 for a in AXIS_NAMES[:dim])) + SOFTENING}
+    on_the_pair = {_NAMESPACE["r"]: sympy.sqrt(sum(_NAMESPACE[a] ** 2 for a in AXIS_NAMES[:dim])) + softening}
     exact = []
     for expr, used in zip(final, axes):
         if len(used) != 1:
@@ -154,6 +154,8 @@ def verify_equations_file(path: str | Path) -> Verification:
     try:
         data = json.loads(path.read_text())
         expressions = [m["expression"] for m in data["messages"]]
-        return verify_law(expressions, data["potential"], int(data["dim"]), canonical=data.get("canonical"))
+        truth = data.get("truth") or {"potential": data["potential"]}
+        return verify_law(expressions, truth["potential"], int(data["dim"]), canonical=data.get("canonical"),
+                          damping=float(truth.get("damping", 0.0)), softening=float(data.get("softening", SOFTENING)))
     except (KeyError, TypeError, json.JSONDecodeError) as error:
         raise UserInputError(f"{path} is not an eqlearn equations file: {error}") from None

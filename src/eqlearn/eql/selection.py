@@ -6,6 +6,7 @@ import math
 from typing import Callable
 
 import numpy as np
+import sympy
 import torch
 
 from eqlearn.eql.network import EQLNetwork
@@ -80,6 +81,21 @@ def backward_elimination(fit: Callable[[list[int]], tuple[np.ndarray, float]], a
     return active, coefficients, error
 
 
+def elimination_path(fit: Callable[[list[int]], tuple[np.ndarray, float]],
+                     active: list[int]) -> list[tuple[list[int], np.ndarray, float]]:
+    """Every step of backward elimination down to one term: (kept terms, coefficients, error),
+    starting from all of `active`; the candidates a held-out set then chooses among."""
+    active = list(active)
+    coefficients, error = fit(active)
+    path = [(list(active), coefficients, error)]
+    while len(active) > 1:
+        trials = [(fit([a for a in active if a != drop]), drop) for drop in active]
+        (coefficients, error), drop = min(trials, key=lambda trial: trial[0][1])
+        active.remove(drop)
+        path.append((list(active), coefficients, error))
+    return path
+
+
 def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:
     for layer in network.hidden:
         x = layer(x)
@@ -90,3 +106,49 @@ def _refit(h_train, t, h_valid, v, active: list[int], scale: float) -> tuple[np.
     coef = np.linalg.lstsq(h_train[:, active], t, rcond=None)[0]
     error = float(np.mean((h_valid[:, active] @ coef - v) ** 2)) / scale
     return coef, error if math.isfinite(error) else math.inf
+
+
+#: Numbers of a read-out formula within this of a multiple of 1/2 are tried at that value
+#: (x**0.497 -> sqrt(x)); the refit and the validation error decide whether the snapped form stays.
+SNAP_TOLERANCE = 0.1
+
+
+def snap_to_halves(expr: sympy.Expr) -> sympy.Expr:
+    """Every float within `SNAP_TOLERANCE` of a multiple of 1/2 replaced by that exact number."""
+    def snapped(value: sympy.Float) -> sympy.Expr:
+        half = sympy.Rational(round(2 * float(value)), 2)
+        return half if abs(float(value) - half) <= SNAP_TOLERANCE else value
+
+    return expr.xreplace({f: snapped(f) for f in expr.atoms(sympy.Float)})
+
+
+def refit_terms(expr: sympy.Expr, symbols, train: tuple[np.ndarray, np.ndarray],
+                valid: tuple[np.ndarray, np.ndarray]) -> tuple[sympy.Expr, float]:
+    """Refit the coefficient of every additive term of `expr` by least squares on `train`, then
+    drop terms while the error on `valid` stays as good (`backward_elimination`).
+
+    Returns the refitted formula and its normalised validation error. The terms are the
+    formula's own: the refit cannot add a shape the network did not produce.
+    """
+    shapes = list(dict.fromkeys(term.as_coeff_Mul()[1] for term in sympy.Add.make_args(sympy.expand(expr))))
+    (x_train, t), (x_valid, v) = train, valid
+    columns_train, columns_valid, kept = [], [], []
+    for shape in shapes:
+        if shape.has(sympy.zoo, sympy.oo, sympy.nan):
+            continue
+        function = sympy.lambdify(list(symbols), shape, "numpy")
+        with np.errstate(all="ignore"):
+            a = np.broadcast_to(np.asarray(function(*x_train.T), dtype=np.float64), t.shape)
+            b = np.broadcast_to(np.asarray(function(*x_valid.T), dtype=np.float64), v.shape)
+        if np.isfinite(a).all() and np.isfinite(b).all():  # a shape undefined on the data is no term
+            columns_train.append(a)
+            columns_valid.append(b)
+            kept.append(shape)
+    if not kept:
+        return sympy.Integer(0), math.inf
+    scale = max(float(v.var()), 1e-12)
+    h_train, h_valid = np.column_stack(columns_train), np.column_stack(columns_valid)
+    refit = lambda active: _refit(h_train, t, h_valid, v, active, scale)
+    active, coefficients, error = backward_elimination(refit, list(range(len(kept))), _as_good_as)
+    formula = sympy.Add(*[sympy.Float(c) * kept[i] for c, i in zip(coefficients, active)])
+    return formula, error

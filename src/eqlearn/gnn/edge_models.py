@@ -73,6 +73,64 @@ class EQLEdgeModel(nn.Module):
         return self.network.to_sympy(inputs, threshold=threshold, digits=digits)
 
 
+#: The central recipe's scalar network: layer 1 forms generalised monomials m1^a m2^b r^c e^(k r)
+#: (`exp` units that read only log r, log m1, log m2 and r) beside the plain scalars and their
+#: products (q1 q2); layer 2 adds and multiplies them, so a sum of power laws, each optionally
+#: times q1 q2, is one network.
+CENTRAL_EDGE_UNITS: list[dict[str, int]] = [{"constant": 1, "identity": 2, "product": 2, "exp": 4},
+                                            {"identity": 2, "product": 2}]
+
+
+def exponent_flags(feature_names: Sequence[str]) -> list[bool]:
+    """Inputs the `exp` units of a central model read: logarithms and r itself (for e^(k r))."""
+    return [name.startswith("log_") or name == "r" for name in feature_names]
+
+
+class CentralEQLEdgeModel(nn.Module):
+    """An EQL that writes the message as Σ_v g_v(scalars) · vector_v, per axis.
+
+    The vectors are the unit vector u = Δ/|Δ| and, when the data carry velocities, the relative
+    velocity dv; the scalars are r, the masses, the charges and logarithms of the positive ones.
+    Every pair force that does not single out a direction in space has this form (the scalar
+    functions g_v are the EQL), so message k is the force along axis k by construction and no
+    rotation of the axes can creep in. What g_v is, and which inputs it uses, is learned.
+    """
+
+    def __init__(self, feature_names: Sequence[str], dim: int, units: EdgeUnits = CENTRAL_EDGE_UNITS,
+                 depth: int = 2, init_scale: float = 0.3):
+        super().__init__()
+        names = list(feature_names)
+        vectors = [[f"{prefix}{axis}" for axis in "xyz"[:dim]] for prefix in ("u", "dv")]
+        vectors = [group for group in vectors if all(name in names for name in group)]
+        if not vectors:
+            raise UserInputError("a central edge model needs the unit vector (ux, uy, ...) among its inputs")
+        in_vectors = {name for group in vectors for name in group}
+        self.scalar_names = [name for name in names if name not in in_vectors]
+        if not self.scalar_names:
+            raise UserInputError("a central edge model needs at least one scalar input (e.g. r)")
+        self.register_buffer("scalar_index", torch.tensor([names.index(n) for n in self.scalar_names]), persistent=False)
+        self.register_buffer("vector_index", torch.tensor([[names.index(n) for n in g] for g in vectors]),
+                             persistent=False)
+        self.network = EQLNetwork(len(self.scalar_names), len(vectors), units=units, depth=depth, init_scale=init_scale)
+        self.n_messages = dim
+        first = self.network.hidden[0]
+        exponents = exponent_flags(self.scalar_names)
+        plain = [not name.startswith("log_") for name in self.scalar_names]
+        first.restrict_inputs({unit.name: exponents if unit.name == "exp" else plain
+                               for unit, _ in first.units if unit.arity})
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        coefficients = self.network(features[..., self.scalar_index])  # [..., E, V]
+        vectors = features[..., self.vector_index]  # [..., E, V, d]
+        return (coefficients.unsqueeze(-1) * vectors).sum(-2)
+
+    def to_sympy(self, inputs: Sequence[sympy.Expr], threshold: float = 1e-2, digits: int = 3) -> list[sympy.Expr]:
+        scalars = [inputs[int(i)] for i in self.scalar_index]
+        coefficients = self.network.to_sympy(scalars, threshold=threshold, digits=digits)
+        return [sympy.expand(sum(g * inputs[int(group[k])] for g, group in zip(coefficients, self.vector_index)))
+                for k in range(self.n_messages)]
+
+
 def mlp(in_features: int, out_features: int, hidden: int = 300, layers: int = 3) -> nn.Sequential:
     """The reference's ReLU MLP: `layers` hidden layers of `hidden` units."""
     blocks, width = [], in_features

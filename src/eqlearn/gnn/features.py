@@ -1,7 +1,8 @@
 """Edge-model input features: each defined once, as a torch function and as a sympy expression.
 
-The sympy form is written in the message variables of DESIGN.md §5 (dx, dy, dz, r, m1, m2, q1,
-q2; r = |Δ| + 0.01), so a read-out in terms of features is automatically a law in those variables.
+The sympy form is written in the message variables (`eqlearn.variables`; r = |Δ| + ε with the
+softening ε the data were made with), so a read-out in terms of features is automatically a law in
+those variables.
 """
 from __future__ import annotations
 
@@ -12,30 +13,26 @@ import sympy
 import torch
 
 from eqlearn.errors import UserInputError
-from eqlearn.physics.potentials import SOFTENING  # the pair distance is softened exactly as in the simulator
-AXES = ("x", "y", "z")
-
-r, m1, m2, q1, q2 = sympy.symbols("r m1 m2 q1 q2")
-DELTA_SYMBOLS = sympy.symbols("dx dy dz")
-#: |Δ| written in the message variables; the unit vector is Δ / |Δ|.
-DISTANCE = r - sympy.Float(SOFTENING)
-#: The symbolic counterpart of `PairContext.reversed`.
-REVERSE_PAIR = {**{d: -d for d in DELTA_SYMBOLS}, m1: m2, m2: m1, q1: q2, q2: q1}
+from eqlearn.variables import AXES, DELTA, RELATIVE_VELOCITY, distance, m1, m2, q1, q2, r
 
 
 @dataclass(frozen=True)
 class PairContext:
-    """Everything an edge feature may read: Δ = x_receiver - x_sender and the two particles' m, q."""
+    """Everything an edge feature may read: Δ = x_receiver - x_sender, the relative velocity (when
+    the data carry velocities), the two particles' m and q, and the softening ε of r = |Δ| + ε."""
 
     delta: torch.Tensor  # [..., E, d]
     m1: torch.Tensor  # [..., E] receiver
     m2: torch.Tensor  # [..., E] sender
     q1: torch.Tensor
     q2: torch.Tensor
+    dv: torch.Tensor | None = None  # [..., E, d]
+    softening: float = 0.0
 
     def reversed(self) -> "PairContext":
-        """The same pairs seen from the other particle: Δ → -Δ, 1 ↔ 2."""
-        return PairContext(-self.delta, self.m2, self.m1, self.q2, self.q1)
+        """The same pairs seen from the other particle: Δ → -Δ, v → -v, 1 ↔ 2."""
+        dv = None if self.dv is None else -self.dv
+        return PairContext(-self.delta, self.m2, self.m1, self.q2, self.q1, dv, self.softening)
 
     @property
     def distance(self) -> torch.Tensor:
@@ -43,11 +40,13 @@ class PairContext:
 
     @property
     def r(self) -> torch.Tensor:
-        return self.distance + SOFTENING
+        return self.distance + self.softening
 
     def message_variables(self) -> dict[str, torch.Tensor]:
-        """The DESIGN.md §5 variables of every edge: d{x,y,z} for the present axes, r, m1, m2, q1, q2."""
+        """The message variables of every edge: d{x,y,z} (and dv{x,y,z}) for the present axes, r, m1, m2, q1, q2."""
         values = {f"d{AXES[k]}": self.delta[..., k] for k in range(self.delta.shape[-1])}
+        if self.dv is not None:
+            values.update({f"dv{AXES[k]}": self.dv[..., k] for k in range(self.dv.shape[-1])})
         values.update(r=self.r, m1=self.m1, m2=self.m2, q1=self.q1, q2=self.q2)
         return values
 
@@ -59,14 +58,14 @@ class EdgeFeature:
     expression: sympy.Expr
 
 
-def _axis_features(dim: int) -> list[EdgeFeature]:
+def _axis_features(dim: int, softening: float) -> list[EdgeFeature]:
     features = []
     for k in range(dim):
-        axis, delta = AXES[k], DELTA_SYMBOLS[k]
+        axis, delta, dv = AXES[k], DELTA[k], RELATIVE_VELOCITY[k]
         features.append(EdgeFeature(f"d{axis}", lambda c, k=k: c.delta[..., k], delta))
-        features.append(
-            EdgeFeature(f"u{axis}", lambda c, k=k: c.delta[..., k] / c.distance.clamp_min(1e-12), delta / DISTANCE)
-        )
+        features.append(EdgeFeature(f"u{axis}", lambda c, k=k: c.delta[..., k] / c.distance.clamp_min(1e-12),
+                                    delta / distance(softening)))
+        features.append(EdgeFeature(f"dv{axis}", lambda c, k=k: c.dv[..., k], dv))
     return features
 
 
@@ -85,42 +84,15 @@ _SCALAR_FEATURES = [
 ]
 
 
-def available_features(dim: int) -> dict[str, EdgeFeature]:
-    return {f.name: f for f in [*_axis_features(dim), *_SCALAR_FEATURES]}
-
-
-def _per_axis(prefix: str, dim: int) -> list[str]:
-    return [f"{prefix}{a}" for a in AXES[:dim]]
-
-
-def default_features(law: str, dim: int) -> list[str]:
-    """Per-law edge inputs.
-
-    All use the unit vector u = Δ/|Δ| instead of the seed's Δ: with r = |Δ| + 0.01 every central
-    force is exactly u times a function of r (the seed's `dx m1 m2 / r^3` for r2 is only an
-    approximation, off by up to 100 % for the closest pairs), and u is bounded, which keeps
-    products of units well conditioned. spring gets r and 1/r (its force is 2(1 - r) u). The mass
-    laws get logarithms of r and the masses, so one `exp` unit can form a power law m1^a m2^b r^c.
-    """
-    axes = _per_axis("u", dim)
-    if law == "spring":
-        return [*axes, "r", "1/r", "m1", "m2"]
-    if law == "charge":
-        return [*axes, "1/r^2", "q1", "q2"]
-    return [*axes, "log_r", "log_m1", "log_m2"]
-
-
-def seed_features(law: str, dim: int) -> list[str]:
-    """The seed report's choice, kept for comparison: r2 used 1/r^3, the others r and 1/r."""
-    extra = ["1/r^3"] if law == "r2" else ["r", "1/r"]
-    return [*_per_axis("d", dim), *extra, "m1", "m2"]
+def available_features(dim: int, softening: float = 0.0) -> dict[str, EdgeFeature]:
+    return {f.name: f for f in [*_axis_features(dim, softening), *_SCALAR_FEATURES]}
 
 
 class FeatureBuilder:
     """Turns pair contexts into the edge model's input matrix for a chosen feature list."""
 
-    def __init__(self, names: Sequence[str], dim: int):
-        table = available_features(dim)
+    def __init__(self, names: Sequence[str], dim: int, softening: float = 0.0):
+        table = available_features(dim, softening)
         unknown = [n for n in names if n not in table]
         if unknown:
             raise UserInputError(
@@ -130,6 +102,11 @@ class FeatureBuilder:
             raise UserInputError("the edge model needs at least one input feature")
         self.names = list(names)
         self.features = [table[n] for n in names]
+        self.dim, self.softening = dim, softening
+
+    @property
+    def uses_velocities(self) -> bool:
+        return any(name.startswith("dv") for name in self.names)
 
     def __call__(self, context: PairContext) -> torch.Tensor:
         return torch.stack([f.compute(context) for f in self.features], dim=-1)

@@ -45,12 +45,13 @@ class EdgeList:
         reverse = [position.get(int(s) * n + int(r)) for r, s in zip(self.receivers, self.senders)]
         return None if None in reverse else torch.tensor(reverse, dtype=torch.long)
 
-    def pair_context(self, positions, masses, charges) -> PairContext:
+    def pair_context(self, positions, masses, charges, velocities=None, softening: float = 0.0) -> PairContext:
         """Gather per-edge quantities from node arrays [..., n, d] and [..., n]."""
         r, s = self.receivers, self.senders
+        dv = None if velocities is None else velocities[..., r, :] - velocities[..., s, :]
         return PairContext(
             delta=positions[..., r, :] - positions[..., s, :],
-            m1=masses[..., r], m2=masses[..., s], q1=charges[..., r], q2=charges[..., s],
+            m1=masses[..., r], m2=masses[..., s], q1=charges[..., r], q2=charges[..., s], dv=dv, softening=softening,
         )
 
     def aggregate(self, messages: torch.Tensor) -> torch.Tensor:

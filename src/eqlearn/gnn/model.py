@@ -5,8 +5,9 @@ import sympy
 import torch
 from torch import nn
 
-from eqlearn.gnn.features import REVERSE_PAIR, FeatureBuilder
+from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import EdgeList
+from eqlearn.variables import REVERSE_PAIR
 
 
 class ParticleGNN(nn.Module):
@@ -24,13 +25,18 @@ class ParticleGNN(nn.Module):
         self.antisymmetric = antisymmetric
         self.reverse = edges.reverse_index()
 
-    def messages(self, positions, masses, charges) -> torch.Tensor:
+    def pair_context(self, positions, masses, charges, velocities=None) -> PairContext:
+        """The edges' pair quantities, with the softening the features were built for."""
+        velocities = velocities if self.features.uses_velocities else None
+        return self.edges.pair_context(positions, masses, charges, velocities, self.features.softening)
+
+    def messages(self, positions, masses, charges, velocities=None) -> torch.Tensor:
         """Messages [..., E, M] for node arrays [..., n, d] and [..., n].
 
         Where every edge's reverse is in the graph (complete graphs), φ(j, i) is that edge's own
         output, so the antisymmetric messages cost one pass of the edge model, not two.
         """
-        context = self.edges.pair_context(positions, masses, charges)
+        context = self.pair_context(positions, masses, charges, velocities)
         messages = self.edge_model(self.features(context))
         if not self.antisymmetric:
             return messages
@@ -46,8 +52,8 @@ class ParticleGNN(nn.Module):
             formulas = [sympy.expand((f - f.xreplace(REVERSE_PAIR)) / 2) for f in formulas]
         return formulas
 
-    def forward(self, positions, masses, charges) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, positions, masses, charges, velocities=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Accelerations [..., n, d] and the messages that produced them."""
-        messages = self.messages(positions, masses, charges)
+        messages = self.messages(positions, masses, charges, velocities)
         summed = self.edges.aggregate(messages)
         return self.node_model(summed, masses, charges), messages

@@ -27,30 +27,40 @@ class GraphSet:
 
     positions: torch.Tensor  # [N, n, d]
     masses: torch.Tensor  # [N, n]
-    charges: torch.Tensor  # [N, n]
+    charges: torch.Tensor  # [N, n] (zeros when the data carry none)
     accelerations: torch.Tensor  # [N, n, d]
+    velocities: torch.Tensor | None = None  # [N, n, d] when the data carry them
 
     @classmethod
     def from_trajectories(cls, trajectories, stride: int = 1) -> "GraphSet":
         """Every `stride`-th stored step of every simulation becomes one graph."""
-        positions = np.asarray(trajectories.positions)[:, ::stride]
-        steps = positions.shape[1]
+        steps = np.asarray(trajectories.positions)[:, ::stride].shape[1]
         flat = lambda a: torch.as_tensor(np.asarray(a)[:, ::stride].reshape(-1, *a.shape[2:]), dtype=torch.float32)
         per_system = lambda a: torch.as_tensor(np.repeat(np.asarray(a), steps, axis=0), dtype=torch.float32)
+        charges = trajectories.charges if trajectories.charges is not None else np.zeros_like(trajectories.masses)
+        velocities = None if trajectories.velocities is None else flat(trajectories.velocities)
         graphs = cls(flat(trajectories.positions), per_system(trajectories.masses),
-                     per_system(trajectories.charges), flat(trajectories.accelerations))
+                     per_system(charges), flat(trajectories.accelerations), velocities)
         graphs.check_finite()
         return graphs
 
     def __len__(self) -> int:
         return self.positions.shape[0]
 
+    @property
+    def inputs(self) -> tuple:
+        """What the model reads: positions, masses, charges, velocities."""
+        return self.positions, self.masses, self.charges, self.velocities
+
     def subset(self, index) -> "GraphSet":
-        return GraphSet(self.positions[index], self.masses[index], self.charges[index], self.accelerations[index])
+        velocities = None if self.velocities is None else self.velocities[index]
+        return GraphSet(self.positions[index], self.masses[index], self.charges[index], self.accelerations[index],
+                        velocities)
 
     def check_finite(self) -> None:
-        for name in ("positions", "masses", "charges", "accelerations"):
-            if not torch.isfinite(getattr(self, name)).all():
+        for name in ("positions", "masses", "charges", "accelerations", "velocities"):
+            value = getattr(self, name)
+            if value is not None and not torch.isfinite(value).all():
                 raise UserInputError(f"the data set has NaN or infinite {name}")
 
     def batches(self, batch_size: int, generator: torch.Generator) -> list["GraphSet"]:
@@ -72,7 +82,7 @@ class GraphObjective:
         self.force_error = force_loss(loss)
 
     def __call__(self, batch: GraphSet, regularization: float):
-        predicted, messages = self.model(batch.positions, batch.masses, batch.charges)
+        predicted, messages = self.model(*batch.inputs)
         loss = self.force_error(predicted, batch)
         message_l1 = messages.abs().sum(-1).mean()
         total = loss
@@ -138,6 +148,6 @@ def evaluate(model: ParticleGNN, graphs: GraphSet, batch_size: int = 4096) -> fl
     errors = []
     for start in range(0, len(graphs), batch_size):
         part = graphs.subset(slice(start, start + batch_size))
-        predicted, _ = model(part.positions, part.masses, part.charges)
+        predicted, _ = model(*part.inputs)
         errors.append((predicted - part.accelerations).abs().mean(dim=(-1, -2)))
     return float(torch.cat(errors).mean())

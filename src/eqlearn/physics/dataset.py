@@ -14,6 +14,8 @@ from eqlearn.errors import UserInputError
 from eqlearn.physics.simulator import Trajectories
 
 ARRAYS = ("positions", "velocities", "accelerations", "masses", "charges", "times")
+#: A data file needs these; velocities, charges, times, softening and meta are optional.
+REQUIRED = ("positions", "accelerations", "masses")
 
 
 def check_output_path(path) -> Path:
@@ -40,29 +42,65 @@ def atomic_output(path):
             os.remove(temporary)
 
 
-def save_dataset(path, trajectories: Trajectories) -> None:
-    """Write every array and the meta (as a JSON string) to one `.npz` at `path`."""
-    arrays = {name: getattr(trajectories, name) for name in ARRAYS}
+def save_dataset(path, trajectories: Trajectories, metadata: bool = True) -> None:
+    """Write every array present, the softening and (unless `metadata` is False: a file that says
+    nothing about the law) the meta as a JSON string to one `.npz` at `path`."""
+    arrays = {name: getattr(trajectories, name) for name in ARRAYS if getattr(trajectories, name) is not None}
+    arrays["softening"] = np.array(trajectories.softening)
+    if metadata:
+        arrays["meta"] = np.array(json.dumps(trajectories.meta))
     with atomic_output(path) as file:
-        np.savez(file, meta=np.array(json.dumps(trajectories.meta)), **arrays)
+        np.savez(file, **arrays)
 
 
 def load_dataset(path) -> Trajectories:
-    """The trajectories saved at `path`, or a UserInputError saying why they cannot be read."""
+    """The trajectories saved at `path`, or a UserInputError saying why they cannot be used.
+
+    Only positions [S, T, n, d], accelerations [S, T, n, d] and masses [S, n] are required; the
+    shapes of the optional velocities, charges [S, n], times [T] and softening (a number) are checked.
+    """
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"no data set at {path}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             contents = {name: archive[name] for name in archive.files}
-        meta = json.loads(str(contents.get("meta", "{}")))
+        meta = json.loads(str(contents["meta"])) if "meta" in contents else {}
     except (OSError, ValueError, AttributeError, TypeError, zipfile.BadZipFile):
-        raise UserInputError(f"{path} is not an eqlearn data set (.npz)") from None
-    missing = [name for name in (*ARRAYS, "meta") if name not in contents]
+        raise UserInputError(f"{path} is not a readable .npz data set") from None
+    missing = [name for name in REQUIRED if name not in contents]
     if missing:
-        raise UserInputError(f"{path} is not an eqlearn data set: it lacks {', '.join(missing)}")
-    arrays = {name: contents[name] for name in ARRAYS}
-    return Trajectories(meta=meta, **arrays)
+        raise UserInputError(f"{path} lacks {', '.join(missing)} (a data file needs {', '.join(REQUIRED)})")
+    arrays = {name: _checked_array(path, name, contents.get(name), contents["positions"]) for name in ARRAYS}
+    softening = contents.get("softening", np.array(0.0))
+    if np.shape(softening) != () or not np.isfinite(softening) or softening < 0:
+        raise UserInputError(f"{path}: softening must be one number >= 0, got {softening!r}")
+    return Trajectories(meta=meta if isinstance(meta, dict) else {}, softening=float(softening), **arrays)
+
+
+def _checked_array(path: Path, name: str, value, positions: np.ndarray):
+    """`value` as a float array of the shape `name` must have given the positions, or a clear error."""
+    if value is None:
+        return None
+    if positions.ndim != 4:
+        raise UserInputError(f"{path}: positions must be [systems, steps, particles, dim], got shape {positions.shape}")
+    systems, steps, n, dim = positions.shape
+    expected = {"positions": (systems, steps, n, dim), "velocities": (systems, steps, n, dim),
+                "accelerations": (systems, steps, n, dim), "masses": (systems, n), "charges": (systems, n),
+                "times": (steps,)}[name]
+    if value.shape != expected:
+        raise UserInputError(f"{path}: {name} has shape {value.shape}, expected {expected} for positions {positions.shape}")
+    if not np.issubdtype(value.dtype, np.number):
+        raise UserInputError(f"{path}: {name} is not numeric")
+    if not np.all(np.isfinite(value)):
+        raise UserInputError(f"{path}: {name} holds NaN or infinite values")
+    if n < 2:
+        raise UserInputError(f"{path}: {n} particle(s) per system; a pair force needs at least 2")
+    if dim not in (2, 3):
+        raise UserInputError(f"{path}: dim = {dim}; only 2-D and 3-D systems are supported")
+    if name == "masses" and np.any(value <= 0):
+        raise UserInputError(f"{path}: masses must be positive")
+    return value
 
 
 def split_by_simulation(trajectories: Trajectories, fractions=(0.8, 0.1, 0.1), seed: int = 0):

@@ -17,7 +17,7 @@ from eqlearn import __version__
 from eqlearn.errors import UserInputError
 from eqlearn.physics.integrator import dormand_prince
 from eqlearn.physics.interactions import particle_major_accelerations
-from eqlearn.physics.potentials import LAWS, PairPotential, get_potential
+from eqlearn.physics.potentials import LAWS, SOFTENING, PairPotential, get_potential
 
 #: Local error tolerance (relative and absolute) of the integrator; its accuracy and cost are
 #: measured in benchmarks/results/simulator_speed.md.
@@ -29,24 +29,29 @@ BLOCK = 2048
 
 @dataclass
 class Trajectories:
-    """Simulated systems: states and exact accelerations [S, T, n, d], masses and charges [S, n]."""
+    """Systems over time: states and accelerations [S, T, n, d], masses and charges [S, n].
+
+    Velocities, charges and times may be absent (None) in data from elsewhere; `softening` is the
+    ε of r = |Δ| + ε the accelerations were computed with (0 for real data).
+    """
 
     positions: np.ndarray
-    velocities: np.ndarray
+    velocities: np.ndarray | None
     accelerations: np.ndarray
     masses: np.ndarray
-    charges: np.ndarray
-    times: np.ndarray
+    charges: np.ndarray | None
+    times: np.ndarray | None
     meta: dict = field(default_factory=dict)
+    softening: float = SOFTENING
 
     def __len__(self) -> int:
         return self.positions.shape[0]
 
     def select(self, simulations) -> "Trajectories":
         """The given simulations (indices or a mask), all their time steps, the same meta."""
-        return Trajectories(self.positions[simulations], self.velocities[simulations],
-                            self.accelerations[simulations], self.masses[simulations],
-                            self.charges[simulations], self.times, dict(self.meta))
+        pick = lambda a: None if a is None else a[simulations]
+        return Trajectories(self.positions[simulations], pick(self.velocities), self.accelerations[simulations],
+                            self.masses[simulations], pick(self.charges), self.times, dict(self.meta), self.softening)
 
     def potential(self) -> PairPotential:
         """The pair potential these trajectories were simulated with, rebuilt from `meta`."""

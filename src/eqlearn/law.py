@@ -1,0 +1,81 @@
+"""A read-out law as a model of its own: forces, accelerations and trajectories from formulas alone.
+
+This is what a user without ground truth relies on (docs/design.md, "the truth-free verdict"): if
+the formulas explain held-out data as well as the trained network, nothing the network knew is
+missing from them. Message k of a law is the force on the receiver along axis k.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import sympy
+from scipy.integrate import solve_ivp
+
+from eqlearn.gnn.graph import EdgeList
+from eqlearn.variables import MESSAGE_VARIABLES
+
+
+class PairLaw:
+    """Pair-force formulas compiled once, summed over a graph's edges: a_i = Σ_j F_ij / m_i."""
+
+    def __init__(self, law: Sequence[sympy.Expr], edges: EdgeList, softening: float):
+        self.functions = [sympy.lambdify(MESSAGE_VARIABLES, sympy.sympify(e), modules="numpy") for e in law]
+        self.edges, self.softening = edges, softening
+        self.receivers, self.senders = edges.receivers.numpy(), edges.senders.numpy()
+
+    def pair_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
+        """F_ij [..., E, d] for node arrays [..., n, d] and [..., n] (numpy, float64)."""
+        r, s = self.receivers, self.senders
+        delta = positions[..., r, :] - positions[..., s, :]
+        dim = delta.shape[-1]
+        shape = delta.shape[:-1]
+        values = {f"d{a}": delta[..., k] for k, a in enumerate("xyz"[:dim])}
+        if velocities is not None:
+            dv = velocities[..., r, :] - velocities[..., s, :]
+            values.update({f"dv{a}": dv[..., k] for k, a in enumerate("xyz"[:dim])})
+        values.update(r=np.sqrt((delta**2).sum(-1)) + self.softening, m1=masses[..., r], m2=masses[..., s],
+                      q1=charges[..., r], q2=charges[..., s])
+        arguments = [values.get(str(v), np.zeros(shape)) for v in MESSAGE_VARIABLES]
+        with np.errstate(all="ignore"):
+            forces = [np.broadcast_to(np.asarray(f(*arguments), dtype=float), shape) for f in self.functions]
+        return np.stack(forces, axis=-1)
+
+    def net_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
+        """Σ_j F_ij [..., n, d]."""
+        forces = self.pair_forces(positions, masses, charges, velocities)
+        out = np.zeros((*forces.shape[:-2], self.edges.n_nodes, forces.shape[-1]))
+        np.add.at(out, (..., self.receivers, slice(None)), forces)
+        return out
+
+    def accelerations(self, positions, masses, charges, velocities=None) -> np.ndarray:
+        return self.net_forces(positions, masses, charges, velocities) / masses[..., None]
+
+    def rollout(self, positions0, velocities0, masses, charges, times) -> np.ndarray:
+        """Positions [S, T, n, d] from integrating the law from the states at times[0] (RK45)."""
+        shape = positions0.shape
+
+        def derivative(_, y):
+            x, v = y.reshape(2, *shape)
+            return np.concatenate([v.ravel(), self.accelerations(x, masses, charges, v).ravel()])
+
+        y0 = np.concatenate([positions0.ravel(), velocities0.ravel()])
+        solution = solve_ivp(derivative, (times[0], times[-1]), y0, t_eval=times, rtol=1e-7, atol=1e-9)
+        if not solution.success or solution.y.shape[1] != len(times):
+            return np.full((shape[0], len(times), *shape[1:]), np.nan)
+        return np.moveaxis(solution.y[: positions0.size].reshape(*shape, len(times)), -1, 1)
+
+
+def relative_force_error(predicted: np.ndarray, target: np.ndarray) -> float:
+    """sqrt(mean |F_pred - F|² / (|F|² + f²)) over particles, f the median |F|: every particle counts
+    alike, as in training, and particles whose forces nearly cancel cannot dominate."""
+    size = np.linalg.norm(target, axis=-1)
+    floor = np.median(size)
+    error = ((predicted - target) ** 2).sum(-1) / (size**2 + floor**2 + 1e-300)
+    value = float(np.sqrt(np.mean(error)))
+    return value if np.isfinite(value) else float("inf")
+
+
+def formula_size(expressions: Sequence[sympy.Expr]) -> int:
+    """Nodes in the expression trees: the size a Pareto front trades against error."""
+    return sum(len(list(sympy.preorder_traversal(sympy.sympify(e)))) for e in expressions)

@@ -1,0 +1,105 @@
+"""Named model recipes: how a discovery run builds and trains its GNN, chosen by name.
+
+A recipe sees only what the data carry (`DataSpec`: dimension, particles, whether there are
+velocities and charges, the softening of r), never the law that made them: the law is what a run
+is looking for. `--recipe NAME` picks one; `DEFAULT_RECIPE` is what a run uses when told nothing.
+Like torchdiffeq's solvers, recipes live in one registry (`RECIPES`) behind one checked lookup.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+from eqlearn.errors import UserInputError
+from eqlearn.gnn.edge_models import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS
+from eqlearn.variables import AXES
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a data set carries, the only facts a recipe may use."""
+
+    n: int
+    dim: int
+    velocities: bool = False
+    charges: bool = False
+    softening: float = 0.0
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Edge inputs, edge model and training budget of a discovery run.
+
+    `eql_form` is "central" (the message is Σ g(scalars)·vector, `CentralEQLEdgeModel`) or "free"
+    (any EQL of all inputs, `EQLEdgeModel`); `units` None means the edge model's own default.
+    """
+
+    name: str
+    summary: str
+    features: Callable[[DataSpec], list[str]]
+    eql_form: str = "central"
+    units: object = None
+    depth: int = 2
+    epochs: int = 30
+    lr: float = 1e-2
+    message_l1: float = 1e-2
+    weight_penalty: float = 2e-4
+    penalty: str = "l1"
+    node_model: str = "newtonian"
+    messages: int = 100
+    prune_thresholds: tuple[float, ...] = field(default=(0.01, 0.03, 0.05))
+
+
+def _axes(prefix: str, spec: DataSpec) -> list[str]:
+    return [f"{prefix}{a}" for a in AXES[:spec.dim]]
+
+
+def everything_the_data_carry(spec: DataSpec) -> list[str]:
+    """The unit vector, the relative velocity (if any), r and log r, the masses and their logs,
+    the charges (if any): the network learns which of them the law uses."""
+    names = _axes("u", spec)
+    if spec.velocities:
+        names += _axes("dv", spec)
+    names += ["r", "log_r", "log_m1", "log_m2"]
+    if spec.charges:
+        names += ["q1", "q2"]
+    return names
+
+
+def polynomial_features(spec: DataSpec) -> list[str]:
+    return [*_axes("u", spec), "r", "1/r", "m1", "m2"]
+
+
+def power_law_features(spec: DataSpec) -> list[str]:
+    return [*_axes("u", spec), "log_r", "log_m1", "log_m2"]
+
+
+def seed_features(spec: DataSpec) -> list[str]:
+    """The seed report's inputs for spring and 1/r (its 1/r² runs used 1/r³ instead of r, 1/r)."""
+    return [*_axes("d", spec), "r", "1/r", "m1", "m2"]
+
+
+RECIPES: dict[str, Recipe] = {
+    recipe.name: recipe
+    for recipe in [
+        Recipe("central", "every input the data carry; message = Σ EQL(scalars) × (u, dv); the default",
+               everything_the_data_carry, "central", CENTRAL_EDGE_UNITS, epochs=30),
+        Recipe("polynomial", "u, r, 1/r, m1, m2 into a free two-layer EQL (polynomial units)",
+               polynomial_features, "free", POLYNOMIAL_EDGE_UNITS, epochs=20),
+        Recipe("power-law", "u and logarithms of r, m1, m2 into a free EQL with power-law units",
+               power_law_features, "free", None, epochs=60),
+        Recipe("seed", "the seed report's set-up: dx, dy, r, 1/r, m1, m2; 8 constant, 16 identity, 8 product "
+                       "units; 100 messages with an L1 penalty behind an MLP node model",
+               seed_features, "free", SEED_EDGE_UNITS, epochs=200, lr=1e-3, message_l1=1.0, weight_penalty=0.0,
+               node_model="mlp", prune_thresholds=()),
+    ]
+}
+DEFAULT_RECIPE = "central"
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called `name`, with an error that lists the valid names."""
+    if name not in RECIPES:
+        raise UserInputError(f"unknown recipe {name!r}; choose one of {', '.join(RECIPES)}")
+    return RECIPES[name]
+
