@@ -1,75 +1,110 @@
-"""GNN+EQL discovery over laws, system sizes and seeds, with the package defaults.
+"""Law-agnostic discovery: the default recipe on metadata-free data files, judged against the truth.
 
-Each finished run appends one JSON line to the results file; runs already there are skipped, so
-the table can be built up over several sessions. `--table` rewrites the markdown summary.
-(`results/discover_huber_loss.jsonl` holds the runs of the earlier recipe: Huber loss, no refit.)
+For every law (a built-in name or a potential expression), system size and seed, the benchmark
+simulates systems, writes them to a data file that carries only arrays (positions,
+accelerations, masses, velocities, charges where the law has them, times, softening: no law, no
+potential), and runs `eqlearn discover --data FILE` with the defaults. Only then is the law the
+benchmark knows used, to judge the result with the verifier. Each finished run appends one JSON
+line to the results file with the commit and the recipe; runs already there (same key, same
+commit) are skipped. `--table` rewrites the markdown summary from the rows of one commit.
 
-    python benchmarks/discover_sweep.py --laws spring,r1,r2 --systems 4x2 --seeds 0-4
-    python benchmarks/discover_sweep.py --laws spring,r1 --systems 8x2,4x3 --seeds 0-1
-    python benchmarks/discover_sweep.py --node-model mlp --laws spring --seeds 0-4
+    python benchmarks/discover_sweep.py --set issue --systems 4x2 --seeds 0-4
+    python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1
     python benchmarks/discover_sweep.py --table
 """
 from __future__ import annotations
 
 import argparse
 import shutil
+import statistics
+import subprocess
 import time
 from collections import defaultdict
 from pathlib import Path
 
-from results_log import append_rows, done_keys, parse_seeds, read_rows
+from results_log import append_rows, parse_seeds, read_rows
 
 from eqlearn.discover import DiscoverConfig, run_discovery
+from eqlearn.physics import get_potential, save_dataset, simulate
+from eqlearn.verify import verify_law
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "discover.jsonl"
 TABLE = HERE / "results" / "discover.md"
-RUNS = HERE / "out"
+RUNS = HERE / "out" / "discover"
+#: The laws the issue names: built-in laws and custom potentials.
+ISSUE_SET = ["spring", "r1", "r2", "charge", "damped", "discontinuous", "(r - 1.5)**2", "-m1*m2/r**1.5",
+             "q1*q2/r - m1*m2/r", "m1*m2*log(r) + (r - 1)**2"]
+SIMS, STEPS = 5000, 4
 
 
-def run_key(law, n, dim, seed, edge, node) -> str:
-    return f"{law}-n{n}-d{dim}-s{seed}-{edge}-{node}"
+def commit() -> str:
+    """The code version: HEAD's short hash, with +dirty when src/ has uncommitted changes."""
+    git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=HERE).stdout.strip()
+    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+dirty" if git("status", "--porcelain", "../src") else "")
 
 
-def run_one(law, n, dim, seed, edge, node, epochs) -> dict:
-    key = run_key(law, n, dim, seed, edge, node)
-    out = RUNS / key
+def potential_of(law: str):
+    return get_potential(law) if law.isidentifier() else get_potential(expression=law)
+
+
+def run_key(law: str, n: int, dim: int, seed: int) -> str:
+    return f"{law}|n{n}|d{dim}|s{seed}"
+
+
+def write_bare_file(path: Path, law: str, n: int, dim: int, seed: int) -> None:
+    """Simulate and keep only the arrays: the file says nothing about the law."""
+    potential = potential_of(law)
+    trajectories = simulate(potential, n, dim, SIMS, STEPS, seed=seed)
+    if not potential.uses_charge:
+        trajectories.charges = None
+    save_dataset(path, trajectories, metadata=False)
+
+
+def run_one(law: str, n: int, dim: int, seed: int, version: str) -> dict:
+    out = RUNS / run_key(law, n, dim, seed).replace("|", "_").replace("/", "÷").replace(" ", "")
     shutil.rmtree(out, ignore_errors=True)
-    RUNS.mkdir(parents=True, exist_ok=True)
-    config = DiscoverConfig(law=law, n=n, dim=dim, seed=seed, edge_model=edge, node_model=node, epochs=epochs,
-                            out=str(out), progress=False)
+    out.mkdir(parents=True)
+    data = out / "data.npz"
     start = time.perf_counter()
-    discovery = run_discovery(config, log=lambda _: None)
+    write_bare_file(data, law, n, dim, seed)
+    discovery = run_discovery(DiscoverConfig(data=str(data), seed=seed, out=str(out / "run"), progress=False),
+                              log=lambda _: None)
     wall = time.perf_counter() - start
-    v = discovery.verification
-    return {"key": key, "law": law, "n": n, "dim": dim, "seed": seed, "edge_model": edge, "node_model": node,
-            "epochs": config.epochs, "passed": v["passed"], "form": v["form"], "r2": v["r2"],
-            "unrotated": v["unrotated"], "exact": all(v["exact"]), "nonzero_messages": discovery.nonzero_messages,
-            "readout_passed": discovery.readout_verification["passed"],
-            "readout_exact": all(discovery.readout_verification["exact"]),
-            "canonical": discovery.canonical, "force_law": [m["unit_vector_form"] for m in discovery.messages],
-            "wall_seconds": round(wall, 1), "test_mae": discovery.test_loss}
+    potential = potential_of(law)  # the truth, used from here on only to judge
+    law_found = [m.get("refitted", m["expression"]) for m in discovery.messages]
+    verdict = verify_law(law_found, potential.expression, dim, canonical=discovery.canonical,
+                         damping=potential.damping, softening=discovery.config.softening)
+    truth_free = discovery.truth_free
+    return {"key": run_key(law, n, dim, seed), "commit": version, "recipe": discovery.config.recipe, "law": law,
+            "n": n, "dim": dim, "seed": seed, "passed": verdict.passed, "unrotated": verdict.unrotated,
+            "exact": all(verdict.exact), "r2": verdict.r2, "law_force_error": truth_free["law_force_error"],
+            "network_force_error": truth_free["network_force_error"], "explains_data": truth_free["explains_data"],
+            "law_found": [m["unit_vector_form"] for m in discovery.messages], "wall_seconds": round(wall, 1),
+            "seconds": discovery.seconds}
 
 
 def write_table(rows: list[dict], path: Path) -> str:
     groups = defaultdict(list)
     for row in rows:
-        groups[(row["law"], row["n"], row["dim"], row["edge_model"], row["node_model"])].append(row)
-    lines = ["| law | n | dim | edge | node | recovered | unrotated (of recovered) | exact | read-out alone: "
-             "recovered / exact | nonzero = d | median wall s | example law (u = Δ/|Δ|) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    for (law, n, dim, edge, node), group in sorted(groups.items()):
-        ok = [r for r in group if r["passed"]]
-        walls = sorted(r["wall_seconds"] for r in group)
-        first = (ok or group)[0]
-        example = "; ".join(first.get("force_law") or first["canonical"])
-        example = example if len(example) <= 110 else example[:110] + " …"
+        groups[(row["law"], row["n"], row["dim"])].append(row)
+    version = rows[0]["commit"] if rows else "-"
+    lines = [f"Default recipe `{rows[0]['recipe'] if rows else '-'}`, commit `{version}`, metadata-free data files "
+             f"({SIMS} systems x {STEPS} states); `python benchmarks/discover_sweep.py`.", "",
+             "| law | n | d | verifier pass | exact and per-axis | law error ≤ network's (exact runs) | "
+             "law / network error, failed runs | median wall s | max wall s | example law (u = Δ/|Δ|) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for (law, n, dim), group in groups.items():
+        exact = [r for r in group if r["exact"]]
+        failed = [r for r in group if not r["exact"]]
+        walls = [r["wall_seconds"] for r in group]
+        example = "; ".join((exact or group)[0]["law_found"])
+        example = example if len(example) <= 90 else example[:90] + " …"
+        fails = ", ".join(f"{r['law_force_error']:.2g} / {r['network_force_error']:.2g}" for r in failed) or "-"
         lines.append(
-            f"| {law} | {n} | {dim} | {edge} | {node} | {len(ok)}/{len(group)} | "
-            f"{sum(r['unrotated'] for r in ok)}/{len(ok)} | {sum(r['exact'] for r in group)}/{len(group)} | "
-            f"{sum(r.get('readout_passed', False) for r in group)} / {sum(r.get('readout_exact', False) for r in group)} | "
-            f"{sum(r['nonzero_messages'] == dim for r in group)}/{len(group)} | {walls[len(walls) // 2]} | "
-            f"`{example}` |")
+            f"| `{law}` | {n} | {dim} | {sum(r['passed'] for r in group)}/{len(group)} | {len(exact)}/{len(group)} | "
+            f"{sum(r['law_force_error'] <= r['network_force_error'] for r in exact)}/{len(exact)} | {fails} | "
+            f"{statistics.median(walls):.1f} | {max(walls):.1f} | `{example}` |")
     text = "\n".join(lines) + "\n"
     path.write_text(text)
     return text
@@ -77,30 +112,32 @@ def write_table(rows: list[dict], path: Path) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--laws", default="spring,r1,r2")
+    parser.add_argument("--laws", help="comma-separated laws or potentials (default: the issue's set)")
+    parser.add_argument("--set", choices=["issue"], default="issue")
     parser.add_argument("--systems", default="4x2", help="comma-separated NxDIM, e.g. 4x2,8x2,4x3")
     parser.add_argument("--seeds", default="0-4")
-    parser.add_argument("--edge-model", default="eql")
-    parser.add_argument("--node-model", default="newtonian")
-    parser.add_argument("--epochs", type=int, help="override the per-law default")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true", help="only rewrite the markdown table")
     args = parser.parse_args()
+    version = commit()
     if not args.table:
-        done = done_keys(args.results)
-        for law in args.laws.split(","):
+        laws = args.laws.split(",") if args.laws else ISSUE_SET
+        done = {row["key"] for row in read_rows(args.results) if row["commit"] == version}
+        for law in laws:
             for system in args.systems.split(","):
                 n, dim = (int(v) for v in system.split("x"))
                 for seed in parse_seeds(args.seeds):
-                    key = run_key(law, n, dim, seed, args.edge_model, args.node_model)
-                    if key in done:
+                    if run_key(law, n, dim, seed) in done:
                         continue
-                    row = run_one(law, n, dim, seed, args.edge_model, args.node_model, args.epochs)
+                    row = run_one(law, n, dim, seed, version)
                     append_rows(args.results, [row])
-                    print(f"{key}: passed={row['passed']} nonzero={row['nonzero_messages']} "
-                          f"{row['wall_seconds']} s  {row['canonical']}", flush=True)
-    rows = read_rows(args.results)
-    print(write_table(rows, TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
+                    print(f"{row['key']}: passed={row['passed']} exact={row['exact']} {row['wall_seconds']} s "
+                          f"law/net error {row['law_force_error']:.2g}/{row['network_force_error']:.2g} "
+                          f"{row['law_found']}", flush=True)
+    rows = [row for row in read_rows(args.results) if row["commit"] == version] or read_rows(args.results)
+    latest = rows[-1]["commit"] if rows else version
+    print(write_table([row for row in rows if row["commit"] == latest],
+                      TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ from torch import nn
 
 from eqlearn.cli import main
 from eqlearn.compare import SHIFTS, extrapolation_errors, law_predictor, load_trained_model, pipeline_configs
-from eqlearn.discover import DiscoverConfig, build_model, read_top_messages, run_discovery
+from eqlearn.discover import DiscoverConfig, build_model, read_top_messages, resolve_config, run_discovery
+from eqlearn.recipes import DataSpec
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS
 from eqlearn.gnn.graph import EdgeList
@@ -19,20 +20,26 @@ from eqlearn.verify import parse_message, verify_law
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 
 
+def resolved(**settings) -> DiscoverConfig:
+    """A config as a run on simulated n=4, d=2 data would resolve it."""
+    return resolve_config(DiscoverConfig(**settings), DataSpec(4, 2, velocities=True, charges=True, softening=0.01))
+
+
 def random_graphs(count: int = 16, n: int = 4, dim: int = 2) -> GraphSet:
     generator = torch.Generator().manual_seed(0)
     draw = lambda *shape: torch.randn(*shape, generator=generator)
-    return GraphSet(draw(count, n, dim), draw(count, n).exp(), draw(count, n).sign(), draw(count, n, dim))
+    return GraphSet(draw(count, n, dim), draw(count, n).exp(), draw(count, n).sign(), draw(count, n, dim),
+                    draw(count, n, dim))
 
 
 @pytest.mark.parametrize("variant", list(MLP_VARIANTS))
 def test_variant_forward_backward(variant):
-    config = DiscoverConfig(edge_model="mlp", variant=variant, progress=False)
-    model = build_model(config, "spring")
+    config = resolved(edge_model="mlp", variant=variant, progress=False)
+    model = build_model(config)
     batch = random_graphs()
     loss, metrics = GraphObjective(model, config.message_l1_weight, config.weight_penalty)(batch, 1.0)
     loss.backward()
-    _, messages = model(batch.positions, batch.masses, batch.charges)
+    _, messages = model(*batch.inputs)
     assert messages.shape == (16, 12, 2 if variant == "bottleneck" else 100)
     assert all(torch.isfinite(p.grad).all() for p in model.parameters())
     assert ("message_penalty" in metrics) == (variant == "kl")
@@ -40,28 +47,28 @@ def test_variant_forward_backward(variant):
 
 
 def test_variational_messages_are_sampled_in_training_and_the_mean_at_evaluation():
-    model = build_model(DiscoverConfig(edge_model="mlp", variant="kl"), "spring")
+    model = build_model(resolved(edge_model="mlp", variant="kl"))
     batch = random_graphs()
-    draw = lambda: model.messages(batch.positions, batch.masses, batch.charges)
+    draw = lambda: model.messages(*batch.inputs)
     assert not torch.equal(draw(), draw())
     model.eval()
     assert torch.equal(draw(), draw())
 
 
 def test_every_edge_model_defaults_to_newtonian_nodes_and_messages_are_forces_only_at_size_d():
-    assert DiscoverConfig().node_model == DiscoverConfig(edge_model="mlp").node_model == "newtonian"
-    bottleneck = DiscoverConfig(edge_model="mlp", variant="bottleneck")
+    assert resolved().node_model == resolved(edge_model="mlp").node_model == "newtonian"
+    bottleneck = resolved(edge_model="mlp", variant="bottleneck")
     assert bottleneck.message_size == 2 and bottleneck.messages_are_forces
-    l1 = DiscoverConfig(edge_model="mlp", variant="l1")
+    l1 = resolved(edge_model="mlp", variant="l1")
     assert l1.message_size == 100 and not l1.messages_are_forces and l1.message_l1_weight > 0
-    assert not DiscoverConfig(edge_model="mlp", node_model="mlp", variant="bottleneck").messages_are_forces
+    assert not resolved(edge_model="mlp", node_model="mlp", variant="bottleneck").messages_are_forces
 
 
 def test_newtonian_nodes_read_the_force_linearly_from_many_messages():
     """Behind Newton's law, 100 messages are mapped to the force by a learned d x 100 matrix."""
-    model = build_model(DiscoverConfig(edge_model="mlp", variant="l1"), "spring")
+    model = build_model(resolved(edge_model="mlp", variant="l1"))
     batch = random_graphs()
-    accelerations, messages = model(batch.positions, batch.masses, batch.charges)
+    accelerations, messages = model(*batch.inputs)
     summed = model.edges.aggregate(messages)
     force = summed @ model.node_model.read_force.weight.T
     torch.testing.assert_close(accelerations, force / batch.masses.unsqueeze(-1))
@@ -78,8 +85,8 @@ class SpringForce(nn.Module):
 
 
 def test_symbolic_regression_of_the_top_messages_recovers_a_known_force():
-    config = DiscoverConfig(progress=False)
-    model = build_model(config, "spring")
+    config = resolved(progress=False, eql_form="free", features=["ux", "uy", "r", "m1", "m2"])
+    model = build_model(config)
     model.edge_model = SpringForce()
     trajectories = simulate(get_potential("spring"), 4, 2, sims=30, steps=1, seed=1)
     readout = read_top_messages(model, GraphSet.from_trajectories(trajectories), dim=2)
@@ -145,7 +152,7 @@ def test_an_exact_law_extrapolates_exactly():
     """The law-alone predictor must reproduce the simulator for the true law, at any distance and mass."""
     potential = get_potential("r2")
     discovery = SimpleNamespace(messages=[{"index": k, "expression": f"-m1*m2*d{a}/(r**2*(r - 0.01))"}
-                                          for k, a in enumerate("xy")])
+                                          for k, a in enumerate("xy")], config=SimpleNamespace(softening=0.01))
     errors = extrapolation_errors(law_predictor(discovery, EdgeList.complete(4)), potential, 4, 2, seed=0, systems=50)
     assert max(errors.values()) < 1e-5
 
@@ -160,10 +167,11 @@ def test_unknown_variant_is_a_user_error(tmp_path):
 
 
 def test_compare_trains_both_pipelines_on_the_same_loss(tmp_path):
-    configs = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path)
+    spec = DataSpec(4, 2, velocities=True, charges=True, softening=0.01)
+    configs = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path, spec)
     assert {config.loss for config in configs.values()} == {"relative"}
     assert {config.node_model for config in configs.values()} == {"newtonian"}
-    reference = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path, baseline_nodes="mlp")
+    reference = pipeline_configs(DiscoverConfig(), ["l1"], "data.npz", tmp_path, spec, baseline_nodes="mlp")
     assert list(reference) == ["GNN+EQL", "MLP-l1, mlp nodes + SR"]
     assert reference["MLP-l1, mlp nodes + SR"].loss == "relative"  # the same loss as the EQL's, not mlp nodes' own
-    assert DiscoverConfig(edge_model="mlp", node_model="mlp").loss == "huber"
+    assert resolved(edge_model="mlp", node_model="mlp").loss == "huber"

@@ -7,9 +7,11 @@ import sympy
 import torch
 
 from eqlearn.cli import main
-from eqlearn.discover import DiscoverConfig, run_discovery
+from dataclasses import asdict, replace
+
+from eqlearn.discover import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.errors import UserInputError
-from eqlearn.physics import get_potential, save_dataset, simulate
+from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
 from eqlearn.verify import parse_message
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
@@ -25,11 +27,13 @@ def spring_run(tmp_path_factory):
 def test_run_directory_contract(spring_run):
     out, discovery = spring_run
     for name in ("config.json", "equations.json", "checkpoint.pt", "metrics.csv",
-                 "loss.png", "message_spread.png", "messages_vs_force.png"):
+                 "loss.png", "message_spread.png", "messages_vs_law.png"):
         assert (out / name).is_file(), name
     eq = json.loads((out / "equations.json").read_text())
-    assert eq["format"] == "eqlearn.equations/1" and eq["law"] == "spring" and eq["dim"] == 2
-    assert eq["variables"] == ["dx", "dy", "r", "m1", "m2", "q1", "q2"]
+    assert eq["format"] == "eqlearn.equations/2" and eq["law"] == "spring" and eq["dim"] == 2
+    assert eq["variables"] == ["dx", "dy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"]
+    assert eq["recipe"] == "central" and eq["truth"]["potential"] == "(r - 1)**2"
+    assert set(eq["truth_free"]) >= {"law_force_error", "network_force_error", "explains_data", "candidates"}
     assert len(eq["messages"]) == 2 and len(eq["canonical"]) == 2
     stds = [m["std"] for m in eq["messages"]]
     assert stds == sorted(stds, reverse=True)
@@ -53,20 +57,79 @@ def test_refuses_to_overwrite_a_run(spring_run):
     assert (out / "equations.json").read_text() == before
 
 
-def test_dataset_shape_must_match_flags(tmp_path):
+def test_n_and_dim_come_from_the_data_file(tmp_path):
     data = tmp_path / "data.npz"
-    save_dataset(data, simulate(get_potential("spring"), 4, 3, sims=4, steps=2))
-    with pytest.raises(UserInputError, match="dim=3"):
-        run_discovery(DiscoverConfig(data=str(data), dim=2, out=str(tmp_path / "run"), **TINY), log=lambda _: None)
+    save_dataset(data, simulate(get_potential("spring"), 3, 3, sims=20, steps=2))
+    discovery = run_discovery(DiscoverConfig(data=str(data), out=str(tmp_path / "run"), **TINY), log=lambda _: None)
+    assert (discovery.config.n, discovery.config.dim) == (3, 3) and len(discovery.messages) == 3
 
 
-def test_nan_in_data_is_rejected(tmp_path):
-    trajectories = simulate(get_potential("spring"), 4, 2, sims=4, steps=2)
-    trajectories.accelerations[0, 0, 0, 0] = np.nan
-    data = tmp_path / "nan.npz"
-    save_dataset(data, trajectories)
-    with pytest.raises(UserInputError, match="NaN"):
-        run_discovery(DiscoverConfig(data=str(data), out=str(tmp_path / "run"), **TINY), log=lambda _: None)
+def test_the_default_does_not_depend_on_being_told_the_law(tmp_path):
+    """The same data, once simulated with the law named and once as a bare file: one configuration."""
+    trajectories = simulate(get_potential("r2"), 4, 2, sims=20, steps=2, seed=3)
+    bare = tmp_path / "bare.npz"
+    save_dataset(bare, trajectories, metadata=False)
+    told = resolve_config(DiscoverConfig(law="r2"), data_spec(trajectories))
+    blind = resolve_config(DiscoverConfig(data=str(bare)), data_spec(load_dataset(bare)))
+    ignore = {"law", "potential", "data"}
+    assert {k: v for k, v in asdict(told).items() if k not in ignore} == \
+           {k: v for k, v in asdict(blind).items() if k not in ignore}
+    for law in ("spring", "charge", "damped"):  # nor on which law it is
+        other = simulate(get_potential(law), 4, 2, sims=20, steps=2, seed=3)
+        assert resolve_config(DiscoverConfig(law=law), data_spec(other)) == replace(told, law=law)
+
+
+def test_a_file_with_only_positions_accelerations_and_masses(tmp_path, capsys):
+    trajectories = simulate(get_potential("r2"), 4, 2, sims=40, steps=2)
+    data = tmp_path / "bare.npz"
+    np.savez(data, positions=trajectories.positions, accelerations=trajectories.accelerations,
+             masses=trajectories.masses)
+    assert main(["discover", "--data", str(data), "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "no ground truth" in printed and "truth-free check" in printed
+    eq = json.loads((tmp_path / "run" / "equations.json").read_text())
+    assert eq["verification"] is None and eq["truth"] is None and eq["softening"] == 0.0
+    assert eq["truth_free"]["law_force_error"] is not None
+
+
+def _bad_files(tmp_path):
+    good = simulate(get_potential("spring"), 4, 2, sims=4, steps=2)
+    arrays = {"positions": good.positions, "accelerations": good.accelerations, "masses": good.masses}
+    nan = dict(arrays, accelerations=np.where(np.arange(2) == 0, np.nan, good.accelerations))
+    yield "missing", {k: v for k, v in arrays.items() if k != "masses"}, "lacks masses"
+    yield "nan", nan, "NaN"
+    yield "shape", dict(arrays, masses=good.masses[:, :3]), "shape"
+    yield "one-particle", {"positions": good.positions[:, :, :1], "accelerations": good.accelerations[:, :, :1],
+                           "masses": good.masses[:, :1]}, "at least 2"
+
+
+def test_bad_data_files_exit_2_and_write_nothing(tmp_path, capsys):
+    for name, arrays, message in _bad_files(tmp_path):
+        data = tmp_path / f"{name}.npz"
+        np.savez(data, **arrays)
+        out = tmp_path / f"run-{name}"
+        assert main(["discover", "--data", str(data), "--out", str(out), "--quiet"]) == 2, name
+        error = capsys.readouterr().err
+        assert message in error and len(error.strip().splitlines()) == 1, (name, error)
+        assert not out.exists()
+
+
+def test_a_law_that_contradicts_the_file_is_refused(tmp_path, capsys):
+    data = tmp_path / "r2.npz"
+    save_dataset(data, simulate(get_potential("r2"), 4, 2, sims=4, steps=2))
+    out = tmp_path / "run"
+    assert main(["discover", "--data", str(data), "--law", "spring", "--out", str(out), "--quiet"]) == 2
+    assert "made with U = -m1*m2/r" in capsys.readouterr().err and not out.exists()
+    bare = tmp_path / "bare.npz"
+    save_dataset(bare, simulate(get_potential("r2"), 4, 2, sims=4, steps=2), metadata=False)
+    assert main(["discover", "--data", str(bare), "--law", "r2", "--out", str(out), "--quiet"]) == 2
+    assert "stores no potential" in capsys.readouterr().err and not out.exists()
+
+
+def test_potentials_that_start_with_a_minus(tmp_path, capsys):
+    assert main(["discover", "--potential", "-m1*m2/r", "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1",
+                 "--sims", "40", "--steps", "2"]) == 0
+    assert "U = -m1*m2/r" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flags, message", [
@@ -85,11 +148,11 @@ def test_cli_prints_the_law(tmp_path, capsys):
                  "--batch-size", "64"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "canonical (unrotated) form" in printed and "verifier:" in printed
+    assert "canonical (unrotated) form" in printed and "verifier against the data's own law" in printed
 
 
 def test_mlp_node_model_runs_with_many_messages(tmp_path):
-    config = DiscoverConfig(node_model="mlp", messages=8, out=str(tmp_path / "run"), **TINY)
+    config = DiscoverConfig(node_model="mlp", eql_form="free", messages=8, out=str(tmp_path / "run"), **TINY)
     discovery = run_discovery(config, log=lambda _: None)
     assert len(discovery.messages) == 2
     assert 0 <= discovery.nonzero_messages <= 8
@@ -106,9 +169,9 @@ def test_law_is_refitted_and_written_with_the_unit_vector(spring_run):
     eq = json.loads((out / "equations.json").read_text())
     for message in eq["messages"]:
         parse_message(message["refitted"])
-        assert 0 <= message["refit_r2"] <= 1 + 1e-9
+        assert message["refit_r2"] <= 1 + 1e-9  # held-out R², negative for a law worse than zero
         readable = {str(s) for s in sympy.sympify(message["unit_vector_form"]).free_symbols}
-        assert readable <= {"ux", "uy", "r", "m1", "m2", "q1", "q2"}  # Δ appears only through u
+        assert readable <= {"ux", "uy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"}  # Δ appears only through u
     assert set(eq["readout_verification"]) >= {"form", "r2", "passed"}
 
 

@@ -6,7 +6,8 @@ import torch
 from torch import nn
 
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.features import FeatureBuilder, default_features, seed_features
+from eqlearn.gnn.features import FeatureBuilder
+from eqlearn.recipes import RECIPES, DataSpec
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import NewtonianNodeModel
@@ -25,8 +26,8 @@ def random_systems(batch=5, n=4, dim=2, seed=0):
 def test_feature_sympy_forms_match_torch(dim):
     positions, masses, charges = random_systems(dim=dim)
     names = ["dx", "ux", "r", "1/r", "1/r^2", "1/r^3", "log_r", "log_m1", "m2", "q1", "q2", "uy"]
-    builder = FeatureBuilder(names, dim)
-    context = EdgeList.complete(4).pair_context(positions, masses, charges)
+    builder = FeatureBuilder(names, dim, softening=0.01)
+    context = EdgeList.complete(4).pair_context(positions, masses, charges, softening=0.01)
     values = builder(context).reshape(-1, len(names)).numpy()
     variables = sympy.symbols("dx dy dz r m1 m2 q1 q2")
     inputs = [context.delta[..., k].reshape(-1).numpy() for k in range(dim)]
@@ -44,11 +45,10 @@ def test_unknown_feature_is_a_clear_error():
         FeatureBuilder(["dz"], 2)
 
 
-def test_default_and_seed_features_exist_for_every_law():
-    for law in ("spring", "r1", "r2", "charge", "custom"):
-        for dim in (2, 3):
-            FeatureBuilder(default_features(law, dim), dim)
-            FeatureBuilder(seed_features(law, dim), dim)
+def test_every_recipe_names_existing_features():
+    for recipe in RECIPES.values():
+        for spec in (DataSpec(4, 2), DataSpec(4, 3, velocities=True, charges=True, softening=0.01)):
+            FeatureBuilder(recipe.features(spec), spec.dim, spec.softening)
 
 
 def test_complete_graph_and_aggregation():
@@ -77,7 +77,7 @@ class TrueSpringForce(nn.Module):
 
 def test_newtonian_gnn_with_the_true_force_reproduces_the_simulator():
     positions, masses, charges = random_systems()
-    model = ParticleGNN(FeatureBuilder(["ux", "uy", "r"], 2), TrueSpringForce(), NewtonianNodeModel(2),
+    model = ParticleGNN(FeatureBuilder(["ux", "uy", "r"], 2, softening=0.01), TrueSpringForce(), NewtonianNodeModel(2),
                         EdgeList.complete(4))
     predicted, messages = model(positions, masses, charges)
     expected = pair_accelerations(positions.numpy(), np.zeros_like(positions.numpy()), masses.numpy(), charges.numpy(), get_potential("spring"))
@@ -88,7 +88,7 @@ def test_newtonian_gnn_with_the_true_force_reproduces_the_simulator():
 def test_sparse_edge_list_only_uses_its_edges():
     positions, masses, charges = random_systems(n=3)
     chain = EdgeList.from_pairs([(0, 1), (1, 0)], 3)  # particle 2 is not connected
-    model = ParticleGNN(FeatureBuilder(["ux", "uy", "r"], 2), TrueSpringForce(), NewtonianNodeModel(2), chain)
+    model = ParticleGNN(FeatureBuilder(["ux", "uy", "r"], 2, softening=0.01), TrueSpringForce(), NewtonianNodeModel(2), chain)
     predicted, _ = model(positions, masses, charges)
     assert torch.all(predicted[:, 2] == 0)
     np.testing.assert_allclose((predicted[:, 0] * masses[:, :1]).numpy(), -(predicted[:, 1] * masses[:, 1:2]).numpy())
@@ -99,7 +99,7 @@ def test_antisymmetric_messages_obey_newtons_third_law_and_print_as_computed():
 
     torch.manual_seed(0)
     names = ["ux", "uy", "r", "log_m1", "m2"]
-    model = ParticleGNN(FeatureBuilder(names, 2), EQLEdgeModel(len(names), 2).double(), NewtonianNodeModel(2),
+    model = ParticleGNN(FeatureBuilder(names, 2, softening=0.01), EQLEdgeModel(len(names), 2).double(), NewtonianNodeModel(2),
                         EdgeList.complete(3), antisymmetric=True)
     positions, masses, charges = random_systems(batch=4, n=3)
     with torch.no_grad():
@@ -109,7 +109,7 @@ def test_antisymmetric_messages_obey_newtons_third_law_and_print_as_computed():
         back = [k for k in range(len(edges.receivers))
                 if edges.receivers[k] == edges.senders[e] and edges.senders[k] == edges.receivers[e]][0]
         np.testing.assert_allclose(messages[:, e].numpy(), -messages[:, back].numpy(), atol=1e-12)
-    context = edges.pair_context(positions, masses, charges)
+    context = model.pair_context(positions, masses, charges)
     variables = sympy.symbols("dx dy r m1 m2")
     inputs = [context.delta[..., 0], context.delta[..., 1], context.r, context.m1, context.m2]
     for k, expr in enumerate(model.message_expressions(threshold=0, digits=12)):
@@ -133,9 +133,9 @@ def test_antisymmetric_messages_without_reverse_edges_evaluate_the_pair_both_way
     torch.manual_seed(0)
     names = ["ux", "uy", "r", "m1", "m2"]
     edge_model = EQLEdgeModel(len(names), 2).double()
-    complete = ParticleGNN(FeatureBuilder(names, 2), edge_model, NewtonianNodeModel(2), EdgeList.complete(3),
+    complete = ParticleGNN(FeatureBuilder(names, 2, softening=0.01), edge_model, NewtonianNodeModel(2), EdgeList.complete(3),
                            antisymmetric=True)
-    one_way = ParticleGNN(FeatureBuilder(names, 2), edge_model, NewtonianNodeModel(2),
+    one_way = ParticleGNN(FeatureBuilder(names, 2, softening=0.01), edge_model, NewtonianNodeModel(2),
                           EdgeList.from_pairs([(0, 1), (2, 0)], 3), antisymmetric=True)
     positions, masses, charges = random_systems(batch=4, n=3)
     with torch.no_grad():

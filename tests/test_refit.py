@@ -17,14 +17,19 @@ dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
 UNIT_X, UNIT_Y = dx / (r - 0.01), dy / (r - 0.01)
 
 
-def graphs_of(law: str, sims: int = 40) -> GraphSet:
-    return GraphSet.from_trajectories(simulate(get_potential(law), 4, 2, sims=sims, steps=2, seed=1))
+def graphs_of(law: str, sims: int = 40, seed: int = 1) -> GraphSet:
+    return GraphSet.from_trajectories(simulate(get_potential(law), 4, 2, sims=sims, steps=2, seed=seed))
+
+
+def refit(formulas, law):
+    """Refit on one set of systems, choose on another (held-out) one."""
+    return refit_messages(formulas, graphs_of(law), graphs_of(law, seed=2), EdgeList.complete(4), 0.01)
 
 
 def test_spring_junk_terms_go_and_coefficients_become_exact():
     noisy = {0: -1.9 * UNIT_X * r + 1.95 * UNIT_X + 0.04 * UNIT_X * r**2 + 0.02 * UNIT_Y,
              1: -2.1 * UNIT_Y * r + 2.05 * UNIT_Y - 0.03 * UNIT_X * r}
-    refitted = refit_messages(noisy, graphs_of("spring"), EdgeList.complete(4))
+    refitted = refit(noisy, "spring")
     for message, unit in zip(refitted, (UNIT_X, UNIT_Y)):
         assert sympy.simplify(message.expression - (-2 * unit * r + 2 * unit)) == 0
         assert message.r2 > 1 - 1e-9
@@ -34,7 +39,7 @@ def test_spring_junk_terms_go_and_coefficients_become_exact():
 
 def test_power_law_exponents_snap_when_the_data_agree():
     almost = {k: -1.03 * u * m1**0.97 * m2**1.02 / r**1.04 for k, u in enumerate((UNIT_X, UNIT_Y))}
-    refitted = refit_messages(almost, graphs_of("r1"), EdgeList.complete(4))
+    refitted = refit(almost, "r1")
     verdict = verify_law([m.expression for m in refitted], "m1*m2*log(r)", 2)
     assert verdict.passed and all(verdict.exact)
 
@@ -42,9 +47,19 @@ def test_power_law_exponents_snap_when_the_data_agree():
 def test_a_missing_term_is_not_invented():
     """The refit only chooses among the read-out's terms: without the constant-spring term the law stays wrong."""
     partial = {0: -2 * UNIT_X * r, 1: -2 * UNIT_Y * r}
-    refitted = refit_messages(partial, graphs_of("spring"), EdgeList.complete(4))
+    refitted = refit(partial, "spring")
     assert all(m.r2 < 0.99 for m in refitted)
     assert not verify_law([m.expression for m in refitted], "(r - 1)**2", 2).passed
+
+
+def test_near_copies_of_a_term_do_not_hide_the_exact_one():
+    """A read-out whose spring term is spread over r**0.8 ... r**1.0 still refits to the exact 2(1 - r) u."""
+    spread = {k: sum(-0.4 * u * r**p for p in (0.77, 0.81, 0.86, 0.93, 0.998)) + 2.0 * u
+              for k, u in enumerate((UNIT_X, UNIT_Y))}
+    refitted = refit(spread, "spring")
+    for message, unit in zip(refitted, (UNIT_X, UNIT_Y)):
+        assert sympy.simplify(message.expression - (-2 * unit * r + 2 * unit)) == 0
+        assert message.candidates and message.candidates[0]["terms"] == 1  # the Pareto front starts short
 
 
 def test_snapping_is_limited_to_near_simple_exponents():

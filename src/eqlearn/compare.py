@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlearn.discover import DiscoverConfig, build_model, prepare_output, run_discovery, training_phases
+from eqlearn.discover import (DEFAULT_LAW, DiscoverConfig, build_model, data_spec, prepare_output, resolve_config, run_discovery,
+                              training_phases)
 from eqlearn.gnn.edge_models import mlp_variant
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
 from eqlearn.physics.simulator import initial_conditions
-from eqlearn.refit import law_accelerations
+from eqlearn.law import PairLaw
 from eqlearn.verify import parse_message
 
 #: Test systems per shift: (factor on positions, factor on masses). 3x positions puts particles
@@ -41,17 +42,18 @@ def total_epochs(config: DiscoverConfig) -> int:
     return sum(phase.epochs for phase in training_phases(config))
 
 
-def pipeline_configs(base: DiscoverConfig, variants: list[str], data: str, out: Path,
+def pipeline_configs(base: DiscoverConfig, variants: list[str], data: str, out: Path, spec,
                      baseline_nodes: str = "newtonian") -> dict[str, DiscoverConfig]:
     """The GNN+EQL with its defaults, then the baseline in each variant behind `baseline_nodes`,
     given the EQL's total epochs and the same loss (the EQL's default, unless the base config names one)."""
-    eql = replace(base, edge_model="eql", node_model="newtonian", data=data, out=str(out / "eql"))
+    told = dict(law=None, potential=None)  # the data file carries its law; the runs are not told it
+    eql = resolve_config(replace(base, edge_model="eql", data=data, out=str(out / "eql"), **told), spec)
     configs = {"GNN+EQL": eql}
     nodes = "" if baseline_nodes == "newtonian" else f", {baseline_nodes} nodes"
     for variant in variants:
         configs[f"MLP-{variant}{nodes} + SR"] = replace(
             base, edge_model="mlp", node_model=baseline_nodes, variant=variant, data=data,
-            out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql), loss=eql.loss)
+            out=str(out / f"mlp-{variant}"), epochs=total_epochs(eql), loss=eql.loss, **told)
     return configs
 
 
@@ -59,7 +61,7 @@ def load_trained_model(run: str | Path) -> ParticleGNN:
     """The model a discovery run left in its directory, ready for evaluation."""
     run = Path(run)
     config = DiscoverConfig.from_json((run / "config.json").read_text())
-    model = build_model(config, config.law or "custom")
+    model = build_model(config)
     model.load_state_dict(torch.load(run / "checkpoint.pt", weights_only=True)["state_dict"])
     return model.eval()
 
@@ -70,7 +72,7 @@ def shifted_systems(potential, n: int, dim: int, systems: int, seed: int, distan
     x, m = x * distance, m * mass
     accelerations = pair_accelerations(x, v, m, q, potential)
     tensor = lambda a: torch.as_tensor(a, dtype=torch.float32)
-    return GraphSet(tensor(x), tensor(m), tensor(q), tensor(accelerations))
+    return GraphSet(tensor(x), tensor(m), tensor(q), tensor(accelerations), tensor(v))
 
 
 def extrapolation_errors(predict, potential, n: int, dim: int, seed: int,
@@ -88,15 +90,16 @@ def extrapolation_errors(predict, potential, n: int, dim: int, seed: int,
 def network_predictor(model: ParticleGNN):
     def predict(graphs: GraphSet) -> np.ndarray:
         with torch.no_grad():
-            return model(graphs.positions, graphs.masses, graphs.charges)[0].double().numpy()
+            return model(*graphs.inputs)[0].double().numpy()
     return predict
 
 
 def law_predictor(discovery, edges):
     """The reported law as a model of its own (where message k is the force along axis k)."""
     by_axis = sorted(discovery.messages, key=lambda m: m["index"])
-    law = [parse_message(m.get("refitted", m["expression"])) for m in by_axis]
-    return lambda graphs: law_accelerations(law, graphs, edges)
+    law = PairLaw([parse_message(m.get("refitted", m["expression"])) for m in by_axis], edges, discovery.config.softening)
+    as_numpy = lambda a: None if a is None else a.double().numpy()
+    return lambda graphs: law.accelerations(*(as_numpy(a) for a in graphs.inputs))
 
 
 @dataclass
@@ -174,19 +177,22 @@ def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str
     for variant in variants:
         mlp_variant(variant)  # fail before any work is done
     out = prepare_output(Path(out))
-    potential = get_potential(base.law, base.potential)
+    potential = get_potential(base.law or (None if base.potential else DEFAULT_LAW), base.potential)
     rows, simulate_seconds = [], {}
     for seed in seeds:
         start = time.perf_counter()
         data = out / f"data_seed{seed}.npz"
-        save_dataset(data, simulate(potential, base.n, base.dim, base.sims, base.steps, seed=seed, progress=base.progress))
+        trajectories = simulate(potential, base.n, base.dim, base.sims, base.steps, seed=seed, progress=base.progress)
+        save_dataset(data, trajectories)
         simulate_seconds[seed] = round(time.perf_counter() - start, 2)
         seed_dir = out / f"seed{seed}"
         seed_dir.mkdir()
-        configs = pipeline_configs(replace(base, seed=seed), variants, str(data), seed_dir, baseline_nodes)
+        configs = pipeline_configs(replace(base, seed=seed), variants, str(data), seed_dir, data_spec(trajectories),
+                                   baseline_nodes)
         for pipeline, config in configs.items():
             log(f"seed {seed}: {pipeline}")
             discovery = run_discovery(config, log=log)
+            config = discovery.config  # resolved: the recipe's choices filled in
             model = load_trained_model(config.out)
             rows.append({
                 "seed": seed, "pipeline": pipeline, "edge_model": config.edge_model, "node_model": config.node_model,
@@ -200,7 +206,7 @@ def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str
                                                            base.dim, seed) if config.messages_are_forces else None),
                 "run": config.out,
             })
-    comparison = Comparison(base.law or "custom", base.n, base.dim, BUDGET, rows, simulate_seconds)
+    comparison = Comparison(potential.name, base.n, base.dim, BUDGET, rows, simulate_seconds)
     (out / "comparison.json").write_text(json.dumps(comparison.to_dict(), indent=2))
     (out / "comparison.md").write_text(comparison.to_markdown())
     return comparison

@@ -81,21 +81,6 @@ def backward_elimination(fit: Callable[[list[int]], tuple[np.ndarray, float]], a
     return active, coefficients, error
 
 
-def elimination_path(fit: Callable[[list[int]], tuple[np.ndarray, float]],
-                     active: list[int]) -> list[tuple[list[int], np.ndarray, float]]:
-    """Every step of backward elimination down to one term: (kept terms, coefficients, error),
-    starting from all of `active`; the candidates a held-out set then chooses among."""
-    active = list(active)
-    coefficients, error = fit(active)
-    path = [(list(active), coefficients, error)]
-    while len(active) > 1:
-        trials = [(fit([a for a in active if a != drop]), drop) for drop in active]
-        (coefficients, error), drop = min(trials, key=lambda trial: trial[0][1])
-        active.remove(drop)
-        path.append((list(active), coefficients, error))
-    return path
-
-
 def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:
     for layer in network.hidden:
         x = layer(x)
@@ -152,3 +137,18 @@ def refit_terms(expr: sympy.Expr, symbols, train: tuple[np.ndarray, np.ndarray],
     active, coefficients, error = backward_elimination(refit, list(range(len(kept))), _as_good_as)
     formula = sympy.Add(*[sympy.Float(c) * kept[i] for c, i in zip(coefficients, active)])
     return formula, error
+
+
+def fit_power_law(x: np.ndarray, y: np.ndarray, columns, symbols) -> sympy.Expr | None:
+    """The power law c * prod(x_i ** a_i) over the strictly positive `columns` of `x`, fitted by
+    least squares in log space; None unless y keeps one sign. A candidate beside the networks'
+    read-outs: cheap, and exact whenever the formula is a single monomial."""
+    if len(columns) == 0 or not ((y > 0).all() or (y < 0).all()):
+        return None
+    design = np.column_stack([np.log(x[:, columns]), np.ones(len(x))])
+    solution = np.linalg.lstsq(design, np.log(np.abs(y)), rcond=None)[0]
+    if not np.isfinite(solution).all():
+        return None
+    sign = 1 if (y > 0).all() else -1
+    return sign * sympy.Float(math.exp(solution[-1])) * sympy.Mul(
+        *[symbols[i] ** sympy.Float(a) for i, a in zip(columns, solution[:-1])])
