@@ -10,15 +10,32 @@ import sympy
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import validate_data
 
 from eqlearn.errors import UserInputError
+from eqlearn.eql.export import FormulaModule, numpy_function
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
 from eqlearn.eql.restarts import extract_copy, parallel_copies
-from eqlearn.eql.selection import as_good_as_best, eliminate_output_terms, normalised_error
+from eqlearn.eql.selection import (
+    as_good_as_best, eliminate_output_terms, normalised_error, fit_power_law, refit_terms, snap_to_halves,
+)
 from eqlearn.eql.sparsity import PENALTIES, attach_gates, weight_penalty
 from eqlearn.eql.units import get_unit
-from eqlearn.symbolic import clean_expression, to_latex
+from eqlearn.symbolic import clean_expression, to_latex, to_string
 from eqlearn.train import Phase, train
+
+#: The default units when some input column is strictly positive (physical quantities): the
+#: first layer's `monomial` units read only the logarithms of those columns, so each one is a
+#: power law x1^a x2^b ... with any exponents; the others read the inputs themselves. The second
+#: layer multiplies, divides and takes square roots of the first layer's outputs.
+POSITIVE_INPUT_UNITS: list[dict[str, int]] = [
+    {"constant": 1, "identity": 2, "monomial": 4, "square": 1, "sin": 1, "cos": 1},
+    {"constant": 1, "identity": 3, "product": 2, "division": 1, "sqrt": 1},
+]
+#: Restarts whose network fits best (on held-out rows) that are read out as formulas and refitted.
+READ_OUT_RESTARTS = 4
+#: Fewest rows a fit accepts: restarts and terms are chosen on held-out rows.
+MIN_ROWS = 10
 
 
 class EQLRegressor(RegressorMixin, BaseEstimator):
@@ -26,11 +43,20 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
 
     Training runs three phases of full-batch Adam: a free fit, a fit with a sparsity `penalty`
     weighted by `regularization`, then pruning of weights below `prune_threshold` and a fine-tune.
-    `restarts` random initialisations train side by side; in each, the output layer is refitted
-    without the terms it can spare, and the shortest formula among those with the best validation
-    error is kept; `init_scale` (a pair: a geometric spread over the restarts) sets the
-    size of their initial weights. Inputs and targets are rescaled by powers of ten only, so the
-    printed formula is exact in the original units.
+    `restarts` random initialisations train side by side; `init_scale` (a pair: a geometric
+    spread over the restarts) sets the size of their initial weights. The best restarts (on
+    held-out rows) are read out as formulas in the user's units; each formula's additive terms
+    are refitted by least squares, with and without its numbers snapped to multiples of 1/2, and
+    dropped while the held-out error stays as good. Every candidate lands in `equations_`; the
+    shortest one as good as the best is the model, and `predict` evaluates that printed formula.
+    With `power_law`, a power law c * x1^a1 * x2^a2 ... fitted by least squares in log space
+    (strictly positive columns, a target of one sign) is one more candidate (`source` in
+    `equations_` says where each candidate came from).
+
+    Inputs and targets are rescaled by powers of ten only, and the logarithms of strictly
+    positive columns feed `monomial` units, so ranges such as U(1, 5) or targets near 1e4 train
+    like U(-1, 1) and the formula is still exact in the original units. `units=None` picks
+    `POSITIVE_INPUT_UNITS` when some column is strictly positive, else Kim et al.'s `DEFAULT_UNITS`.
     """
 
     def __init__(
@@ -45,6 +71,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         init_scale: float | tuple[float, float] = (1.0, 3.0),
         restarts: int = 12,
         validation_fraction: float = 0.2,
+        power_law: bool = True,
         digits: int = 3,
         feature_names: Sequence[str] | None = None,
         random_state: int | None = None,
@@ -60,6 +87,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.init_scale = init_scale
         self.restarts = restarts
         self.validation_fraction = validation_fraction
+        self.power_law = power_law
         self.digits = digits
         self.feature_names = feature_names
         self.random_state = random_state
@@ -67,45 +95,86 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
 
     # ----------------------------------------------------------------------------------- fit
     def fit(self, X, y) -> "EQLRegressor":
-        X = _as_matrix(X, "X")
-        y_matrix = _as_matrix(y, "y", allow_vector=True)
-        if len(X) != len(y_matrix):
-            raise UserInputError(f"X has {len(X)} rows but y has {len(y_matrix)}; they must match")
         self._check_settings()
-        self.feature_names_in_ = self._resolve_feature_names(X)
-        self.n_features_in_ = X.shape[1]
+        if y is None:
+            raise UserInputError("EQLRegressor requires y to be passed, but the target y is None")
+        column_names = _column_names(X)
+        X_matrix = _as_matrix(X, "X")
+        y_matrix = _as_matrix(y, "y", allow_vector=True)
+        if len(X_matrix) != len(y_matrix):
+            raise UserInputError(f"X has {len(X_matrix)} rows but y has {len(y_matrix)}; they must match")
+        if len(X_matrix) < MIN_ROWS:
+            raise UserInputError(f"got {len(X_matrix)} sample(s); EQLRegressor needs at least {MIN_ROWS} rows "
+                                 "(restarts and terms are chosen on held-out rows)")
+        constant = np.flatnonzero(np.ptp(y_matrix, axis=0) == 0)
+        if len(constant):
+            raise UserInputError(f"y{'' if np.ndim(y) == 1 else f' column {constant[0]}'} is constant "
+                                 f"({y_matrix[0, constant[0]]:g}): there is no formula to learn")
+        validate_data(self, X, y, multi_output=True, ensure_min_samples=MIN_ROWS)  # n_features_in_, feature_names_in_
+        X, self.feature_names_ = X_matrix, self._resolve_feature_names(X_matrix, column_names)
         self.n_outputs_ = y_matrix.shape[1]
         self._y_was_vector = np.ndim(y) == 1
         self.x_scale_ = _power_of_ten(np.abs(X).max(axis=0))
         self.y_scale_ = _power_of_ten(np.abs(y_matrix).max(axis=0))
+        self.units_ = self._resolve_units(X)
+        self.log_columns_ = np.flatnonzero((X > 0).all(axis=0)) if self._uses_monomials() else np.array([], int)
 
         rng = np.random.default_rng(self.random_state)
         train_rows, valid_rows = _split(len(X), self.validation_fraction, rng)
-        inputs = torch.as_tensor(X / self.x_scale_, dtype=torch.float32)
+        inputs = torch.as_tensor(self._network_inputs(X), dtype=torch.float32)
         targets = torch.as_tensor(y_matrix / self.y_scale_, dtype=torch.float32)
-        train_set = (inputs[train_rows], targets[train_rows])
-        valid_set = (inputs[valid_rows], targets[valid_rows])
         with torch.random.fork_rng(devices=[]), _single_thread():
             torch.manual_seed(int(rng.integers(2**31)))
-            parallel = self._train_parallel(*train_set)
-            self._keep_best_restart(parallel, train_set, valid_set)
+            parallel = self._train_parallel(inputs[train_rows], targets[train_rows])
+            networks, errors = self._restarts(parallel, (inputs[train_rows], targets[train_rows]),
+                                              (inputs[valid_rows], targets[valid_rows]))
+        self.restart_errors_ = errors
+        data = (X[train_rows], y_matrix[train_rows]), (X[valid_rows], y_matrix[valid_rows])
+        self._keep_best_formula(networks, errors, *data)
         return self
 
-    def _keep_best_restart(self, parallel: EQLNetwork, train_set: tuple, valid_set: tuple) -> None:
-        """Keep the shortest formula among the restarts as good as the best; only those are read
-        out, since reading out a long failed fit can take minutes."""
+    def _restarts(self, parallel: EQLNetwork, train_set: tuple, valid_set: tuple):
         networks, errors = [], []
         for index in range(self.restarts):
-            network = self._copy(parallel, index).eval()
+            network = extract_copy(parallel, index, self.restarts, self.units_, self.depth).eval()
             eliminate_output_terms(network, train_set, valid_set)
             networks.append(network)
             errors.append(normalised_error(network, *valid_set))
-        formulas = {index: self._read_out(networks[index]) for index in as_good_as_best(errors)}
-        sizes = {index: sum(sympy.count_ops(f) for f in fs) for index, fs in formulas.items()}
-        self.best_restart_ = min(formulas, key=lambda index: (sizes[index], errors[index]))
-        self.network_, self.expressions_ = networks[self.best_restart_], formulas[self.best_restart_]
+        return networks, errors
+
+    def _keep_best_formula(self, networks, errors, train: tuple, valid: tuple) -> None:
+        """Read out the restarts that fit best, refit each formula's terms (as read and with its
+        numbers snapped) and keep the shortest candidate as good as the best. Only the best
+        restarts are read out: reading out a long failed fit can take minutes. A power law fitted
+        in log space (`fit_power_law`) competes on the same terms."""
+        symbols = [sympy.Symbol(name) for name in self.feature_names_]
+        sources = [(f"restart {index}", index, self._read_out(networks[index], symbols))
+                   for index in sorted(range(len(errors)), key=lambda i: errors[i])[:READ_OUT_RESTARTS]
+                   if math.isfinite(errors[index])]
+        positive = np.flatnonzero((train[0] > 0).all(axis=0))
+        laws = [fit_power_law(train[0], train[1][:, o], positive, symbols) for o in range(self.n_outputs_)]
+        if self.power_law and all(law is not None for law in laws):
+            sources.append(("power law", None, laws))
+        candidates = []
+        for source, index, read_out in sources:
+            for variant, transform in (("as read", lambda e: e), ("snapped", snap_to_halves)):
+                formulas, output_errors = [], []
+                for o, expression in enumerate(read_out):
+                    refitted, _ = refit_terms(transform(expression), symbols, (train[0], train[1][:, o]),
+                                              (valid[0], valid[1][:, o]))
+                    formulas.append(clean_expression(refitted, digits=self.digits, drop_below=0))
+                    output_errors.append(_formula_error(formulas[-1], symbols, valid[0], valid[1][:, o]))
+                candidates.append({"source": source, "restart": index, "variant": variant, "formulas": formulas,
+                                   "size": sum(_size(f) for f in formulas), "error": float(np.mean(output_errors))})
+        if not candidates:
+            raise UserInputError("every restart diverged; try a smaller lr or rescale the data")
+        best = as_good_as_best([c["error"] for c in candidates])
+        chosen = min(best, key=lambda i: (candidates[i]["size"], candidates[i]["error"]))
+        self.best_restart_ = candidates[chosen]["restart"]
+        self.network_ = networks[self.best_restart_] if self.best_restart_ is not None else None
+        self.expressions_ = candidates[chosen]["formulas"]
         self.expression_ = self.expressions_[0]
-        self.restart_errors_ = errors
+        self.equations_ = _pareto_table(candidates, chosen, self._y_was_vector)
 
     def _check_settings(self) -> None:
         for name in self._units_per_layer_names():
@@ -118,18 +187,33 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             raise UserInputError("restarts and depth must be at least 1")
 
     def _units_per_layer_names(self) -> list[str]:
-        units = self._units()
+        units = [DEFAULT_UNITS, *POSITIVE_INPUT_UNITS] if self.units is None else self.units
         layers = [units] if isinstance(units, Mapping) else list(units)
         return [name for layer in layers for name in layer]
 
-    def _units(self):
-        return DEFAULT_UNITS if self.units is None else self.units
+    def _resolve_units(self, X: np.ndarray) -> list[dict[str, int]]:
+        """Units per hidden layer: the user's, or the default for these inputs."""
+        if self.units is None:
+            return [dict(layer) for layer in POSITIVE_INPUT_UNITS] if (X > 0).all(axis=0).any() \
+                else [dict(DEFAULT_UNITS)] * self.depth
+        if isinstance(self.units, Mapping):
+            return [dict(self.units)] * self.depth
+        return [dict(layer) for layer in self.units]
+
+    def _uses_monomials(self) -> bool:
+        return self.units_[0].get("monomial", 0) > 0
+
+    def _network_inputs(self, X: np.ndarray) -> np.ndarray:
+        """The scaled inputs, then the logarithms of the positive ones (read by `monomial` units)."""
+        scaled = X / self.x_scale_
+        return np.column_stack([scaled, np.log(scaled[:, self.log_columns_])])
 
     def _train_parallel(self, inputs: torch.Tensor, targets: torch.Tensor) -> EQLNetwork:
         copies, outputs = self.restarts, targets.shape[1]
         network = parallel_copies(
-            inputs.shape[1], outputs, copies, self._units(), self.depth, init_scales=self._init_scales()
+            inputs.shape[1], outputs, copies, self.units_, self.depth, init_scales=self._init_scales()
         )
+        self._restrict_first_layer(network)
         if self.penalty == "l0":
             attach_gates(network)
         repeated = targets.repeat(1, copies)
@@ -154,26 +238,35 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
                               progress=self.verbose, divergence_factor=math.inf)
         return network
 
+    def _restrict_first_layer(self, network: EQLNetwork) -> None:
+        """`monomial` units read only the log columns, every other unit only the inputs themselves."""
+        n, logs = self.n_features_in_, len(self.log_columns_)
+        if not self._uses_monomials():
+            return
+        raw, log = [True] * n + [False] * logs, [False] * n + [True] * logs
+        first = network.hidden[0]
+        first.restrict_inputs({unit.name: log if unit.name == "monomial" else raw
+                               for unit, _ in first.units if unit.arity > 0})
+
     def _init_scales(self) -> np.ndarray:
         """One initial weight scale per restart: a pair spreads them geometrically between its ends."""
         low, high = (self.init_scale, self.init_scale) if np.isscalar(self.init_scale) else self.init_scale
         return np.geomspace(low, high, self.restarts)
 
-    def _copy(self, parallel: EQLNetwork, index: int) -> EQLNetwork:
-        return extract_copy(parallel, index, self.restarts, self._units(), self.depth)
+    def _read_out(self, network: EQLNetwork, symbols: list[sympy.Symbol]) -> list[sympy.Expr]:
+        """The formulas in the user's units, at full precision: read out on the scaled inputs (and
+        their logarithms), then rescaled exactly."""
+        positive = {i: sympy.Symbol(s.name, positive=True) for i, s in enumerate(symbols)}
+        scaled = [positive.get(i, s) if i in self.log_columns_ else s for i, s in enumerate(symbols)]
+        inputs = [*scaled, *[sympy.log(scaled[i]) for i in self.log_columns_]]
+        expressions = network.to_sympy(inputs, threshold=self.prune_threshold, digits=15)
+        unscale = {s: s / _exact_power(k) for s, k in zip(scaled, self.x_scale_)}
+        plain = {positive[i]: symbols[i] for i in self.log_columns_}
+        return [sympy.expand(e.xreplace(unscale) * _exact_power(k)).xreplace(plain)
+                for e, k in zip(expressions, self.y_scale_)]
 
-    def _read_out(self, network: EQLNetwork) -> list[sympy.Expr]:
-        """The formulas in the user's units: read out on the scaled inputs, then rescaled exactly."""
-        symbols = [sympy.Symbol(name) for name in self.feature_names_in_]
-        scaled = network.to_sympy(symbols, threshold=self.prune_threshold, digits=self.digits)
-        unscale = {s: s / _exact_power(k) for s, k in zip(symbols, self.x_scale_)}
-        return [
-            clean_expression(e.xreplace(unscale) * _exact_power(k), digits=self.digits, drop_below=0)
-            for e, k in zip(scaled, self.y_scale_)
-        ]
-
-    def _resolve_feature_names(self, X: np.ndarray) -> list[str]:
-        names = self.feature_names
+    def _resolve_feature_names(self, X: np.ndarray, column_names: list[str] | None) -> list[str]:
+        names = self.feature_names if self.feature_names is not None else column_names
         if names is None:
             return [f"x{i}" for i in range(X.shape[1])]
         names = [str(n) for n in names]
@@ -182,37 +275,100 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         bad = [n for n in names if not n.isidentifier()]
         if bad or len(set(names)) != len(names):
             raise UserInputError(f"feature names must be distinct identifiers, got {names}")
+        if column_names is not None and self.feature_names is not None and list(column_names) != names:
+            raise UserInputError(f"feature_names {names} do not match the DataFrame's columns {list(column_names)}")
         return names
 
     # ------------------------------------------------------------------------------- predict
     def predict(self, X) -> np.ndarray:
+        """The printed formula evaluated on `X`."""
         self._check_fitted()
-        X = _as_matrix(X, "X")
-        if X.shape[1] != self.n_features_in_:
-            raise UserInputError(f"X has {X.shape[1]} features but the model was fitted on {self.n_features_in_}")
-        with torch.no_grad(), _single_thread():
-            scaled = self.network_(torch.as_tensor(X / self.x_scale_, dtype=torch.float32))
-        y = scaled.numpy().astype(np.float64) * self.y_scale_
-        return y[:, 0] if self._y_was_vector else y
+        matrix = _as_matrix(X, "X")
+        if matrix.shape[1] != self.n_features_in_:
+            raise UserInputError(f"X has {matrix.shape[1]} features, but EQLRegressor is expecting "
+                                 f"{self.n_features_in_} features as input")
+        validate_data(self, X, reset=False)  # a DataFrame's columns must be the fitted ones
+        X = matrix
+        y = self.numpy()(X) if self._y_was_vector else numpy_function(self.expressions_, self._symbols())(X)
+        return y
 
     def score(self, X, y, sample_weight=None) -> float:
         """R^2 of the predictions (averaged over outputs), with the same input checks as `fit`."""
         _as_matrix(y, "y", allow_vector=True)
         return super().score(X, y, sample_weight)
 
-    def sympy(self):
-        """The fitted formula (a list of formulas for a 2-D `y`)."""
+    # ------------------------------------------------------------------------------- exports
+    def sympy(self, index: int | None = None):
+        """The fitted formula (a list of formulas for a 2-D `y`); `index` picks row `index` of
+        `equations_` instead of the selected one."""
         self._check_fitted()
-        return self.expression_ if self._y_was_vector else list(self.expressions_)
+        formulas = self.expressions_ if index is None else self.equations_["sympy"].iloc[index]
+        formulas = formulas if isinstance(formulas, list) else [formulas]
+        return formulas[0] if self._y_was_vector else list(formulas)
 
-    def latex(self):
-        self._check_fitted()
-        latex = [to_latex(e) for e in self.expressions_]
-        return latex[0] if self._y_was_vector else latex
+    def latex(self, index: int | None = None):
+        formulas = self.sympy(index)
+        return to_latex(formulas) if self._y_was_vector else [to_latex(f) for f in formulas]
+
+    def numpy(self, index: int | None = None):
+        """A callable `f(X)` evaluating the formula on a 2-D array with the training columns."""
+        formulas = self.sympy(index)
+        evaluate = numpy_function(formulas if isinstance(formulas, list) else [formulas], self._symbols())
+        return (lambda X: evaluate(X)[:, 0]) if self._y_was_vector else evaluate
+
+    def pytorch(self, index: int | None = None) -> FormulaModule:
+        """A `torch.nn.Module` computing the formula: [..., n_features] -> [..., n_outputs]."""
+        formulas = self.sympy(index)
+        return FormulaModule(formulas if isinstance(formulas, list) else [formulas], self._symbols())
+
+    def _symbols(self) -> list[sympy.Symbol]:
+        return [sympy.Symbol(name) for name in self.feature_names_]
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
+        if not hasattr(self, "expressions_"):
             raise NotFittedError("this EQLRegressor is not fitted yet; call fit(X, y) first")
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        return tags
+
+
+def _formula_error(formula: sympy.Expr, symbols, X: np.ndarray, y: np.ndarray) -> float:
+    """MSE / variance of `y` of the formula on (X, y); inf where it is not finite."""
+    prediction = numpy_function([formula], symbols)(X)[:, 0]
+    error = float(np.mean((prediction - y) ** 2) / max(float(y.var()), 1e-12))
+    return error if math.isfinite(error) else math.inf
+
+
+def _size(formula: sympy.Expr) -> int:
+    """Nodes of the expression tree, numbers included: the complexity of `equations_`."""
+    return sum(1 for _ in sympy.preorder_traversal(formula))
+
+
+def _pareto_table(candidates: list[dict], chosen: int, vector: bool):
+    """The candidates no other one beats in both size and error, by size: `equations_`."""
+    import pandas as pd
+
+    order = sorted(range(len(candidates)), key=lambda i: (candidates[i]["size"], candidates[i]["error"]))
+    rows, best_error = [], math.inf
+    for i in order:
+        c = candidates[i]
+        if c["error"] < best_error or i == chosen:
+            best_error = min(best_error, c["error"])
+            formulas = c["formulas"][0] if vector else c["formulas"]
+            rows.append({"size": c["size"], "error": c["error"],
+                         "equation": "; ".join(to_string(f) for f in c["formulas"]),
+                         "sympy": formulas, "source": c["source"], "variant": c["variant"],
+                         "selected": i == chosen})
+    return pd.DataFrame(rows)
+
+
+def _column_names(X) -> list[str] | None:
+    """A DataFrame's column names as strings, else None."""
+    columns = getattr(X, "columns", None)
+    return None if columns is None else [str(c) for c in columns]
 
 
 @contextmanager
@@ -230,8 +386,12 @@ def _single_thread() -> Iterator[None]:
 def _as_matrix(values, name: str, allow_vector: bool = False) -> np.ndarray:
     """A finite float64 2-D array, or a `UserInputError` that says what is wrong."""
     try:
+        if np.iscomplexobj(np.asarray(values)):
+            raise UserInputError(f"{name} must be real numbers, got complex values")
         array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError) as error:
+        if isinstance(error, UserInputError):
+            raise
         raise UserInputError(f"{name} must be numeric") from None
     if array.ndim == 1 and allow_vector:
         array = array[:, None]
@@ -247,9 +407,10 @@ def _as_matrix(values, name: str, allow_vector: bool = False) -> np.ndarray:
 
 
 def _power_of_ten(magnitude: np.ndarray) -> np.ndarray:
-    """Per column, the power of ten nearest its largest |value| (1 for all-zero columns)."""
+    """Per column, a power of ten that brings its largest |value| into [0.63, 6.3) (1 for
+    all-zero columns): U(1, 5) stays as it is, so sin(theta) needs no weight of 10."""
     safe = np.where(magnitude > 0, magnitude, 1.0)
-    return 10.0 ** np.round(np.log10(safe))
+    return 10.0 ** np.round(np.log10(safe) - 0.3)
 
 
 def _exact_power(scale: float) -> sympy.Expr:

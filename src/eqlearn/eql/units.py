@@ -17,6 +17,8 @@ from eqlearn.errors import UserInputError
 EXP_CLAMP = 20.0
 #: Guarded division returns 0 where |denominator| is below this (Sahoo et al. 2018).
 DIVISION_THRESHOLD = 1e-3
+#: `sqrt` and `log` read their argument clamped from below here, so training never sees NaN.
+DOMAIN_FLOOR = 1e-6
 
 
 class _TorchMath:
@@ -28,6 +30,14 @@ class _TorchMath:
     @staticmethod
     def exp(x):
         return torch.exp(torch.clamp(x, max=EXP_CLAMP))
+
+    @staticmethod
+    def sqrt(x):
+        return torch.sqrt(torch.clamp(x, min=DOMAIN_FLOOR))
+
+    @staticmethod
+    def log(x):
+        return torch.log(torch.clamp(x, min=DOMAIN_FLOOR))
 
     @staticmethod
     def divide(numerator, denominator):
@@ -42,6 +52,8 @@ class _SympyMath:
     sin = staticmethod(sympy.sin)
     cos = staticmethod(sympy.cos)
     exp = staticmethod(sympy.exp)
+    sqrt = staticmethod(sympy.sqrt)
+    log = staticmethod(sympy.log)
 
     @staticmethod
     def divide(numerator, denominator):
@@ -83,6 +95,11 @@ UNITS: dict[str, Unit] = {
         Unit("sigmoid", 1, lambda m, x: 1 / (1 + m.exp(-x))),
         Unit("product", 2, lambda m, x, y: x * y),
         Unit("division", 2, lambda m, x, y: m.divide(x, y)),
+        Unit("sqrt", 1, lambda m, x: m.sqrt(x)),
+        Unit("log", 1, lambda m, x: m.log(x)),
+        # exp of a weighted sum of logarithms is the monomial x1^a * x2^b * ...: a layer that feeds
+        # these units only log inputs (`EQLLayer.restrict_inputs`) learns power laws directly
+        Unit("monomial", 1, lambda m, x: m.exp(x)),
     ]
 }
 

@@ -83,7 +83,7 @@ CENTRAL_EDGE_UNITS: list[dict[str, int]] = [{"constant": 1, "identity": 2, "prod
 
 def exponent_flags(feature_names: Sequence[str]) -> list[bool]:
     """Inputs the `exp` units of a central model read: logarithms and r itself (for e^(k r))."""
-    return [name.startswith("log_") or name == "r" for name in feature_names]
+    return [name.startswith("log_") for name in feature_names]
 
 
 class CentralEQLEdgeModel(nn.Module):
