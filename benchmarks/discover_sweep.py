@@ -22,11 +22,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from results_log import append_rows, parse_seeds, read_rows
-
 from eqlearn.discover import DiscoverConfig, run_discovery
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.verify import verify_law
+from results_log import append_rows, parse_seeds, read_rows
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "discover.jsonl"

@@ -14,7 +14,11 @@ from eqlearn.cli import main
 from eqlearn.demos import demo_config, run_demo
 from eqlearn.demos.digits import is_scaled_sum, random_shift
 from eqlearn.demos.dynamics import (
-    SYSTEMS, DynamicsConfig, HiddenParameterDynamics, simulate, update_equations,
+    SYSTEMS,
+    DynamicsConfig,
+    HiddenParameterDynamics,
+    simulate,
+    update_equations,
 )
 from eqlearn.demos.heads import make_head
 from eqlearn.demos.idx import load_mnist, read_idx

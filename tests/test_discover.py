@@ -1,5 +1,6 @@
 """`eqlearn discover` end to end on tiny budgets: the run directory contract and the error paths."""
 import json
+from dataclasses import asdict, replace
 
 import numpy as np
 import pytest
@@ -7,8 +8,6 @@ import sympy
 import torch
 
 from eqlearn.cli import main
-from dataclasses import asdict, replace
-
 from eqlearn.discover import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate

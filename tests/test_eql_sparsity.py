@@ -5,7 +5,12 @@ import torch
 
 from eqlearn.eql.network import EQLNetwork
 from eqlearn.eql.sparsity import (
-    HardConcreteGate, attach_gates, count_active_weights, eql_layers, prune, weight_penalty,
+    HardConcreteGate,
+    attach_gates,
+    count_active_weights,
+    eql_layers,
+    prune,
+    weight_penalty,
 )
 from eqlearn.train import Phase, train
 

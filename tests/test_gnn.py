@@ -7,12 +7,12 @@ from torch import nn
 
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import FeatureBuilder
-from eqlearn.recipes import RECIPES, DataSpec
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import NewtonianNodeModel
 from eqlearn.physics.interactions import pair_accelerations
 from eqlearn.physics.potentials import get_potential
+from eqlearn.recipes import RECIPES, DataSpec
 
 
 def random_systems(batch=5, n=4, dim=2, seed=0):

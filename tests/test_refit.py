@@ -3,13 +3,13 @@ exponents snapped only where the data say so."""
 import sympy
 import torch
 
+from eqlearn.canonical import single_axis_form, unit_vector_form
 from eqlearn.eql.network import EQLLayer
 from eqlearn.eql.sparsity import prune
 from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
-from eqlearn.canonical import single_axis_form, unit_vector_form
 from eqlearn.refit import candidate_terms, refit_messages, snap_exponents
 from eqlearn.verify import verify_law
 

@@ -4,8 +4,8 @@ import json
 import pytest
 import sympy
 
-from eqlearn.errors import UserInputError
 from eqlearn.canonical import canonical_form
+from eqlearn.errors import UserInputError
 from eqlearn.verify import verify_equations_file, verify_law
 
 SPRING = "(r - 1)**2"

@@ -8,7 +8,8 @@ import sympy
 
 from eqlearn.physics.potentials import SOFTENING
 from eqlearn.symbolic import clean_expression
-from eqlearn.variables import distance, evaluate as _evaluate
+from eqlearn.variables import distance
+from eqlearn.variables import evaluate as _evaluate
 
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8

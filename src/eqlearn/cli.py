@@ -12,7 +12,10 @@ from eqlearn.errors import UserInputError
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from eqlearn import __version__
+
     parser = argparse.ArgumentParser(prog="eqlearn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"eqlearn {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for add in _COMMANDS:
         add(commands)

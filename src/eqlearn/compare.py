@@ -17,14 +17,22 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlearn.discover import (DEFAULT_LAW, DiscoverConfig, build_model, data_spec, prepare_output, resolve_config, run_discovery,
-                              training_phases)
+from eqlearn.discover import (
+    DEFAULT_LAW,
+    DiscoverConfig,
+    build_model,
+    data_spec,
+    prepare_output,
+    resolve_config,
+    run_discovery,
+    training_phases,
+)
 from eqlearn.gnn.edge_models import mlp_variant
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet
+from eqlearn.law import PairLaw
 from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
 from eqlearn.physics.simulator import initial_conditions
-from eqlearn.law import PairLaw
 from eqlearn.verify import parse_message
 
 #: Test systems per shift: (factor on positions, factor on masses). 3x positions puts particles

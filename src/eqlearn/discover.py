@@ -22,15 +22,21 @@ import torch
 from eqlearn import __version__
 from eqlearn.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import (CentralEQLEdgeModel, EQLEdgeModel, default_edge_units, logarithm_flags,
-                                     mlp_edge_model, mlp_variant)
+from eqlearn.gnn.edge_models import (
+    CentralEQLEdgeModel,
+    EQLEdgeModel,
+    default_edge_units,
+    logarithm_flags,
+    mlp_edge_model,
+    mlp_variant,
+)
 from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate, force_loss
 from eqlearn.law import PairLaw, formula_size, relative_force_error
-from eqlearn.physics.dataset import load_dataset, split_by_simulation
+from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
 from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
@@ -438,7 +444,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
 
     def on_epoch(row: dict) -> None:
         _append_csv(metrics_path, row)
-        torch.save({"state_dict": model.state_dict(), "config": asdict(config)}, out / "checkpoint.pt")
+        with atomic_output(out / "checkpoint.pt") as handle:  # a kill mid-write leaves the last good one
+            torch.save({"state_dict": model.state_dict(), "config": asdict(config)}, handle)
 
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
         f"{len(train_set)} graphs; inputs {', '.join(config.features)}")
@@ -475,7 +482,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
         message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
     discovery = Discovery(config, truth, messages, [to_string(c) for c in canonical], readout.live, truth_free,
                           verification, readout_verification, round(evaluate(model, test_set), 6), clock)
-    (out / "equations.json").write_text(json.dumps(discovery.equations(), indent=2))
+    with atomic_output(out / "equations.json") as handle:
+        handle.write(json.dumps(discovery.equations(), indent=2).encode())
     _write_plots(out, readout, law if config.messages_are_forces else None, config)
     _write_pareto_fronts(out, readout)
     return discovery

@@ -4,18 +4,16 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def plot_loss_curves(metrics_csv: Path, path: Path) -> None:
     with metrics_csv.open() as handle:
         rows = list(csv.DictReader(handle))
     epochs = [int(r["epoch"]) for r in rows]
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))
+    ax = fig.subplots()
     for key, label in (("loss", "training loss"), ("val_loss", "validation acceleration MAE")):
         if rows and key in rows[0]:
             ax.plot(epochs, [float(r[key]) for r in rows], label=label)
@@ -27,25 +25,25 @@ def plot_loss_curves(metrics_csv: Path, path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def plot_message_spread(stds: np.ndarray, path: Path) -> None:
     """Std of every message feature, largest first: a sparse law shows d bars and then nothing."""
     order = np.sort(stds)[::-1]
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     ax.bar(np.arange(len(order)), order)
     ax.set(xlabel="message feature (sorted)", ylabel="std over edges", title="message spread")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path,
                            reference: str = "the reported law") -> None:
     """Each top message against its best affine fit by the components of `force` (a law's or the truth's)."""
     count = messages.shape[1]
-    fig, axes = plt.subplots(1, count, figsize=(3.6 * count, 3.4), squeeze=False)
+    fig = Figure(figsize=(3.6 * count, 3.4))
+    axes = fig.subplots(1, count, squeeze=False)
     design = np.column_stack([force, np.ones(len(force))])
     for k, ax in enumerate(axes[0]):
         coefficients, *_ = np.linalg.lstsq(design, messages[:, k], rcond=None)
@@ -56,4 +54,3 @@ def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path,
         ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"affine fit by {reference}", ylabel=f"message {k + 1}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
-    plt.close(fig)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+
 def round_significant(value: float, digits: int) -> float:
     """`value` rounded to `digits` significant digits (0 stays 0)."""
     return float(f"{value:.{digits}g}")

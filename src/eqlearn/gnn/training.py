@@ -15,7 +15,6 @@ from eqlearn.eql.sparsity import weight_penalty
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.model import ParticleGNN
 
-
 HUBER_DELTA = 10.0
 #: A message feature whose std is below this fraction of the largest one counts as switched off.
 LIVE_MESSAGE_FRACTION = 1e-2

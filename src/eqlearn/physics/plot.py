@@ -1,10 +1,7 @@
 """Draw a few simulated systems to a PNG so a user can see what was simulated."""
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 from eqlearn.physics.dataset import atomic_output  # noqa: E402
 from eqlearn.physics.simulator import Trajectories  # noqa: E402
@@ -16,7 +13,8 @@ def plot_trajectories(trajectories: Trajectories, path, systems: int = 4) -> Non
     Line width grows with mass; a dot marks the start.
     """
     count = min(systems, len(trajectories))
-    figure, axes = plt.subplots(1, count, figsize=(3.2 * count, 3.4), squeeze=False)
+    figure = Figure(figsize=(3.2 * count, 3.4))
+    axes = figure.subplots(1, count, squeeze=False)
     meta = trajectories.meta
     for s, ax in enumerate(axes[0]):
         for particle in range(trajectories.positions.shape[2]):
@@ -32,4 +30,3 @@ def plot_trajectories(trajectories: Trajectories, path, systems: int = 4) -> Non
     figure.tight_layout()
     with atomic_output(path) as file:
         figure.savefig(file, format="png", dpi=110)
-    plt.close(figure)
