@@ -62,7 +62,7 @@ def _axis_rank(term: sympy.Expr, axes: Sequence[sympy.Symbol]) -> int:
 
 def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], digits: int = 3,
                    drop_below: float = 1e-2, values: dict[str, np.ndarray] | None = None) -> list[sympy.Expr]:
-    """Undo an arbitrary invertible linear mixing of `exprs` (DESIGN.md §3).
+    """Undo an arbitrary invertible linear mixing of `exprs` (docs/design.md §5).
 
     The expressions are written over their common additive terms (constants dropped: offsets are
     not identifiable) and the coefficient matrix is reduced by Gauss-Jordan elimination with

@@ -145,7 +145,7 @@ class Comparison:
         shifts = " / ".join(SHIFTS)
         lines = [
             f"# {self.law} (n={self.n}, d={self.dim}): GNN+EQL vs MLP-GNN + symbolic regression", "",
-            f"Budget: {self.budget}. Same data set and seed per row pair; same verifier (DESIGN.md §5).",
+            f"Budget: {self.budget}. Same data set and seed per row pair; same verifier (docs/design.md §4).",
             "Simulation (shared by both pipelines): " + ", ".join(f"seed {s}: {t:.1f} s" for s, t in self.simulate_seconds.items()),
             "", f"| seed | pipeline | epochs | recovered | canonical law | min R² | non-zero messages | "
             f"train s | read-out s | test MAE | relative error of the network ({shifts}) | of the law alone |",

@@ -16,7 +16,7 @@ from torch import nn
 from eqlearn.eql.network import EQLNetwork
 from eqlearn.errors import UserInputError
 
-#: The seed's hidden layer: 8 constant, 16 identity, 8 product units (DESIGN.md §2).
+#: The seed's hidden layer: 8 constant, 16 identity, 8 product units (docs/design.md §5).
 SEED_EDGE_UNITS: dict[str, int] = {"constant": 8, "identity": 16, "product": 8}
 #: Small layers train faster and leave fewer spurious terms.
 POLYNOMIAL_EDGE_UNITS: dict[str, int] = {"constant": 2, "identity": 4, "product": 4}
@@ -179,7 +179,7 @@ class VariationalEdgeModel(nn.Module):
 
 @dataclass(frozen=True)
 class MLPVariant:
-    """How the baseline makes a black-box message readable (Cranmer et al. 2020, DESIGN.md §2)."""
+    """How the baseline makes a black-box message readable (Cranmer et al. 2020, docs/design.md §5)."""
 
     message_l1: bool = False  # L1 penalty on the messages
     bottleneck: bool = False  # only d messages

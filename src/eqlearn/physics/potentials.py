@@ -1,7 +1,7 @@
 """Pair potentials: the known force laws of the field and user laws written as sympy expressions.
 
 Every potential is central, U(r, m1, m2, q1, q2) with the softened distance r = |x1 - x2| + 0.01
-(DESIGN.md §1), so the force on particle 1 from particle 2 is -dU/dr times the unit vector
+(docs/design.md §5), so the force on particle 1 from particle 2 is -dU/dr times the unit vector
 (x1 - x2) / |x1 - x2|. Forces work on numpy arrays and torch tensors alike, so the simulator and
 the models share one definition of the physics.
 """
@@ -105,7 +105,7 @@ def _builtin(name: str, expression: str, default_dt: float, radial_force: Callab
                          _compile(_parse(expression)), damping)
 
 
-# Radial forces -dU/dr written out by hand from the DESIGN.md §1 table, independent of sympy, so
+# Radial forces -dU/dr written out by hand from the docs/design.md §5 table, independent of sympy, so
 # the custom-expression path can be checked against them.
 def _spring_force(r, m1, m2, q1, q2):
     return -2 * (r - 1)

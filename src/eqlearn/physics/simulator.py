@@ -1,4 +1,4 @@
-"""Simulate many independent n-body systems under one pair potential (DESIGN.md §1).
+"""Simulate many independent n-body systems under one pair potential (docs/design.md §5).
 
 All systems are integrated together with the adaptive Dormand-Prince scheme of `integrator`, in
 float64; states are stored in float32 and the stored accelerations are computed exactly from the
@@ -72,7 +72,7 @@ def _check(n: int, dim: int, sims: int, steps: int, dt: float) -> None:
 
 
 def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, seed: int):
-    """Positions, velocities [S, n, d], masses, charges [S, n] as float32, per DESIGN.md §1.
+    """Positions, velocities [S, n, d], masses, charges [S, n] as float32, per docs/design.md §5.
 
     Every entry is N(0, 1); masses are exp of theirs; charges become ±1 only for laws that use
     them. One draw per system in order, so the first k systems do not depend on `sims`.
