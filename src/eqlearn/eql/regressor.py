@@ -6,21 +6,27 @@ from contextlib import contextmanager
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
+import scipy.sparse
 import sympy
 import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
 
-from eqlearn.errors import UserInputError
 from eqlearn.eql.export import FormulaModule, numpy_function
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
 from eqlearn.eql.restarts import extract_copy, parallel_copies
 from eqlearn.eql.selection import (
-    as_good_as_best, eliminate_output_terms, normalised_error, fit_power_law, refit_terms, snap_to_halves,
+    as_good_as_best,
+    eliminate_output_terms,
+    fit_power_law,
+    normalised_error,
+    refit_terms,
+    snap_to_halves,
 )
 from eqlearn.eql.sparsity import PENALTIES, attach_gates, weight_penalty
 from eqlearn.eql.units import get_unit
+from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_latex, to_string
 from eqlearn.train import Phase, train
 
@@ -108,12 +114,12 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
                                  "(restarts and terms are chosen on held-out rows)")
         constant = np.flatnonzero(np.ptp(y_matrix, axis=0) == 0)
         if len(constant):
-            raise UserInputError(f"y{'' if np.ndim(y) == 1 else f' column {constant[0]}'} is constant "
+            raise UserInputError(f"y{'' if y_matrix.shape[1] == 1 else f' column {constant[0]}'} is constant "
                                  f"({y_matrix[0, constant[0]]:g}): there is no formula to learn")
         validate_data(self, X, y, multi_output=True, ensure_min_samples=MIN_ROWS)  # n_features_in_, feature_names_in_
         X, self.feature_names_ = X_matrix, self._resolve_feature_names(X_matrix, column_names)
         self.n_outputs_ = y_matrix.shape[1]
-        self._y_was_vector = np.ndim(y) == 1
+        self._y_was_vector = np.asarray(y).ndim == 1
         self.x_scale_ = _power_of_ten(np.abs(X).max(axis=0))
         self.y_scale_ = _power_of_ten(np.abs(y_matrix).max(axis=0))
         self.units_ = self._resolve_units(X)
@@ -366,9 +372,11 @@ def _pareto_table(candidates: list[dict], chosen: int, vector: bool):
 
 
 def _column_names(X) -> list[str] | None:
-    """A DataFrame's column names as strings, else None."""
+    """A DataFrame's column names when they are all strings (as scikit-learn reads them), else None."""
     columns = getattr(X, "columns", None)
-    return None if columns is None else [str(c) for c in columns]
+    if columns is None or not all(isinstance(c, str) for c in columns):
+        return None
+    return list(columns)
 
 
 @contextmanager
@@ -384,22 +392,28 @@ def _single_thread() -> Iterator[None]:
 
 
 def _as_matrix(values, name: str, allow_vector: bool = False) -> np.ndarray:
-    """A finite float64 2-D array, or a `UserInputError` that says what is wrong."""
+    """A finite float64 2-D array, or a `UserInputError` that says what is wrong (worded so
+    scikit-learn's estimator checks recognise it)."""
+    if scipy.sparse.issparse(values):
+        raise UserInputError(f"Sparse data was passed for {name}, but dense data is required")
     try:
-        if np.iscomplexobj(np.asarray(values)):
-            raise UserInputError(f"{name} must be real numbers, got complex values")
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        if isinstance(error, UserInputError):
-            raise
+        array = np.asarray(values)
+        if np.iscomplexobj(array):
+            raise UserInputError(f"Complex data not supported: {name} holds complex values")
+        array = array.astype(np.float64)
+    except UserInputError:
+        raise
+    except (TypeError, ValueError):
         raise UserInputError(f"{name} must be numeric") from None
     if array.ndim == 1 and allow_vector:
         array = array[:, None]
     if array.ndim != 2:
         shape = "1-D or 2-D" if allow_vector else "2-D (samples x features)"
-        raise UserInputError(f"{name} must be {shape}, got shape {array.shape}")
+        raise UserInputError(f"{name} must be {shape}, got shape {array.shape}. Reshape your data, "
+                             "e.g. with array.reshape(-1, 1) for a single feature")
     if array.shape[0] == 0 or array.shape[1] == 0:
-        raise UserInputError(f"{name} is empty (shape {array.shape})")
+        kind, count = ("sample(s)", array.shape[0]) if array.shape[0] == 0 else ("feature(s)", array.shape[1])
+        raise UserInputError(f"{name} is empty: {count} {kind} (shape={array.shape}) while a minimum of 1 is required.")
     if not np.isfinite(array).all():
         rows = np.flatnonzero(~np.isfinite(array).all(axis=1))
         raise UserInputError(f"{name} contains NaN or infinite values (first in row {rows[0]})")

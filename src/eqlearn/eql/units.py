@@ -79,6 +79,10 @@ class Unit:
     def torch(self, *args):
         return self.formula(TORCH, *args)
 
+    def __reduce__(self):
+        """Pickled by name (its formula is a lambda), so trained networks pickle."""
+        return get_unit, (self.name,)
+
     def sympy(self, *args):
         return self.formula(SYMPY, *args)
 
