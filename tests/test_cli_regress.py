@@ -25,8 +25,11 @@ def test_regress_prints_the_formula_and_writes_json(table, tmp_path, capsys):
     out = tmp_path / "formula.json"
     status = main(["regress", str(table), "--target", "y", "--features", "a, b", "--out", str(out), "--seed", "1", *FAST])
     assert status == 0
-    assert "y = 3*a - b" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "y = 3*a - b" in printed
+    assert "size" in printed and "* " in printed  # the candidates' table, the chosen one starred
     record = json.loads(out.read_text())
+    assert [e["expression"] for e in record["equations"] if e["selected"]] == ["3*a - b"]
     assert record["expression"] == "3*a - b"
     assert record["features"] == ["a", "b"]
     assert record["latex"] == "3 a - b"
@@ -43,6 +46,9 @@ def test_regress_prints_the_formula_and_writes_json(table, tmp_path, capsys):
         (["a", "y"], [[1, 2], ["x1", 3]], ["--target", "y"], "column 'a' is not numeric"),
         (["a", "y"], [[1, 2], [2, "nan"]], ["--target", "y"], "column 'y' has a NaN"),
         (["a", "y"], [[1, 2]], ["--target", "y", "--epochs", "5,5"], "--epochs needs three"),
+        (["a", "y"], [[i, 2] for i in range(20)], ["--target", "y"], "y is constant"),
+        (["a", "y"], [[i, i] for i in range(5)], ["--target", "y"], "needs at least 10 rows"),
+        (["a", "y"], [[1, 2]], ["--target", "y", "--restarts", "0"], "restarts and depth must be at least 1"),
     ],
 )
 def test_errors_are_one_line_exit_2_and_overwrite_nothing(tmp_path, capsys, header, rows, args, message):

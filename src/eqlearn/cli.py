@@ -38,7 +38,7 @@ def _add_regress(commands) -> None:
 
 
 def _run_regress(args) -> int:
-    from eqlearn.regress import parse_epochs, regress_table, write_record
+    from eqlearn.regress import equations_table, parse_epochs, regress_table, write_record
 
     settings = {"random_state": args.seed}
     if args.epochs:
@@ -48,6 +48,7 @@ def _run_regress(args) -> int:
     features = [name.strip() for name in args.features.split(",")] if args.features else None
     record = regress_table(args.data, args.target, features, **settings)
     write_record(record, args.out)
+    print(equations_table(record))
     print(f"{args.target} = {record['expression']}")
     print(f"R^2 = {record['r2']:.6f}; written to {args.out}")
     return 0

@@ -10,8 +10,8 @@ from typing import Sequence
 
 import numpy as np
 
-from eqlearn.errors import UserInputError
 from eqlearn.eql.regressor import EQLRegressor
+from eqlearn.errors import UserInputError
 from eqlearn.symbolic import to_latex, to_string
 
 FORMAT = "eqlearn.formula/1"
@@ -65,9 +65,22 @@ def regress_table(path, target: str, features: Sequence[str] | None = None, **se
         "expression": to_string(model.expression_),
         "latex": to_latex(model.expression_),
         "r2": float(model.score(X, y)),
+        "equations": [
+            {"size": int(row.size), "error": float(row.error), "expression": row.equation, "selected": bool(row.selected)}
+            for row in model.equations_.itertuples()
+        ],
         "n_samples": int(len(y)),
         "settings": params,
     }
+
+
+def equations_table(record: dict) -> str:
+    """The candidate formulas (Pareto front of size and held-out error) as aligned text; * marks
+    the chosen one."""
+    lines = [f"  {'size':>4}  {'error':>9}  formula"]
+    lines += [f"{'*' if e['selected'] else ' '} {e['size']:>4}  {e['error']:>9.3g}  {e['expression']}"
+              for e in record["equations"]]
+    return "\n".join(lines)
 
 
 def write_record(record: dict, out: str | Path) -> None:
