@@ -40,7 +40,7 @@ def test_an_interrupted_write_leaves_nothing(small, tmp_path, monkeypatch):
 def test_unreadable_data_sets_are_user_errors(tmp_path):
     (tmp_path / "text.npz").write_text("not an archive")
     np.savez(tmp_path / "other.npz", x=np.ones(2))
-    for name, message in [("missing.npz", "no data set"), ("text.npz", "not an eqlearn data set"),
+    for name, message in [("missing.npz", "no data set"), ("text.npz", "not a readable .npz"),
                           ("other.npz", "lacks positions")]:
         with pytest.raises(UserInputError, match=message):
             load_dataset(tmp_path / name)

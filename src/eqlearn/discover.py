@@ -62,6 +62,9 @@ DEFAULT_LAW = "spring"
 #: Stored trajectories at least this long also get the law's rollout error (truth-free verdict).
 ROLLOUT_MIN_STEPS = 10
 ROLLOUT_SYSTEMS = 64
+#: A network whose relative net-force error is above this has not fitted the data: no law read
+#: from it can be trusted, whatever the law's own error.
+NETWORK_FITS = 0.05
 #: The law explains the data as well as the network when its error is at most this factor times
 #: the network's (plus a floor for float32 rounding of the stored data).
 AS_GOOD_AS_NETWORK = 1.1
@@ -380,7 +383,9 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
         predicted = model(*test_set.inputs)[0].double().numpy()
     masses = test_set.masses.double().numpy()[..., None]
     target = test_set.accelerations.double().numpy() * masses
-    verdict = {"held_out_graphs": len(test_set), "network_force_error": relative_force_error(predicted * masses, target)}
+    network_error = relative_force_error(predicted * masses, target)
+    verdict = {"held_out_graphs": len(test_set), "network_force_error": network_error,
+               "network_fits_data": bool(network_error <= NETWORK_FITS)}
     if law is None:
         verdict.update(law_force_error=None, explains_data=None,
                        note="the messages are not forces (node model or message size), so the law is no model alone")
