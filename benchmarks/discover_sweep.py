@@ -6,7 +6,7 @@ accelerations, masses, velocities, charges where the law has them, times, soften
 potential), and runs `eqlearn discover --data FILE` with the defaults. Only then is the law the
 benchmark knows used, to judge the result with the verifier. Each finished run appends one JSON
 line to the results file with the commit and the recipe; runs already there (same key, same
-commit) are skipped. `--table` rewrites the markdown summary from the rows of one commit.
+commit) are skipped. `--table` rewrites the markdown summary: one table per commit.
 
     python benchmarks/discover_sweep.py --set issue --systems 4x2 --seeds 0-4
     python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1
@@ -83,7 +83,15 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str) -> dict:
             "seconds": discovery.seconds}
 
 
-def write_table(rows: list[dict], path: Path) -> str:
+def write_tables(rows: list[dict], path: Path) -> str:
+    """One table per code version, so rows of different commits never mix."""
+    versions = list(dict.fromkeys(row["commit"] for row in rows))
+    text = "\n".join(table([row for row in rows if row["commit"] == v]) for v in versions)
+    path.write_text(text)
+    return text
+
+
+def table(rows: list[dict]) -> str:
     groups = defaultdict(list)
     for row in rows:
         groups[(row["law"], row["n"], row["dim"])].append(row)
@@ -104,9 +112,7 @@ def write_table(rows: list[dict], path: Path) -> str:
             f"| `{law}` | {n} | {dim} | {sum(r['passed'] for r in group)}/{len(group)} | {len(exact)}/{len(group)} | "
             f"{sum(r['law_force_error'] <= r['network_force_error'] for r in exact)}/{len(exact)} | {fails} | "
             f"{statistics.median(walls):.1f} | {max(walls):.1f} | `{example}` |")
-    text = "\n".join(lines) + "\n"
-    path.write_text(text)
-    return text
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -133,10 +139,7 @@ def main() -> None:
                     print(f"{row['key']}: passed={row['passed']} exact={row['exact']} {row['wall_seconds']} s "
                           f"law/net error {row['law_force_error']:.2g}/{row['network_force_error']:.2g} "
                           f"{row['law_found']}", flush=True)
-    rows = [row for row in read_rows(args.results) if row["commit"] == version] or read_rows(args.results)
-    latest = rows[-1]["commit"] if rows else version
-    print(write_table([row for row in rows if row["commit"] == latest],
-                      TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
+    print(write_tables(read_rows(args.results), TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
 
 
 if __name__ == "__main__":
