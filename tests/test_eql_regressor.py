@@ -180,3 +180,9 @@ EXPECTED_FAILED_CHECKS = {
 )
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
+
+
+def test_importable_from_the_package():
+    import eqlearn
+
+    assert eqlearn.EQLRegressor is EQLRegressor

@@ -38,6 +38,13 @@ POSITIVE_INPUT_UNITS: list[dict[str, int]] = [
     {"constant": 1, "identity": 2, "monomial": 4, "square": 1, "sin": 1, "cos": 1},
     {"constant": 1, "identity": 3, "product": 2, "division": 1, "sqrt": 1},
 ]
+#: Each read-out formula is refitted as read, with its numbers near multiples of 1/2 snapped,
+#: and with every number snapped (exponents such as 0.175 and 0.825 that training left mixed).
+SNAP_VARIANTS = {
+    "as read": lambda e: e,
+    "snapped": snap_to_halves,
+    "all snapped": lambda e: snap_to_halves(e, tolerance=0.25),
+}
 #: Restarts whose network fits best (on held-out rows) that are read out as formulas and refitted.
 READ_OUT_RESTARTS = 4
 #: Fewest rows a fit accepts: restarts and terms are chosen on held-out rows.
@@ -52,9 +59,10 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
     `restarts` random initialisations train side by side; `init_scale` (a pair: a geometric
     spread over the restarts) sets the size of their initial weights. The best restarts (on
     held-out rows) are read out as formulas in the user's units; each formula's additive terms
-    are refitted by least squares, with and without its numbers snapped to multiples of 1/2, and
-    dropped while the held-out error stays as good. Every candidate lands in `equations_`; the
-    shortest one as good as the best is the model, and `predict` evaluates that printed formula.
+    are refitted by least squares, as read and with its numbers snapped to multiples of 1/2
+    (`SNAP_VARIANTS`), and dropped while the held-out error stays as good. Every candidate lands
+    in `equations_`; the shortest one as good as the best is the model, and `predict` evaluates
+    that printed formula.
     With `power_law`, a power law c * x1^a1 * x2^a2 ... fitted by least squares in log space
     (strictly positive columns, a target of one sign) is one more candidate (`source` in
     `equations_` says where each candidate came from).
@@ -163,7 +171,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             sources.append(("power law", None, laws))
         candidates = []
         for source, index, read_out in sources:
-            for variant, transform in (("as read", lambda e: e), ("snapped", snap_to_halves)):
+            for variant, transform in SNAP_VARIANTS.items():
                 formulas, output_errors = [], []
                 for o, expression in enumerate(read_out):
                     refitted, _ = refit_terms(transform(expression), symbols, (train[0], train[1][:, o]),

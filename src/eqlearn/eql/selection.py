@@ -98,11 +98,12 @@ def _refit(h_train, t, h_valid, v, active: list[int], scale: float) -> tuple[np.
 SNAP_TOLERANCE = 0.1
 
 
-def snap_to_halves(expr: sympy.Expr) -> sympy.Expr:
-    """Every float within `SNAP_TOLERANCE` of a multiple of 1/2 replaced by that exact number."""
+def snap_to_halves(expr: sympy.Expr, tolerance: float = SNAP_TOLERANCE) -> sympy.Expr:
+    """Every float within `tolerance` of a multiple of 1/2 replaced by that exact number
+    (`tolerance=0.25` snaps every float)."""
     def snapped(value: sympy.Float) -> sympy.Expr:
         half = sympy.Rational(round(2 * float(value)), 2)
-        return half if abs(float(value) - half) <= SNAP_TOLERANCE else value
+        return half if abs(float(value) - half) <= tolerance else value
 
     return expr.xreplace({f: snapped(f) for f in expr.atoms(sympy.Float)})
 
