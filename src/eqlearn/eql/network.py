@@ -13,7 +13,7 @@ from torch import nn
 from eqlearn.eql.units import get_unit
 from eqlearn.symbolic import clean_expression, round_significant
 
-#: The reference primitive set per hidden layer (Kim et al.), DESIGN.md §4.
+#: The reference primitive set per hidden layer (Kim et al.), docs/design.md §5.
 DEFAULT_UNITS: dict[str, int] = {
     "constant": 2, "identity": 4, "square": 4, "sin": 2, "exp": 2, "sigmoid": 2, "product": 2,
 }
