@@ -106,8 +106,7 @@ def law_predictor(discovery, edges):
     """The reported law as a model of its own (where message k is the force along axis k)."""
     by_axis = sorted(discovery.messages, key=lambda m: m["index"])
     law = PairLaw([parse_message(m.get("refitted", m["expression"])) for m in by_axis], edges, discovery.config.softening)
-    as_numpy = lambda a: None if a is None else a.double().numpy()
-    return lambda graphs: law.accelerations(*(as_numpy(a) for a in graphs.inputs))
+    return lambda graphs: law.accelerations(*graphs.inputs)
 
 
 @dataclass

@@ -175,10 +175,8 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     """
     recipe = get_recipe(config.recipe)
     chosen = {name: getattr(config, name) for name in RECIPE_FIELDS}
-    defaults = {"features": recipe.features(spec), "eql_form": recipe.eql_form, "units": recipe.units,
-                "depth": recipe.depth, "epochs": recipe.epochs, "lr": recipe.lr, "message_l1": recipe.message_l1,
-                "weight_penalty": recipe.weight_penalty, "penalty": recipe.penalty, "node_model": recipe.node_model,
-                "messages": recipe.messages, "prune_thresholds": list(recipe.prune_thresholds)}
+    defaults = {name: getattr(recipe, name) for name in RECIPE_FIELDS}
+    defaults.update(features=recipe.features(spec), prune_thresholds=list(recipe.prune_thresholds))
     filled = {name: defaults[name] if value is None else value for name, value in chosen.items()}
     if filled["units"] is None and filled["eql_form"] == "free":
         filled["units"] = default_edge_units(filled["features"])
@@ -193,11 +191,16 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     return resolved
 
 
+def refuse_nonempty(path: Path) -> None:
+    """A run never overwrites: an existing `path` that holds files is an error."""
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
+
+
 def prepare_output(path: Path) -> Path:
     """Create the run directory (and its parents, e.g. `runs/`); refuse one that already holds
     files, so nothing is overwritten."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
+    refuse_nonempty(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as error:
@@ -309,7 +312,7 @@ class Discovery:
             "truth": self.truth.to_dict() if self.truth else None,
             "law": self.truth.name if self.truth else None, "potential": self.truth.potential if self.truth else None,
             "n": c.n, "dim": c.dim, "seed": c.seed, "softening": c.softening, "edge_model": c.edge_model,
-            "node_model": c.node_model, "variables": variable_names(c.dim, "dvx" in "".join(c.features)),
+            "node_model": c.node_model, "variables": variable_names(c.dim, FeatureBuilder.reads_velocities(c.features)),
             "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
             "truth_free": self.truth_free, "verification": self.verification,
             "readout_verification": self.readout_verification, "test_loss": self.test_loss,
@@ -391,8 +394,7 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
                        note="the messages are not forces (node model or message size), so the law is no model alone")
         return verdict
     pair_law = PairLaw(law, model.edges, config.softening)
-    arrays = [a.double().numpy() if a is not None else None for a in test_set.inputs]
-    law_forces = pair_law.net_forces(arrays[0], arrays[1], arrays[2], arrays[3])
+    law_forces = pair_law.net_forces(*test_set.inputs)
     verdict["law_force_error"] = relative_force_error(law_forces, target)
     verdict["law_size"] = formula_size(law)
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
@@ -430,9 +432,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     """The whole pipeline; writes the run directory `config.out` as it goes."""
     clock = {}
     start = time.perf_counter()
-    if config.data is None:
-        Path(config.out).parent.mkdir(parents=True, exist_ok=True)
-    _refuse_nonempty(Path(config.out))
+    refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
     trajectories, truth = load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))
     clock["simulate" if config.data is None else "load"] = round(time.perf_counter() - start, 2)
@@ -489,14 +489,9 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
                           verification, readout_verification, round(evaluate(model, test_set), 6), clock)
     with atomic_output(out / "equations.json") as handle:
         handle.write(json.dumps(discovery.equations(), indent=2).encode())
-    _write_plots(out, readout, law if config.messages_are_forces else None, config)
+    _write_plots(out, readout, law if config.messages_are_forces else None)
     _write_pareto_fronts(out, readout)
     return discovery
-
-
-def _refuse_nonempty(path: Path) -> None:
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
 
 
 def _append_csv(path: Path, row: dict) -> None:
@@ -508,7 +503,7 @@ def _append_csv(path: Path, row: dict) -> None:
         writer.writerow(row)
 
 
-def _write_plots(out: Path, readout: MessageReadout, law, config: DiscoverConfig) -> None:
+def _write_plots(out: Path, readout: MessageReadout, law) -> None:
     """Loss curves, message spread and (where the messages are forces) each top message against
     the reported law on the same edges: a picture of how much of the network the law captures."""
     plot_loss_curves(out / "metrics.csv", out / "loss.png")

@@ -10,46 +10,34 @@ from typing import Sequence
 
 import numpy as np
 import sympy
+import torch
 from scipy.integrate import solve_ivp
 
 from eqlearn.gnn.graph import EdgeList
-from eqlearn.variables import MESSAGE_VARIABLES
+from eqlearn.variables import compile_expression
 
 
 class PairLaw:
     """Pair-force formulas compiled once, summed over a graph's edges: a_i = Σ_j F_ij / m_i."""
 
     def __init__(self, law: Sequence[sympy.Expr], edges: EdgeList, softening: float):
-        self.functions = [sympy.lambdify(MESSAGE_VARIABLES, sympy.sympify(e), modules="numpy") for e in law]
+        self.functions = [compile_expression(e) for e in law]
         self.edges, self.softening = edges, softening
-        self.receivers, self.senders = edges.receivers.numpy(), edges.senders.numpy()
 
     def pair_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
-        """F_ij [..., E, d] for node arrays [..., n, d] and [..., n] (numpy, float64)."""
-        r, s = self.receivers, self.senders
-        delta = positions[..., r, :] - positions[..., s, :]
-        dim = delta.shape[-1]
-        shape = delta.shape[:-1]
-        values = {f"d{a}": delta[..., k] for k, a in enumerate("xyz"[:dim])}
-        if velocities is not None:
-            dv = velocities[..., r, :] - velocities[..., s, :]
-            values.update({f"dv{a}": dv[..., k] for k, a in enumerate("xyz"[:dim])})
-        values.update(r=np.sqrt((delta**2).sum(-1)) + self.softening, m1=masses[..., r], m2=masses[..., s],
-                      q1=charges[..., r], q2=charges[..., s])
-        arguments = [values.get(str(v), np.zeros(shape)) for v in MESSAGE_VARIABLES]
-        with np.errstate(all="ignore"):
-            forces = [np.broadcast_to(np.asarray(f(*arguments), dtype=float), shape) for f in self.functions]
-        return np.stack(forces, axis=-1)
+        """F_ij [..., E, d] for node arrays [..., n, d] and [..., n] (numpy or torch; float64 out)."""
+        as_tensor = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64)
+        context = self.edges.pair_context(*(as_tensor(a) for a in (positions, masses, charges, velocities)),
+                                          softening=self.softening)
+        values = {name: value.numpy() for name, value in context.message_variables().items()}
+        return np.stack([force(values) for force in self.functions], axis=-1)
 
     def net_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
         """Σ_j F_ij [..., n, d]."""
-        forces = self.pair_forces(positions, masses, charges, velocities)
-        out = np.zeros((*forces.shape[:-2], self.edges.n_nodes, forces.shape[-1]))
-        np.add.at(out, (..., self.receivers, slice(None)), forces)
-        return out
+        return self.edges.aggregate(torch.as_tensor(self.pair_forces(positions, masses, charges, velocities))).numpy()
 
     def accelerations(self, positions, masses, charges, velocities=None) -> np.ndarray:
-        return self.net_forces(positions, masses, charges, velocities) / masses[..., None]
+        return self.net_forces(positions, masses, charges, velocities) / np.asarray(masses, dtype=float)[..., None]
 
     def rollout(self, positions0, velocities0, masses, charges, times) -> np.ndarray:
         """Positions [S, T, n, d] from integrating the law from the states at times[0] (RK45)."""

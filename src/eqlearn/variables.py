@@ -6,6 +6,8 @@ data were made with), `m1, q1` the receiver's mass and charge, `m2, q2` the send
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import sympy
 
@@ -33,15 +35,25 @@ def distance(softening: float) -> sympy.Expr:
     return r - sympy.Float(softening) if softening else r
 
 
-def evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
-    """`expr` on arrays of message variables (absent ones count as 0), broadcast to r's shape.
+def compile_expression(expr: sympy.Expr) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    """`expr` as a function of arrays of message variables (absent ones count as 0), broadcast to
+    r's shape: compiled once, for expressions evaluated many times (a law integrated in time)."""
+    function = sympy.lambdify(MESSAGE_VARIABLES, sympy.sympify(expr), modules="numpy")
 
-    The one numeric evaluator of a pair expression: read-out, refit, canonical form and verifier
-    all use it, so they can never disagree on what an expression means.
+    def on(values: dict[str, np.ndarray]) -> np.ndarray:
+        shape = np.shape(values["r"])
+        arguments = [values.get(str(s), np.zeros(shape)) for s in MESSAGE_VARIABLES]
+        with np.errstate(all="ignore"):
+            out = function(*arguments)
+        return np.broadcast_to(np.asarray(out, dtype=float), shape)
+
+    return on
+
+
+def evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
+    """`expr` on arrays of message variables: the one numeric evaluator of a pair expression.
+
+    Read-out, refit, canonical form, verifier and the law as a model all use it, so they can never
+    disagree on what an expression means.
     """
-    shape = np.shape(values["r"])
-    arguments = [values.get(str(s), np.zeros(shape)) for s in MESSAGE_VARIABLES]
-    function = sympy.lambdify(MESSAGE_VARIABLES, expr, modules="numpy")
-    with np.errstate(all="ignore"):
-        out = function(*arguments)
-    return np.broadcast_to(np.asarray(out, dtype=float), shape)
+    return compile_expression(expr)(values)

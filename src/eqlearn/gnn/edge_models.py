@@ -73,17 +73,11 @@ class EQLEdgeModel(nn.Module):
         return self.network.to_sympy(inputs, threshold=threshold, digits=digits)
 
 
-#: The central recipe's scalar network: layer 1 forms generalised monomials m1^a m2^b r^c e^(k r)
-#: (`exp` units that read only log r, log m1, log m2 and r) beside the plain scalars and their
-#: products (q1 q2); layer 2 adds and multiplies them, so a sum of power laws, each optionally
-#: times q1 q2, is one network.
+#: The central recipe's scalar network: layer 1 forms monomials m1^a m2^b r^c (`exp` units that
+#: read only log r, log m1, log m2) beside the plain scalars and their products (q1 q2); layer 2
+#: adds and multiplies them, so a sum of power laws, each optionally times q1 q2, is one network.
 CENTRAL_EDGE_UNITS: list[dict[str, int]] = [{"constant": 1, "identity": 2, "product": 2, "exp": 4},
                                             {"identity": 2, "product": 2}]
-
-
-def exponent_flags(feature_names: Sequence[str]) -> list[bool]:
-    """Inputs the `exp` units of a central model read: logarithms and r itself (for e^(k r))."""
-    return [name.startswith("log_") for name in feature_names]
 
 
 class CentralEQLEdgeModel(nn.Module):
@@ -114,9 +108,9 @@ class CentralEQLEdgeModel(nn.Module):
         self.network = EQLNetwork(len(self.scalar_names), len(vectors), units=units, depth=depth, init_scale=init_scale)
         self.n_messages = dim
         first = self.network.hidden[0]
-        exponents = exponent_flags(self.scalar_names)
-        plain = [not name.startswith("log_") for name in self.scalar_names]
-        first.restrict_inputs({unit.name: exponents if unit.name == "exp" else plain
+        logarithms = logarithm_flags(self.scalar_names)
+        plain = [not flag for flag in logarithms]
+        first.restrict_inputs({unit.name: logarithms if unit.name == "exp" else plain
                                for unit, _ in first.units if unit.arity})
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:

@@ -104,9 +104,14 @@ class FeatureBuilder:
         self.features = [table[n] for n in names]
         self.dim, self.softening = dim, softening
 
+    @staticmethod
+    def reads_velocities(names: Sequence[str]) -> bool:
+        """Whether features with these names read the relative velocity."""
+        return any(name.startswith("dv") for name in names)
+
     @property
     def uses_velocities(self) -> bool:
-        return any(name.startswith("dv") for name in self.names)
+        return self.reads_velocities(self.names)
 
     def __call__(self, context: PairContext) -> torch.Tensor:
         return torch.stack([f.compute(context) for f in self.features], dim=-1)
