@@ -1,4 +1,4 @@
-"""Data sets on disk: one `.npz` per simulation run, written atomically; splits by simulation."""
+"""Data sets on disk: one `.npz` per run (written atomically) or a long-form CSV; splits by simulation."""
 from __future__ import annotations
 
 import json
@@ -11,11 +11,14 @@ from pathlib import Path
 import numpy as np
 
 from eqlearn.errors import UserInputError
+from eqlearn.physics.csv_table import read_long_csv
+from eqlearn.physics.derivatives import complete_derivatives
 from eqlearn.physics.simulator import Trajectories
 
 ARRAYS = ("positions", "velocities", "accelerations", "masses", "charges", "times")
-#: A data file needs these; velocities, charges, times, softening and meta are optional.
-REQUIRED = ("positions", "accelerations", "masses")
+#: Every data file needs positions; without accelerations it also needs times, from which
+#: accelerations (and missing velocities) are estimated (`eqlearn.physics.derivatives`).
+REQUIRED = ("positions",)
 
 
 def check_output_path(path) -> Path:
@@ -43,9 +46,11 @@ def atomic_output(path):
 
 
 def save_dataset(path, trajectories: Trajectories, metadata: bool = True) -> None:
-    """Write every array present, the softening and (unless `metadata` is False: a file that says
-    nothing about the law) the meta as a JSON string to one `.npz` at `path`."""
+    """Write every array present, the particle names, the softening and (unless `metadata` is
+    False: a file that says nothing about the law) the meta as a JSON string to one `.npz` at `path`."""
     arrays = {name: getattr(trajectories, name) for name in ARRAYS if getattr(trajectories, name) is not None}
+    if trajectories.names is not None:
+        arrays["names"] = np.array([str(name) for name in trajectories.names])
     arrays["softening"] = np.array(trajectories.softening)
     if metadata:
         arrays["meta"] = np.array(json.dumps(trajectories.meta))
@@ -54,28 +59,47 @@ def save_dataset(path, trajectories: Trajectories, metadata: bool = True) -> Non
 
 
 def load_dataset(path) -> Trajectories:
-    """The trajectories saved at `path`, or a UserInputError saying why they cannot be used.
+    """The trajectories saved at `path` (an `.npz`, or a `.csv` in long form: `csv_table`), or a
+    UserInputError saying why they cannot be used.
 
-    Only positions [S, T, n, d], accelerations [S, T, n, d] and masses [S, n] are required; the
-    shapes of the optional velocities, charges [S, n], times [T] and softening (a number) are checked.
+    Only positions [S, T, n, d] are required, and times [T] or [S, T] when accelerations
+    [S, T, n, d] are absent: then accelerations, and velocities if absent, are estimated from the
+    positions and `meta["derivatives"]` says how and how well. Velocities, masses and charges
+    [S, n], particle names [n] and the softening (a number) are optional and checked when present.
     """
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"no data set at {path}")
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            contents = {name: archive[name] for name in archive.files}
-        meta = json.loads(str(contents["meta"])) if "meta" in contents else {}
-    except (OSError, ValueError, AttributeError, TypeError, zipfile.BadZipFile):
-        raise UserInputError(f"{path} is not a readable .npz data set") from None
+    if path.suffix.lower() == ".csv":
+        contents, meta = read_long_csv(path), {}
+    else:
+        contents, meta = _read_npz(path)
     missing = [name for name in REQUIRED if name not in contents]
     if missing:
         raise UserInputError(f"{path} lacks {', '.join(missing)} (a data file needs {', '.join(REQUIRED)})")
+    if "accelerations" not in contents and "times" not in contents:
+        raise UserInputError(f"{path} has neither accelerations nor the times to estimate them from positions")
     arrays = {name: _checked_array(path, name, contents.get(name), contents["positions"]) for name in ARRAYS}
     softening = contents.get("softening", np.array(0.0))
     if np.shape(softening) != () or not np.isfinite(softening) or softening < 0:
         raise UserInputError(f"{path}: softening must be one number >= 0, got {softening!r}")
-    return Trajectories(meta=meta if isinstance(meta, dict) else {}, softening=float(softening), **arrays)
+    trajectories = Trajectories(meta=meta, softening=float(softening), names=_checked_names(path, contents.get("names"), arrays["positions"]),
+                                **arrays)
+    try:
+        return complete_derivatives(trajectories)
+    except UserInputError as error:
+        raise UserInputError(f"{path}: {error}") from None
+
+
+def _read_npz(path: Path):
+    """(arrays, meta) of the `.npz` at `path`."""
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            contents = {name: archive[name] for name in archive.files}
+        meta = json.loads(str(contents.pop("meta"))) if "meta" in contents else {}
+    except (OSError, ValueError, AttributeError, TypeError, zipfile.BadZipFile):
+        raise UserInputError(f"{path} is not a readable .npz data set") from None
+    return contents, meta if isinstance(meta, dict) else {}
 
 
 def _checked_array(path: Path, name: str, value, positions: np.ndarray):
@@ -85,11 +109,12 @@ def _checked_array(path: Path, name: str, value, positions: np.ndarray):
     if positions.ndim != 4:
         raise UserInputError(f"{path}: positions must be [systems, steps, particles, dim], got shape {positions.shape}")
     systems, steps, n, dim = positions.shape
-    expected = {"positions": (systems, steps, n, dim), "velocities": (systems, steps, n, dim),
-                "accelerations": (systems, steps, n, dim), "masses": (systems, n), "charges": (systems, n),
-                "times": (steps,)}[name]
-    if value.shape != expected:
-        raise UserInputError(f"{path}: {name} has shape {value.shape}, expected {expected} for positions {positions.shape}")
+    expected = {"positions": [(systems, steps, n, dim)], "velocities": [(systems, steps, n, dim)],
+                "accelerations": [(systems, steps, n, dim)], "masses": [(systems, n)], "charges": [(systems, n)],
+                "times": [(steps,), (systems, steps)]}[name]
+    if value.shape not in expected:
+        raise UserInputError(f"{path}: {name} has shape {value.shape}, expected {' or '.join(map(str, expected))}"
+                             f" for positions {positions.shape}")
     if not np.issubdtype(value.dtype, np.number):
         raise UserInputError(f"{path}: {name} is not numeric")
     if not np.all(np.isfinite(value)):
@@ -100,7 +125,21 @@ def _checked_array(path: Path, name: str, value, positions: np.ndarray):
         raise UserInputError(f"{path}: dim = {dim}; only 2-D and 3-D systems are supported")
     if name == "masses" and np.any(value <= 0):
         raise UserInputError(f"{path}: masses must be positive")
+    if name == "times" and np.any(np.diff(value, axis=-1) <= 0):
+        raise UserInputError(f"{path}: times must be strictly increasing along each trajectory")
     return value
+
+
+def _checked_names(path: Path, names, positions: np.ndarray) -> list[str] | None:
+    """The particle names as a list of n strings, or None when the file has none."""
+    if names is None:
+        return None
+    names = np.asarray(names)
+    if names.ndim != 1 or names.dtype.kind not in "US":
+        raise UserInputError(f"{path}: names must be one list of strings, got shape {names.shape} of {names.dtype}")
+    if len(names) != positions.shape[2]:
+        raise UserInputError(f"{path}: {len(names)} names for {positions.shape[2]} particles")
+    return [str(name) for name in names]
 
 
 def split_by_simulation(trajectories: Trajectories, fractions=(0.8, 0.1, 0.1), seed: int = 0):

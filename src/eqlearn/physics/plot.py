@@ -10,7 +10,7 @@ from eqlearn.physics.simulator import Trajectories  # noqa: E402
 def plot_trajectories(trajectories: Trajectories, path, systems: int = 4) -> None:
     """Paths of every particle in the first `systems` systems (x-y plane), one panel each.
 
-    Line width grows with mass; a dot marks the start.
+    Line width grows with mass (where the data carry masses); a dot marks the start.
     """
     count = min(systems, len(trajectories))
     figure = Figure(figsize=(3.2 * count, 3.4))
@@ -19,7 +19,8 @@ def plot_trajectories(trajectories: Trajectories, path, systems: int = 4) -> Non
     for s, ax in enumerate(axes[0]):
         for particle in range(trajectories.positions.shape[2]):
             path_xy = trajectories.positions[s, :, particle, :2]
-            width = 0.6 + float(trajectories.masses[s, particle]) ** 0.5
+            mass = 1.0 if trajectories.masses is None else float(trajectories.masses[s, particle])
+            width = 0.6 + mass ** 0.5
             line, = ax.plot(path_xy[:, 0], path_xy[:, 1], lw=width, alpha=0.8)
             ax.plot(*path_xy[0], "o", color=line.get_color(), ms=4)
         ax.set_title(f"system {s}", fontsize=9)

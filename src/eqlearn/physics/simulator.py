@@ -1,8 +1,9 @@
 """Simulate many independent n-body systems under one pair potential (docs/design.md §5).
 
 All systems are integrated together with the adaptive Dormand-Prince scheme of `integrator`, in
-float64; states are stored in float32 and the stored accelerations are computed exactly from the
-stored (rounded) states, so every (state, acceleration) training pair is consistent to rounding.
+float64; states are stored in float32 (or float64, for positions whose derivatives are estimated)
+and the stored accelerations are computed exactly from the stored (rounded) states, so every
+(state, acceleration) training pair is consistent to rounding.
 """
 from __future__ import annotations
 
@@ -31,27 +32,38 @@ BLOCK = 2048
 class Trajectories:
     """Systems over time: states and accelerations [S, T, n, d], masses and charges [S, n].
 
-    Velocities, charges and times may be absent (None) in data from elsewhere; `softening` is the
-    ε of r = |Δ| + ε the accelerations were computed with (0 for real data).
+    Velocities, masses, charges, times and particle `names` [n] may be absent (None) in data from
+    elsewhere: observed positions carry no masses, and their accelerations are estimated
+    (`eqlearn.physics.derivatives`). `times` is [T], shared by every system, or [S, T], one row per
+    system. `softening` is the ε of r = |Δ| + ε the accelerations were computed with (0 for real data).
     """
 
     positions: np.ndarray
     velocities: np.ndarray | None
-    accelerations: np.ndarray
-    masses: np.ndarray
+    accelerations: np.ndarray | None
+    masses: np.ndarray | None
     charges: np.ndarray | None
     times: np.ndarray | None
     meta: dict = field(default_factory=dict)
     softening: float = SOFTENING
+    names: list[str] | None = None
 
     def __len__(self) -> int:
         return self.positions.shape[0]
 
+    @property
+    def system_times(self) -> np.ndarray | None:
+        """The times as [S, T] (a row per system) whether they are stored as [T] or [S, T]."""
+        if self.times is None:
+            return None
+        return np.broadcast_to(self.times, self.positions.shape[:2])
+
     def select(self, simulations) -> "Trajectories":
         """The given simulations (indices or a mask), all their time steps, the same meta."""
         pick = lambda a: None if a is None else a[simulations]
-        return Trajectories(self.positions[simulations], pick(self.velocities), self.accelerations[simulations],
-                            self.masses[simulations], pick(self.charges), self.times, dict(self.meta), self.softening)
+        times = pick(self.times) if self.times is not None and self.times.ndim == 2 else self.times
+        return Trajectories(self.positions[simulations], pick(self.velocities), pick(self.accelerations),
+                            pick(self.masses), pick(self.charges), times, dict(self.meta), self.softening, self.names)
 
     def potential(self) -> PairPotential:
         """The pair potential these trajectories were simulated with, rebuilt from `meta`."""
@@ -85,8 +97,8 @@ def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, se
         draws[..., :dim], draws[..., dim:2 * dim], np.exp(draws[..., 2 * dim + 1]), charges))
 
 
-def _integrate(potential, x, v, masses, charges, times, tolerance, on_output):
-    """States [T, 2, n, S, d] (float32) of all systems: (x, v) with particles first, the layout
+def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dtype=np.float32):
+    """States [T, 2, n, S, d] (in `dtype`) of all systems: (x, v) with particles first, the layout
     in which the pair sums are fastest (`particle_major_accelerations`)."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
 
@@ -100,11 +112,11 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output):
 
     y0 = np.stack([x.transpose(1, 0, 2), v.transpose(1, 0, 2)])
     return dormand_prince(derivative_for, y0, times, tolerance, tolerance, axis=2,
-                          on_output=on_output, dtype=np.float32, block=BLOCK)
+                          on_output=on_output, dtype=dtype, block=BLOCK)
 
 
 def _stored_accelerations(states, masses, charges, potential):
-    """Exact accelerations [T, n, S, d] of the stored, rounded float32 states."""
+    """Exact accelerations [T, n, S, d] of the stored, rounded states."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
     accelerations = np.empty_like(states[:, 0])
     for k, (x, v) in enumerate(states):
@@ -118,11 +130,12 @@ def _stored_accelerations(states, masses, charges, potential):
 
 def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
              dt: float | None = None, seed: int = 0, progress: bool = False,
-             tolerance: float = TOLERANCE) -> Trajectories:
+             tolerance: float = TOLERANCE, dtype=np.float32) -> Trajectories:
     """`sims` systems of `n` particles in `dim` dimensions, `steps` states `dt` apart from t = 0.
 
     `dt` defaults to the law's reference output spacing; the integrator chooses its own internal
-    steps per system. The same arguments give bit-for-bit the same arrays.
+    steps per system. States are stored in `dtype`: float64 keeps rounding out of accelerations
+    estimated from the positions. The same arguments give bit-for-bit the same arrays.
     """
     dt = potential.default_dt if dt is None else float(dt)
     _check(n, dim, sims, steps, dt)
@@ -130,7 +143,7 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
     times = dt * np.arange(steps)
     with tqdm(total=sims * steps, unit="state", unit_scale=True, file=sys.stderr, delay=1.0,
               desc=f"simulating {potential.name}", disable=not progress) as bar:
-        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update)
+        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype)
     accelerations = _stored_accelerations(states, masses, charges, potential)
     positions, velocities, accelerations = (
         np.ascontiguousarray(a.transpose(2, 0, 1, 3))
