@@ -30,8 +30,7 @@ def read_long_csv(path: Path) -> dict:
         raise UserInputError(f"{path} has no rows")
     if table.duplicated(["system", "t", "particle"]).any():
         raise UserInputError(f"{path} has more than one row for the same system, t and particle")
-    systems = pd.unique(table["system"])
-    particles = _particle_order(table["particle"])
+    systems, particles = _label_order(table["system"]), _label_order(table["particle"])
     _check_rectangular(path, table, particles)
     table = table.assign(system=pd.Categorical(table["system"], systems),
                          particle=pd.Categorical(table["particle"], particles)).sort_values(["system", "t", "particle"])
@@ -42,15 +41,15 @@ def read_long_csv(path: Path) -> dict:
     for column, name in (("m", "masses"), ("q", "charges")):
         if column in table.columns:
             contents[name] = _per_particle(path, _numeric(path, table, [column]).reshape(shape), column)
-    if particles.dtype.kind in "OUS":
+    if not pd.api.types.is_integer_dtype(table["particle"].cat.categories):
         contents["names"] = np.array([str(particle) for particle in particles])
     return contents
 
 
-def _particle_order(column: pd.Series) -> np.ndarray:
-    """Integer particles in increasing order; named ones in order of first appearance."""
-    unique = pd.unique(column)
-    return np.sort(unique) if np.issubdtype(unique.dtype, np.integer) else unique
+def _label_order(column: pd.Series) -> np.ndarray:
+    """Integer systems or particles in increasing order; named ones in order of first appearance."""
+    unique = np.asarray(pd.unique(column), dtype=object)
+    return np.sort(unique) if pd.api.types.is_integer_dtype(column) else unique
 
 
 def _check_rectangular(path: Path, table: pd.DataFrame, particles: np.ndarray) -> None:
