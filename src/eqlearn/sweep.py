@@ -308,9 +308,10 @@ class Sweep:
 
 
 def run_sweep(runs: Sequence[SweepRun], out: str | Path, engine: str | None = None, workers: int | None = None,
-              address: str | None = None, progress: bool = True, log=print) -> Sweep:
+              address: str | None = None, progress: bool = True, log=print, version: str | None = None) -> Sweep:
     """Do the runs not finished yet in `out/runs/` on `engine` (`eqlearn.engines.run_tasks`) and
-    write `out/results.csv` and `out/results.md`, rewritten as runs finish."""
+    write `out/results.csv` and `out/results.md`, rewritten as runs finish. `version` is the code
+    version finished runs must match (default: `code_version()`)."""
     engine = check_engine(engine, address)  # a wrong engine or address fails before anything is written
     out = Path(out)
     if out.exists() and not out.is_dir():
@@ -319,7 +320,7 @@ def run_sweep(runs: Sequence[SweepRun], out: str | Path, engine: str | None = No
         (out / "runs").mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise UserInputError(f"cannot create the sweep directory {out}: {error}") from None
-    version = code_version()
+    version = version or code_version()
     digests = {path: file_digest(path) for path in {run.config.data for run in runs} - {None}}
     tasks = [RunTask(run, run_key(run.config, version, digests.get(run.config.data)),
                      str((out / "runs" / run.name).resolve()), f"runs/{run.name}") for run in runs]
