@@ -4,12 +4,14 @@ For every law (a built-in name or a potential expression), system size and seed,
 simulates systems, writes them to a data file that carries only arrays (positions,
 accelerations, masses, velocities, charges where the law has them, times, softening: no law, no
 potential), and runs `eqlearn discover --data FILE` with the defaults. Only then is the law the
-benchmark knows used, to judge the result with the verifier. Each finished run appends one JSON
-line to the results file with the commit and the recipe; runs already there (same key, same
-commit) are skipped. `--table` rewrites the markdown summary: one table per commit.
+benchmark knows used, to judge the result with the verifier. The runs go through the sweep
+engine (`eqlearn.engines.run_tasks`: local Ray where installed, else a process pool, one CPU thread
+per run; `--workers 1` by default so each run's wall time is its own). Each finished run appends
+one JSON line to the results file with the commit and the recipe; runs already there (same key,
+same commit) are skipped. `--table` rewrites the markdown summary: one table per commit.
 
     python benchmarks/discover_sweep.py --set issue --systems 4x2 --seeds 0-4
-    python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1
+    python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1 --workers 2
     python benchmarks/discover_sweep.py --table
 """
 from __future__ import annotations
@@ -23,6 +25,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from eqlearn.discover import DiscoverConfig, run_discovery
+from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows
@@ -83,6 +86,11 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str) -> dict:
             "seconds": discovery.seconds}
 
 
+def run_item(item: tuple) -> dict:
+    """One run of the sweep: (law, n, dim, seed, version) → its results row."""
+    return run_one(*item)
+
+
 def write_tables(rows: list[dict], path: Path) -> str:
     """One table per code version, so rows of different commits never mix."""
     versions = list(dict.fromkeys(row["commit"] for row in rows))
@@ -123,22 +131,24 @@ def main() -> None:
     parser.add_argument("--seeds", default="0-4")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true", help="only rewrite the markdown table")
+    parser.add_argument("--engine", choices=ENGINES, help="ray (default where installed) or process")
+    parser.add_argument("--workers", type=int, default=1, help="runs side by side, one CPU thread each (default: 1)")
     args = parser.parse_args()
     version = commit()
     if not args.table:
         laws = args.laws.split(",") if args.laws else ISSUE_SET
+        systems = [tuple(int(v) for v in system.split("x")) for system in args.systems.split(",")]
         done = {row["key"] for row in read_rows(args.results) if row["commit"] == version}
-        for law in laws:
-            for system in args.systems.split(","):
-                n, dim = (int(v) for v in system.split("x"))
-                for seed in parse_seeds(args.seeds):
-                    if run_key(law, n, dim, seed) in done:
-                        continue
-                    row = run_one(law, n, dim, seed, version)
-                    append_rows(args.results, [row])
-                    print(f"{row['key']}: passed={row['passed']} exact={row['exact']} {row['wall_seconds']} s "
-                          f"law/net error {row['law_force_error']:.2g}/{row['network_force_error']:.2g} "
-                          f"{row['law_found']}", flush=True)
+        items = [(law, n, dim, seed, version) for law in laws for n, dim in systems for seed in parse_seeds(args.seeds)
+                 if run_key(law, n, dim, seed) not in done]
+
+        def record(_, row: dict) -> None:
+            append_rows(args.results, [row])
+            print(f"{row['key']}: passed={row['passed']} exact={row['exact']} {row['wall_seconds']} s "
+                  f"law/net error {row['law_force_error']:.2g}/{row['network_force_error']:.2g} "
+                  f"{row['law_found']}", flush=True)
+
+        run_tasks(run_item, items, engine=args.engine, workers=args.workers, on_result=record, progress=False)
     print(write_tables(read_rows(args.results), TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
 
 
