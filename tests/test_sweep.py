@@ -7,7 +7,7 @@ import pytest
 
 from eqlearn.cli import main
 from eqlearn.discover import DiscoverConfig
-from eqlearn.engines import run_tasks
+from eqlearn.engines import check_engine, run_tasks
 from eqlearn.errors import UserInputError
 from eqlearn.sweep import (
     expand_grid,
@@ -102,6 +102,13 @@ def test_run_tasks_keeps_the_input_order_and_raises_a_task_error():
     assert run_tasks(abs, [-3, 1, -2], engine="process", workers=2, progress=False) == [3, 1, 2]
     with pytest.raises(ValueError):
         run_tasks(int, ["1", "x"], engine="process", workers=1, progress=False)
+
+
+def test_without_ray_the_process_pool_is_the_default_and_the_ray_engine_says_how_to_install_it(monkeypatch):
+    monkeypatch.setattr("eqlearn.engines.ray_installed", lambda: False)
+    assert check_engine(None) == "process"
+    with pytest.raises(UserInputError, match=r'pip install "eqlearn\[ray\]"'):
+        check_engine("ray")
 
 
 @pytest.fixture(scope="module")
