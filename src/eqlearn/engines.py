@@ -100,7 +100,7 @@ def _single_threaded(function: Callable, item):
     return function(item)
 
 
-#: Set in every worker before torch starts its thread pool.
+#: The environment of every worker: OpenMP and BLAS pools of one thread.
 ONE_THREAD = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
 
 
