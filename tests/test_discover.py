@@ -95,7 +95,7 @@ def _bad_files(tmp_path):
     good = simulate(get_potential("spring"), 4, 2, sims=4, steps=2)
     arrays = {"positions": good.positions, "accelerations": good.accelerations, "masses": good.masses}
     nan = dict(arrays, accelerations=np.where(np.arange(2) == 0, np.nan, good.accelerations))
-    yield "missing", {k: v for k, v in arrays.items() if k != "masses"}, "lacks masses"
+    yield "missing", {k: v for k, v in arrays.items() if k != "accelerations"}, "neither accelerations nor the times"
     yield "nan", nan, "NaN"
     yield "shape", dict(arrays, masses=good.masses[:, :3]), "shape"
     yield "one-particle", {"positions": good.positions[:, :, :1], "accelerations": good.accelerations[:, :, :1],
