@@ -229,6 +229,12 @@ def _add_discover(commands) -> None:
                          help="do not build Newton's third law into EQL messages")
     command.add_argument("--no-refit", dest="refit", action="store_false", default=defaults.refit,
                          help="report the read-out as printed from the weights, without the least-squares refit of its terms")
+    command.add_argument("--learn-masses", action="store_true", default=None,
+                         help="learn every particle's mass with the law even if the data carry masses "
+                              "(always done when they carry none)")
+    command.add_argument("--reference-particle", metavar="NAME|INDEX",
+                         help="learned masses: the particle (of the first system) whose mass is 1 "
+                              "(default: the heaviest by momentum conservation)")
     command.set_defaults(run=_run_discover)
 
 
@@ -278,7 +284,7 @@ def _run_discover(args) -> int:
     config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, recipe=args.recipe,
                          edge_model=args.edge_model, node_model=args.node_model, features=features,
                          messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
-                         refit=args.refit)
+                         refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
     except TrainingDiverged as error:

@@ -34,12 +34,15 @@ from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
+from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate, force_loss
 from eqlearn.law import PairLaw, formula_size, relative_force_error
 from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
-from eqlearn.plots import plot_loss_curves, plot_message_spread, plot_messages_vs_force
+from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
+from eqlearn.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
+from eqlearn.polish import polish_law_and_masses
 from eqlearn.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
 from eqlearn.refit import RefittedMessage, refit_messages
 from eqlearn.sr import fit_symbolic, plot_pareto_front
@@ -47,6 +50,8 @@ from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
 from eqlearn.variables import DELTA, variable_names
 from eqlearn.variables import evaluate as evaluate_expression
+from eqlearn.variables import m1 as sym_m1
+from eqlearn.variables import m2 as sym_m2
 from eqlearn.verify import verify_law
 
 EQUATIONS_FORMAT = "eqlearn.equations/2"
@@ -69,6 +74,9 @@ NETWORK_FITS = 0.05
 #: the network's (plus a floor for float32 rounding of the stored data).
 AS_GOOD_AS_NETWORK = 1.1
 ERROR_FLOOR = 1e-4
+
+#: Learned masses: rounds of refit and joint polish of the law's numbers and the masses (`read_out_law`).
+POLISH_ROUNDS = 3
 
 #: Fields a recipe fills when the config leaves them at None.
 RECIPE_FIELDS = ("features", "eql_form", "units", "depth", "epochs", "lr", "message_l1", "weight_penalty",
@@ -111,6 +119,8 @@ class DiscoverConfig:
     refit: bool = True  # messages that are forces: refit the read-out's terms by least squares (eqlearn.refit)
     prune_thresholds: list[float] | None = None
     softening: float | None = None  # the data's ε in r = |Δ| + ε (from the data)
+    learn_masses: bool | None = None  # learn a mass per particle (gnn.particles); None: when the data carry none
+    reference_particle: str | None = None  # learned masses: the particle (name or index) whose mass is 1
     out: str = "runs/discover"
     progress: bool = True
 
@@ -277,12 +287,20 @@ def build_model(config: DiscoverConfig) -> ParticleGNN:
 
 
 def training_phases(config: DiscoverConfig) -> list[Phase]:
-    """A sparsity phase, pruning rounds at rising thresholds, then fine-tuning without penalty."""
+    """A sparsity phase, pruning rounds at rising thresholds, then fine-tuning without penalty.
+
+    Learned masses first stay at their momentum estimate while the law takes shape: trained from
+    the start, a system whose forces the first, random law overshoots shrinks its masses to where
+    its error no longer depends on them, and stays there.
+    """
+    law_first = [Phase(max(1, config.epochs // 2), config.lr, 1.0, name="law first", frozen=("masses",))] \
+        if config.learn_masses else []
     if config.edge_model != "eql":
-        return [Phase(config.epochs, config.lr * 0.1, 1.0, name="train")]
+        return [*law_first, Phase(config.epochs, config.lr * 0.1, 1.0, name="train")]
     *rounds, last = config.prune_thresholds or [None]
     short = max(1, config.epochs // 3)
     return [
+        *law_first,
         Phase(config.epochs, config.lr, 1.0, name="sparsify"),
         *[Phase(short, config.lr / 3, 1.0, prune_threshold=t, name=f"prune {t:g}") for t in rounds],
         Phase(short, config.lr / 10, 0.0, schedule="constant", prune_threshold=last, name="fine-tune"),
@@ -304,6 +322,7 @@ class Discovery:
     readout_verification: dict | None  # the verifier on the read-out as printed from the weights, before any refit
     test_loss: float
     seconds: dict
+    particles: dict | None = None  # learned masses (reference = 1), with the true ones where the data say
 
     def equations(self) -> dict:
         c = self.config
@@ -316,7 +335,7 @@ class Discovery:
             "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
             "truth_free": self.truth_free, "verification": self.verification,
             "readout_verification": self.readout_verification, "test_loss": self.test_loss,
-            "seconds": self.seconds, "eqlearn_version": __version__,
+            "particles": self.particles, "seconds": self.seconds, "eqlearn_version": __version__,
         }
 
 
@@ -340,7 +359,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     An EQL edge model is read straight from its weights; any other edge model gets a symbolic
     regression fitted to its top messages (the baseline route).
     """
-    part = graphs.subset(slice(0, limit))
+    part = graphs.spread(limit)
     model.eval()  # variational messages: read their means
     with torch.no_grad():
         context = model.pair_context(*part.inputs)
@@ -375,12 +394,15 @@ def refit_law(config: DiscoverConfig, readout: MessageReadout, graphs: GraphSet,
 
 
 def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_set: GraphSet, trajectories,
-                       config: DiscoverConfig, refitted: list[RefittedMessage]) -> dict:
+                       config: DiscoverConfig, refitted: list[RefittedMessage], particle_masses: np.ndarray | None = None,
+                       law_set: GraphSet | None = None) -> dict:
     """How well the law alone explains held-out systems, next to the trained network (no truth used).
 
     Net forces on the held-out graphs: relative error of the law and of the network. Where the
     data hold trajectories (≥ ROLLOUT_MIN_STEPS stored steps with times and velocities), also the
-    law integrated from held-out initial states over the stored horizon.
+    law integrated from held-out initial states over the stored horizon. Where the run learned the
+    masses, the law is written in `particle_masses` [S, n] (reference = 1) and `law_set` holds the
+    test graphs with them, while `test_set` has the network's own.
     """
     with torch.no_grad():
         predicted = model(*test_set.inputs)[0].double().numpy()
@@ -393,30 +415,37 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
         verdict.update(law_force_error=None, explains_data=None,
                        note="the messages are not forces (node model or message size), so the law is no model alone")
         return verdict
+    law_set = test_set if law_set is None else law_set
     pair_law = PairLaw(law, model.edges, config.softening)
-    law_forces = pair_law.net_forces(*test_set.inputs)
-    verdict["law_force_error"] = relative_force_error(law_forces, target)
+    law_forces = pair_law.net_forces(*law_set.inputs)
+    law_target = law_set.accelerations.double().numpy() * law_set.masses.double().numpy()[..., None]
+    verdict["law_force_error"] = relative_force_error(law_forces, law_target)
     verdict["law_size"] = formula_size(law)
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
                                     + ERROR_FLOOR)
-    verdict["rollout"] = _rollout_error(pair_law, trajectories)
+    verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses)
     verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
     return verdict
 
 
-def _rollout_error(pair_law: PairLaw, trajectories) -> dict | None:
+def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None) -> dict | None:
     """The law integrated from the first stored state of held-out systems over their stored times:
     position error relative to each system's spread, at the last stored time."""
     t = trajectories
     if t.times is None or t.velocities is None or t.positions.shape[1] < ROLLOUT_MIN_STEPS:
         return None
     x, v = t.positions[:ROLLOUT_SYSTEMS].astype(float), t.velocities[:ROLLOUT_SYSTEMS].astype(float)
-    masses = t.masses[:ROLLOUT_SYSTEMS].astype(float)
+    masses = (t.masses if masses is None else masses)[:ROLLOUT_SYSTEMS].astype(float)
     charges = np.zeros_like(masses) if t.charges is None else t.charges[:ROLLOUT_SYSTEMS].astype(float)
-    predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, np.asarray(t.times, dtype=float))
+    times = np.broadcast_to(np.asarray(t.times, dtype=float), t.positions.shape[:2])[: len(x)]
+    if np.allclose(times, times[:1]):  # one clock for all systems: integrate them together
+        predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, times[0])
+    else:
+        predicted = np.concatenate([pair_law.rollout(x[s:s + 1, 0], v[s:s + 1, 0], masses[s:s + 1], charges[s:s + 1], times[s])
+                                    for s in range(len(x))])
     spread = np.sqrt(((x - x.mean(axis=2, keepdims=True)) ** 2).sum(-1).mean(axis=(1, 2)))
     error = np.sqrt(((predicted[:, -1] - x[:, -1]) ** 2).sum(-1).mean(-1)) / spread
-    return {"systems": len(x), "horizon": float(t.times[-1] - t.times[0]), "steps": int(len(t.times)),
+    return {"systems": len(x), "horizon": float(np.max(times[:, -1] - times[:, 0])), "steps": int(times.shape[1]),
             "median_position_error": float(np.nanmedian(error)), "max_position_error": float(np.nanmax(error))}
 
 
@@ -428,6 +457,23 @@ def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:
     return train_set.subset(pick.sort().values)
 
 
+def split_data(trajectories, config: DiscoverConfig):
+    """(train, validation, test) trajectories: by simulation, or by time blocks where the systems are
+    few or their masses are learned (a learned mass can only be tested on its own system)."""
+    if config.learn_masses or len(trajectories) < MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION:
+        return split_by_time(trajectories)
+    return split_by_simulation(trajectories, seed=config.seed)
+
+
+def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | None:
+    """Learnable masses started from momentum conservation, or None when the run uses the data's."""
+    if not config.learn_masses:
+        return None
+    initial, trusted = masses_from_momentum(train_data.accelerations)
+    reference = choose_reference(initial, getattr(train_data, "names", None), config.reference_particle)
+    return LearnedMasses(initial, reference, trusted)
+
+
 def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     """The whole pipeline; writes the run directory `config.out` as it goes."""
     clock = {}
@@ -435,49 +481,65 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
     trajectories, truth = load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))
+    if config.learn_masses is None:
+        config.learn_masses = trajectories.masses is None
     clock["simulate" if config.data is None else "load"] = round(time.perf_counter() - start, 2)
     out = prepare_output(Path(config.out))
     (out / "config.json").write_text(config.to_json())
     torch.manual_seed(config.seed)
-    splits = split_by_simulation(trajectories, seed=config.seed)
+    splits = split_data(trajectories, config)
+    masses = learned_masses_for(config, splits[0])
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
     train_set = training_graphs(train_set, config)
     model = build_model(config)
-    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss)
+    objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss,
+                               learned_masses=masses)
+    trainable = model if masses is None else torch.nn.ModuleDict({"gnn": model, "masses": masses})
+    with_learned = lambda g: g if masses is None else g.with_masses(masses(g.system).detach())
     generator = torch.Generator().manual_seed(config.seed)
     metrics_path = out / "metrics.csv"
 
     def on_epoch(row: dict) -> None:
         _append_csv(metrics_path, row)
         with atomic_output(out / "checkpoint.pt") as handle:  # a kill mid-write leaves the last good one
-            torch.save({"state_dict": model.state_dict(), "config": asdict(config)}, handle)
+            torch.save({"state_dict": trainable.state_dict(), "config": asdict(config)}, handle)
 
+    learning = f"; learning a mass per particle ({_reference_name(masses, trajectories)} = 1)" if masses else ""
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
-        f"{len(train_set)} graphs; inputs {', '.join(config.features)}")
+        f"{len(train_set)} graphs; inputs {', '.join(config.features)}{learning}")
     start = time.perf_counter()
     try:
-        train(model, objective, lambda: train_set.batches(config.batch_size, generator), training_phases(config),
-              validate=lambda: {"val_loss": evaluate(model, val_set)}, on_epoch=on_epoch, progress=config.progress)
+        train(trainable, objective, lambda: train_set.batches(config.batch_size, generator), training_phases(config),
+              validate=lambda: {"val_loss": evaluate(model, with_learned(val_set))}, on_epoch=on_epoch,
+              progress=config.progress)
     except TrainingDiverged as error:
         raise TrainingDiverged(f"{error}; the last good checkpoint is in {out / 'checkpoint.pt'}") from None
     clock["train"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
-    readout = read_top_messages(model, test_set, config.dim, sr_seed=config.seed)
-    refitted = refit_law(config, readout, train_set.subset(slice(0, REFIT_GRAPHS)), val_set.subset(slice(0, REFIT_GRAPHS)),
-                         model.edges)
+    network_sets = [with_learned(g) for g in (train_set, val_set, test_set)]  # the masses the network trained with
+    readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed)
+    reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
+    if masses is not None:
+        reported = masses.in_reference_units()
+        law_sets = [_with_masses(g, reported) for g in network_sets]
+        _to_reference_unit(readout, masses.unit, _message_variables(model, law_sets[2]))
+    refitted, law, reported, polished, test_law = read_out_law(config, model, readout, law_sets, reported,
+                                                               None if masses is None else masses.reference)
     eps = config.softening
-    law = [single_axis_form(e, config.dim, eps) for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
                  for c in canonical_form(law, DELTA[: config.dim], values=readout.variables)]
     by_axis = [law[readout.top.index(k)] for k in range(config.dim)] if config.messages_are_forces else None
-    truth_free = truth_free_verdict(by_axis, model, test_set, trajectories, config, refitted)
+    truth_free = truth_free_verdict(by_axis, model, network_sets[2], splits[2], config, refitted, reported, law_set=test_law)
     verification = readout_verification = None
+    particles = None if masses is None else particle_table(reported, masses.reference, trajectories, polished)
     if truth is not None:
+        to_data_units = _to_data_units(masses, trajectories)
         check = dict(damping=truth.damping, softening=eps)
-        verification = verify_law([to_string(e) for e in law], truth.potential, config.dim,
-                                  canonical=[to_string(c) for c in canonical], **check).to_dict()
-        readout_verification = verify_law([to_string(e) for e in readout.expressions], truth.potential, config.dim,
-                                          **check).to_dict()
+        if to_data_units is not None:
+            verification = verify_law([to_string(e.xreplace(to_data_units)) for e in law], truth.potential, config.dim,
+                                      canonical=[to_string(c.xreplace(to_data_units)) for c in canonical], **check).to_dict()
+            readout_verification = verify_law([to_string(e.xreplace(to_data_units)) for e in readout.expressions],
+                                              truth.potential, config.dim, **check).to_dict()
     clock["read_out"] = round(time.perf_counter() - start, 2)
     messages = [{"index": i, "std": round(float(readout.stds[i]), 6), "expression": to_string(e), "latex": to_latex(e)}
                 for i, e in zip(readout.top, readout.expressions)]
@@ -486,12 +548,123 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     for message, expression, refit in zip(messages, law, refitted):
         message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
     discovery = Discovery(config, truth, messages, [to_string(c) for c in canonical], readout.live, truth_free,
-                          verification, readout_verification, round(evaluate(model, test_set), 6), clock)
+                          verification, readout_verification, round(evaluate(model, network_sets[2]), 6), clock, particles)
     with atomic_output(out / "equations.json") as handle:
         handle.write(json.dumps(discovery.equations(), indent=2).encode())
     _write_plots(out, readout, law if config.messages_are_forces else None)
     _write_pareto_fronts(out, readout)
+    if particles is not None:
+        plot_learned_masses(particles["table"], out / "masses.png")
     return discovery
+
+
+def read_out_law(config: DiscoverConfig, model: ParticleGNN, readout: MessageReadout, graph_sets: list[GraphSet],
+                 masses: np.ndarray | None, reference: tuple[int, int] | None):
+    """(refitted messages, law in the top-message order, masses, polish result, test graphs with
+    those masses): the read-out's terms refitted, and where the masses were learned, alternately
+    the law's numbers and the masses polished (`polish_law_and_masses`) and the terms chosen again
+    with the better masses, until the held-out error stops improving."""
+    train_set, val_set, test_set = graph_sets
+    polished = None
+    for _ in range(POLISH_ROUNDS if masses is not None else 1):
+        refitted = refit_law(config, readout, train_set.spread(REFIT_GRAPHS), val_set.spread(REFIT_GRAPHS),
+                             model.edges)
+        law = [single_axis_form(e, config.dim, config.softening)
+               for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
+        if masses is None or not config.messages_are_forces:
+            break
+        attempt = polish_law_and_masses([law[readout.top.index(k)] for k in range(config.dim)], masses, reference,
+                                        train_set, val_set, model.edges, config.softening)
+        if not attempt.accepted:
+            break
+        polished, masses = attempt, attempt.masses
+        law = [attempt.law[k] for k in readout.top]
+        train_set, val_set, test_set = (_with_masses(g, masses) for g in (train_set, val_set, test_set))
+        readout.variables = _message_variables(model, test_set)
+    return refitted, law, masses, polished, test_set
+
+
+def _with_masses(graphs: GraphSet, masses: np.ndarray) -> GraphSet:
+    """The graphs with per-system masses [S, n] looked up by their system index."""
+    return graphs.with_masses(torch.as_tensor(masses, dtype=torch.float32)[graphs.system])
+
+
+def _to_reference_unit(readout: MessageReadout, unit: float, variables: dict[str, np.ndarray]) -> None:
+    """Rewrite the read-out, read in the training unit of mass, in units of the reference particle's
+    mass (m → unit · m), with the message variables of the same edges in that unit."""
+    scale = {sym_m1: unit * sym_m1, sym_m2: unit * sym_m2}
+    rewrite = lambda e: sympy.expand(sympy.expand_power_base(e.xreplace(scale), force=True))
+    readout.expressions = [rewrite(e) for e in readout.expressions]
+    readout.formulas = {k: rewrite(e) for k, e in readout.formulas.items()}
+    readout.variables = variables
+
+
+def _message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -> dict[str, np.ndarray]:
+    """The message variables on the read-out's edges (after the masses they use changed)."""
+    part = graphs.spread(limit)
+    with torch.no_grad():
+        context = model.pair_context(*part.inputs)
+    return {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
+
+
+def _particle_names(trajectories) -> list[str]:
+    names = getattr(trajectories, "names", None)
+    n = trajectories.positions.shape[2]
+    return [str(x) for x in names] if names is not None else [str(i) for i in range(n)]
+
+
+def _reference_name(masses: LearnedMasses, trajectories) -> str:
+    system, particle = masses.reference
+    return f"particle {_particle_names(trajectories)[particle]} of system {system}"
+
+
+def _true_masses(trajectories) -> np.ndarray | None:
+    """[S, n] masses to judge learned ones by: the file's own, or its meta's `reference_masses`
+    (name → mass, e.g. JPL's for the solar system); None when the data hold neither."""
+    if trajectories.masses is not None:
+        return np.asarray(trajectories.masses, dtype=float)
+    reference = trajectories.meta.get("reference_masses")
+    names = _particle_names(trajectories)
+    if isinstance(reference, dict) and all(name in reference for name in names):
+        return np.tile([float(reference[name]) for name in names], (len(trajectories), 1))
+    return None
+
+
+def _to_data_units(masses: LearnedMasses | None, trajectories) -> dict | None:
+    """The substitution that writes a law in learned masses (reference = 1) in the data's own mass
+    units (used only to judge against a stored law); {} when the masses were not learned, None
+    when the data carry no masses to convert with."""
+    if masses is None:
+        return {}
+    true = _true_masses(trajectories)
+    if true is None:
+        return None
+    scale = true[masses.reference]
+    return {sym_m1: sym_m1 / scale, sym_m2: sym_m2 / scale}
+
+
+def particle_table(learned: np.ndarray, reference: tuple[int, int], trajectories, polished) -> dict:
+    """`particles` of equations.json: every particle's learned mass (in units of the `reference`
+    particle's) and, where the data say, the true one in the same unit and their ratio."""
+    true = _true_masses(trajectories)
+    names = _particle_names(trajectories)
+    table = []
+    for s in range(learned.shape[0]):
+        for i, name in enumerate(names):
+            row = {"system": s, "name": name, "learned_mass": float(learned[s, i])}
+            if true is not None:
+                row["true_mass"] = float(true[s, i] / true[reference])
+                row["ratio"] = row["learned_mass"] / row["true_mass"]
+            table.append(row)
+    summary = {"reference": {"system": reference[0], "name": names[reference[1]]},
+               "unit": "the reference particle's mass", "table": table,
+               "polished": None if polished is None else {
+                   "accepted": polished.accepted, "held_out_error_before": polished.held_out_error_before,
+                   "held_out_error_after": polished.held_out_error_after}}
+    if true is not None:
+        deviation = np.abs(np.array([row["ratio"] for row in table]) - 1)
+        summary.update(median_relative_error=float(np.median(deviation)), max_relative_error=float(deviation.max()))
+    return summary
 
 
 def _append_csv(path: Path, row: dict) -> None:

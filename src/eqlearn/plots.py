@@ -54,3 +54,29 @@ def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path,
         ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"affine fit by {reference}", ylabel=f"message {k + 1}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
+
+
+def plot_learned_masses(table: list[dict], path: Path, limit: int = 400) -> None:
+    """Learned masses against the true ones (log-log, the diagonal is perfect) where the data say
+    the true ones; otherwise the learned masses per particle. At most `limit` particles."""
+    rows = table[:limit]
+    fig = Figure(figsize=(5.5, 4.5))
+    ax = fig.subplots()
+    learned = np.array([row["learned_mass"] for row in rows])
+    if rows and "true_mass" in rows[0]:
+        true = np.array([row["true_mass"] for row in rows])
+        ax.loglog(true, learned, "o", ms=4)
+        span = [min(true.min(), learned.min()) / 2, max(true.max(), learned.max()) * 2]
+        ax.plot(span, span, color="grey", lw=0.8, label="learned = true")
+        if len(rows) <= 20:
+            for row in rows:
+                ax.annotate(row["name"], (row["true_mass"], row["learned_mass"]), fontsize=7, xytext=(3, 3),
+                            textcoords="offset points")
+        ax.set(xlabel="true mass (reference = 1)", ylabel="learned mass (reference = 1)")
+        ax.legend()
+    else:
+        ax.semilogy(np.arange(len(rows)), learned, "o", ms=4)
+        ax.set(xlabel="particle", ylabel="learned mass (reference = 1)")
+    ax.set_title("learned masses")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)

@@ -18,7 +18,7 @@ def describe_discovery(discovery) -> str:
     distance = f"|Δ| = r - {eps:g}" if eps else "|Δ| = r"
     lines += ["", f"the reported law with the unit vector u = Δ/|Δ| ({distance}; long laws stay as they are):"]
     lines += [f"  m{k + 1} = {m['unit_vector_form']}" for k, m in enumerate(eq["messages"])]
-    lines += ["", *_truth_free_lines(eq["truth_free"]), "", *_verifier_lines(eq)]
+    lines += ["", *_truth_free_lines(eq["truth_free"]), "", *_particle_lines(eq["particles"]), *_verifier_lines(eq)]
     lines += [
         f"non-zero messages: {eq['nonzero_messages']}; test acceleration MAE: {eq['test_loss']:.4g}",
         "time: " + ", ".join(f"{k} {s:.1f} s" for k, s in eq["seconds"].items()),
@@ -45,8 +45,39 @@ def _truth_free_lines(verdict: dict) -> list[str]:
     return lines
 
 
+#: Learned masses printed one per line up to this many particles; beyond, a summary.
+PRINTED_PARTICLES = 20
+
+
+def _particle_lines(particles: dict | None) -> list[str]:
+    """The learned masses, relative to the reference particle, beside the true ones where known."""
+    if particles is None:
+        return []
+    reference = particles["reference"]
+    lines = [f"learned masses, in units of the mass of {reference['name']} (system {reference['system']}), "
+             "which fixes the scale the law and the masses share:"]
+    table = particles["table"]
+    if len(table) <= PRINTED_PARTICLES:
+        known = "true_mass" in table[0]
+        lines.append(f"  {'particle':12s} {'learned':>12s}" + (f" {'true':>12s} {'ratio':>9s}" if known else ""))
+        for row in table:
+            line = f"  {row['name']:12s} {row['learned_mass']:12.6g}"
+            if known:
+                line += f" {row['true_mass']:12.6g} {row['ratio']:9.5f}"
+            lines.append(line)
+    else:
+        lines.append(f"  {len(table)} particles (all in equations.json and masses.png)")
+    if "max_relative_error" in particles:
+        lines.append(f"  learned against true: median relative error {particles['median_relative_error']:.3g}, "
+                     f"max {particles['max_relative_error']:.3g}")
+    return lines + [""]
+
+
 def _verifier_lines(eq: dict) -> list[str]:
     v = eq["verification"]
+    if v is None and eq["truth"] is not None:
+        return ["verifier: the masses were learned and the data carry none to convert the law to the data's"
+                " mass unit, so the law is not checked against the data's own; rely on the truth-free check above"]
     if v is None:
         return ["verifier: the data carry no law, so there is no ground truth to check against;"
                 " rely on the truth-free check above"]

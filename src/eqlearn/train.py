@@ -25,6 +25,7 @@ class Phase:
     """`epochs` of training at peak learning rate `lr`; `regularization` scales all penalties.
 
     `prune_threshold`: before the phase starts, EQL weights below it are frozen at zero.
+    `frozen`: parameters whose names start with one of these prefixes are not trained in this phase.
     """
 
     epochs: int
@@ -34,6 +35,7 @@ class Phase:
     schedule: str = "onecycle"
     prune_threshold: float | None = None
     name: str = "train"
+    frozen: tuple[str, ...] = ()
 
 
 class TrainingDiverged(RuntimeError):
@@ -96,7 +98,8 @@ def train(
                 prune(model, phase.prune_threshold)
                 good_state = _snapshot(model)
             epoch_batches = list(batches())
-            optimizer = _make_optimizer(phase.optimizer, [p for p in model.parameters() if p.requires_grad], phase.lr)
+            trained = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith(phase.frozen or ("\0",))]
+            optimizer = _make_optimizer(phase.optimizer, trained, phase.lr)
             steps_left = phase.epochs * len(epoch_batches)
             scheduler = _make_schedule(phase.schedule, optimizer, phase.lr, steps_left)
             for _ in range(phase.epochs):

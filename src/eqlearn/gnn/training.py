@@ -6,7 +6,7 @@ penalty on the messages and a sparsity penalty on the EQL weights.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -14,6 +14,7 @@ import torch
 from eqlearn.eql.sparsity import weight_penalty
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.particles import MASS_DRIFT_PENALTY
 
 HUBER_DELTA = 10.0
 #: A message feature whose std is below this fraction of the largest one counts as switched off.
@@ -29,17 +30,21 @@ class GraphSet:
     charges: torch.Tensor  # [N, n] (zeros when the data carry none)
     accelerations: torch.Tensor  # [N, n, d]
     velocities: torch.Tensor | None = None  # [N, n, d] when the data carry them
+    system: torch.Tensor | None = None  # [N] long: which system each graph is a state of (learned masses)
 
     @classmethod
     def from_trajectories(cls, trajectories, stride: int = 1) -> "GraphSet":
-        """Every `stride`-th stored step of every simulation becomes one graph."""
-        steps = np.asarray(trajectories.positions)[:, ::stride].shape[1]
+        """Every `stride`-th stored step of every simulation becomes one graph. Data without
+        masses get masses of 1 here: a run learns them (`eqlearn.gnn.particles`)."""
+        systems, steps = np.asarray(trajectories.positions)[:, ::stride].shape[:2]
         flat = lambda a: torch.as_tensor(np.asarray(a)[:, ::stride].reshape(-1, *a.shape[2:]), dtype=torch.float32)
         per_system = lambda a: torch.as_tensor(np.repeat(np.asarray(a), steps, axis=0), dtype=torch.float32)
-        charges = trajectories.charges if trajectories.charges is not None else np.zeros_like(trajectories.masses)
+        unknown = np.ones(trajectories.positions.shape[:1] + trajectories.positions.shape[2:3])
+        masses = trajectories.masses if trajectories.masses is not None else unknown
+        charges = trajectories.charges if trajectories.charges is not None else np.zeros_like(masses)
         velocities = None if trajectories.velocities is None else flat(trajectories.velocities)
-        graphs = cls(flat(trajectories.positions), per_system(trajectories.masses),
-                     per_system(charges), flat(trajectories.accelerations), velocities)
+        graphs = cls(flat(trajectories.positions), per_system(masses), per_system(charges),
+                     flat(trajectories.accelerations), velocities, torch.arange(systems).repeat_interleave(steps))
         graphs.check_finite()
         return graphs
 
@@ -52,9 +57,20 @@ class GraphSet:
         return self.positions, self.masses, self.charges, self.velocities
 
     def subset(self, index) -> "GraphSet":
-        velocities = None if self.velocities is None else self.velocities[index]
+        pick = lambda a: None if a is None else a[index]
         return GraphSet(self.positions[index], self.masses[index], self.charges[index], self.accelerations[index],
-                        velocities)
+                        pick(self.velocities), pick(self.system))
+
+    def spread(self, count: int) -> "GraphSet":
+        """At most `count` graphs evenly spaced through the set: every system and every stretch of
+        time has its share (graphs are stored system by system, so a leading slice would not)."""
+        if len(self) <= count:
+            return self
+        return self.subset(torch.linspace(0, len(self) - 1, count).round().long())
+
+    def with_masses(self, masses: torch.Tensor) -> "GraphSet":
+        """The same graphs with other masses [N, n] (learned ones, possibly still training)."""
+        return replace(self, masses=masses)
 
     def check_finite(self) -> None:
         for name in ("positions", "masses", "charges", "accelerations", "velocities"):
@@ -76,15 +92,22 @@ class GraphObjective:
     """
 
     def __init__(self, model: ParticleGNN, message_l1: float, weight_penalty: float, penalty_kind: str = "l1",
-                 loss: str = "relative"):
+                 loss: str = "relative", learned_masses=None):
         self.model, self.message_l1, self.weight_penalty, self.penalty_kind = model, message_l1, weight_penalty, penalty_kind
         self.force_error = force_loss(loss)
+        self.learned_masses = learned_masses  # a LearnedMasses module: masses trained with the law
+        if learned_masses is not None and loss == "relative":
+            self.force_error = lambda predicted, batch: relative_force_error(predicted, batch, floor_per_graph=True)
 
     def __call__(self, batch: GraphSet, regularization: float):
+        if self.learned_masses is not None:
+            batch = batch.with_masses(self.learned_masses(batch.system))
         predicted, messages = self.model(*batch.inputs)
         loss = self.force_error(predicted, batch)
         message_l1 = messages.abs().sum(-1).mean()
         total = loss
+        if self.learned_masses is not None:
+            total = total + MASS_DRIFT_PENALTY * self.learned_masses.drift()
         if regularization and self.message_l1:
             total = total + regularization * self.message_l1 * message_l1
         if regularization and self.weight_penalty:
@@ -115,7 +138,7 @@ def huber_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
     return torch.nn.functional.huber_loss(force, target, delta=HUBER_DELTA)
 
 
-def relative_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
+def relative_force_error(predicted: torch.Tensor, batch: GraphSet, floor_per_graph: bool = False) -> torch.Tensor:
     """|F_pred - F|^2 / (|F|^2 + f^2) per particle, averaged; f is the batch's median |F|.
 
     Power laws span orders of magnitude (a close pair of a 1/r^2 law pulls 10^4 times harder than
@@ -123,10 +146,14 @@ def relative_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tens
     settles on sums of monomials with wrong exponents. Measured relative to the force itself,
     every particle counts alike and the exact power law is the clear optimum; the floor f keeps
     particles whose forces nearly cancel from dominating.
+
+    `floor_per_graph`: f is each graph's own median |F|. Needed when the masses are learned: with
+    one floor for the batch, a system could shrink all its masses (forces and targets alike) until
+    its error vanished under the floor; per graph, scaling a system's masses changes nothing.
     """
     force, target = _net_forces(predicted, batch)
     size = target.norm(dim=-1)
-    floor = size.median().detach()
+    floor = size.median(dim=-1, keepdim=True).values.detach() if floor_per_graph else size.median().detach()
     return (((force - target) ** 2).sum(-1) / (size**2 + floor**2)).mean()
 
 
