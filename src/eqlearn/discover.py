@@ -323,6 +323,7 @@ class Discovery:
     test_loss: float
     seconds: dict
     particles: dict | None = None  # learned masses (reference = 1), with the true ones where the data say
+    derivatives: dict | None = None  # how the accelerations were estimated from positions, and how well
 
     def equations(self) -> dict:
         c = self.config
@@ -335,7 +336,7 @@ class Discovery:
             "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
             "truth_free": self.truth_free, "verification": self.verification,
             "readout_verification": self.readout_verification, "test_loss": self.test_loss,
-            "particles": self.particles, "seconds": self.seconds, "eqlearn_version": __version__,
+            "particles": self.particles, "derivatives": self.derivatives, "seconds": self.seconds, "eqlearn_version": __version__,
         }
 
 
@@ -548,7 +549,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     for message, expression, refit in zip(messages, law, refitted):
         message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
     discovery = Discovery(config, truth, messages, [to_string(c) for c in canonical], readout.live, truth_free,
-                          verification, readout_verification, round(evaluate(model, network_sets[2]), 6), clock, particles)
+                          verification, readout_verification, round(evaluate(model, network_sets[2]), 6), clock, particles,
+                          trajectories.meta.get("derivatives"))
     with atomic_output(out / "equations.json") as handle:
         handle.write(json.dumps(discovery.equations(), indent=2).encode())
     _write_plots(out, readout, law if config.messages_are_forces else None)

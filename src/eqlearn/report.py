@@ -8,7 +8,7 @@ def describe_discovery(discovery) -> str:
     eq = discovery.equations()
     source = f"data {eq['data']}" if eq["data"] else "simulated data"
     eps = eq["softening"] or 0
-    lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {eq['recipe']}", "",
+    lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {eq['recipe']}", *_derivative_lines(eq), "",
              "top messages (by std), read from the edge model:"]
     lines += [f"  m{k + 1} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for k, m in enumerate(eq["messages"])]
     if any("refitted" in m for m in eq["messages"]):
@@ -25,6 +25,14 @@ def describe_discovery(discovery) -> str:
         f"written to {discovery.config.out}",
     ]
     return "\n".join(lines)
+
+
+def _derivative_lines(eq: dict) -> list[str]:
+    d = eq.get("derivatives")
+    if not d:
+        return []
+    return [f"accelerations estimated from the positions ({d['method']}, window {d['window']}, degree {d['polyorder']}): "
+            f"~{d['relative_acceleration_error']:.2g} relative error, position noise ~{d['position_noise']:.2g}"]
 
 
 def _truth_free_lines(verdict: dict) -> list[str]:
