@@ -209,8 +209,9 @@ def _add_discover(commands) -> None:
     command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL",
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
                                   epilog="recipes:\n" + "\n".join(f"  {r.name:11s} {r.summary}" for r in RECIPES.values()))
-    command.add_argument("--data", help="an .npz data file (positions, accelerations, masses; optionally velocities, "
-                                        "charges, times, softening): the law is then found from the data alone")
+    command.add_argument("--data", help="an .npz or long-form .csv data file: positions plus accelerations or times "
+                                        "(optionally velocities, masses, charges, names, softening); the law is then "
+                                        "found from the data alone, and missing masses are learned")
     _add_run_flags(command, defaults)
     command.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: 0)")
     command.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),

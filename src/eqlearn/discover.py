@@ -39,6 +39,7 @@ from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet
 from eqlearn.law import PairLaw, formula_size, relative_force_error
 from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
+from eqlearn.physics.scales import DataUnits, choose_units
 from eqlearn.physics.simulator import simulate
 from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
 from eqlearn.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
@@ -324,6 +325,7 @@ class Discovery:
     seconds: dict
     particles: dict | None = None  # learned masses (reference = 1), with the true ones where the data say
     derivatives: dict | None = None  # how the accelerations were estimated from positions, and how well
+    units: DataUnits = field(default_factory=DataUnits)  # the run's length and time units, in the data's
 
     def equations(self) -> dict:
         c = self.config
@@ -331,7 +333,8 @@ class Discovery:
             "format": EQUATIONS_FORMAT, "recipe": c.recipe, "data": c.data,
             "truth": self.truth.to_dict() if self.truth else None,
             "law": self.truth.name if self.truth else None, "potential": self.truth.potential if self.truth else None,
-            "n": c.n, "dim": c.dim, "seed": c.seed, "softening": c.softening, "edge_model": c.edge_model,
+            "n": c.n, "dim": c.dim, "seed": c.seed, "softening": c.softening * self.units.length,
+            "units": self.units.to_dict(), "edge_model": c.edge_model,
             "node_model": c.node_model, "variables": variable_names(c.dim, FeatureBuilder.reads_velocities(c.features)),
             "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
             "truth_free": self.truth_free, "verification": self.verification,
@@ -472,6 +475,9 @@ def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | No
         return None
     initial, trusted = masses_from_momentum(train_data.accelerations)
     reference = choose_reference(initial, getattr(train_data, "names", None), config.reference_particle)
+    # training unit: each system's geometric-mean mass is 1, so typical forces are of order one even
+    # where the masses span decades (the report's unit, the reference particle's mass, is applied after)
+    initial = initial / np.exp(np.log(initial).mean(axis=1, keepdims=True))
     return LearnedMasses(initial, reference, trusted)
 
 
@@ -481,6 +487,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     start = time.perf_counter()
     refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
     trajectories, truth = load_or_simulate(config)
+    units = choose_units(trajectories, config.seed)  # the run works in units where the data are of order one
+    trajectories = units.apply(trajectories)
     config = resolve_config(config, data_spec(trajectories))
     if config.learn_masses is None:
         config.learn_masses = trajectories.masses is None
@@ -526,11 +534,15 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
         _to_reference_unit(readout, masses.unit, _message_variables(model, law_sets[2]))
     refitted, law, reported, polished, test_law = read_out_law(config, model, readout, law_sets, reported,
                                                                None if masses is None else masses.reference)
-    eps = config.softening
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
                  for c in canonical_form(law, DELTA[: config.dim], values=readout.variables)]
     by_axis = [law[readout.top.index(k)] for k in range(config.dim)] if config.messages_are_forces else None
     truth_free = truth_free_verdict(by_axis, model, network_sets[2], splits[2], config, refitted, reported, law_set=test_law)
+    _write_plots(out, readout, law if config.messages_are_forces else None)
+    # from here on, the law in the data's own units
+    eps = config.softening * units.length
+    law, canonical = ([units.to_data_units(e) for e in group] for group in (law, canonical))
+    readout.expressions = [units.to_data_units(e) for e in readout.expressions]
     verification = readout_verification = None
     particles = None if masses is None else particle_table(reported, masses.reference, trajectories, polished)
     if truth is not None:
@@ -550,10 +562,9 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
         message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
     discovery = Discovery(config, truth, messages, [to_string(c) for c in canonical], readout.live, truth_free,
                           verification, readout_verification, round(evaluate(model, network_sets[2]), 6), clock, particles,
-                          trajectories.meta.get("derivatives"))
+                          trajectories.meta.get("derivatives"), units)
     with atomic_output(out / "equations.json") as handle:
         handle.write(json.dumps(discovery.equations(), indent=2).encode())
-    _write_plots(out, readout, law if config.messages_are_forces else None)
     _write_pareto_fronts(out, readout)
     if particles is not None:
         plot_learned_masses(particles["table"], out / "masses.png")
