@@ -236,6 +236,12 @@ def _add_discover(commands) -> None:
     command.add_argument("--reference-particle", metavar="NAME|INDEX",
                          help="learned masses: the particle (of the first system) whose mass is 1 "
                               "(default: the heaviest by momentum conservation)")
+    command.add_argument("--restarts", type=int, default=1,
+                         help="initialisations trained side by side; the law with the smallest held-out error "
+                              "(the shortest of the equally good) is reported, all are listed (default: 1)")
+    command.add_argument("--engine", choices=["ray", "process"],
+                         help="where restarts run: local Ray where installed, else a process pool")
+    command.add_argument("--workers", type=int, help="restarts at a time (default: the CPUs here)")
     command.set_defaults(run=_run_discover)
 
 
@@ -285,9 +291,11 @@ def _run_discover(args) -> int:
     config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, recipe=args.recipe,
                          edge_model=args.edge_model, node_model=args.node_model, features=features,
                          messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
-                         refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle)
+                         refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle,
+                         restarts=args.restarts)
     try:
-        discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr))
+        discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr), engine=args.engine,
+                                  workers=args.workers)
     except TrainingDiverged as error:
         print(f"eqlearn discover: training diverged: {error}", file=sys.stderr)
         return 1

@@ -122,6 +122,8 @@ class DiscoverConfig:
     softening: float | None = None  # the data's ε in r = |Δ| + ε (from the data)
     learn_masses: bool | None = None  # learn a mass per particle (gnn.particles); None: when the data carry none
     reference_particle: str | None = None  # learned masses: the particle (name or index) whose mass is 1
+    restarts: int = 1  # initialisations trained side by side; the law is chosen without the truth (eqlearn.restarts)
+    restart: int = 0  # which initialisation this run is (model weights and batch order)
     out: str = "runs/discover"
     progress: bool = True
 
@@ -144,6 +146,8 @@ class DiscoverConfig:
             raise UserInputError(f"n = {self.n}: a pair force needs at least 2 particles")
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.max_graphs < 1:
             raise UserInputError("epochs, batch size and max graphs must be positive")
+        if self.restarts < 1 or self.restart < 0:
+            raise UserInputError("restarts must be at least 1")
 
     @property
     def message_size(self) -> int:
@@ -326,6 +330,7 @@ class Discovery:
     particles: dict | None = None  # learned masses (reference = 1), with the true ones where the data say
     derivatives: dict | None = None  # how the accelerations were estimated from positions, and how well
     units: DataUnits = field(default_factory=DataUnits)  # the run's length and time units, in the data's
+    restarts: list[dict] | None = None  # every initialisation, where the run had several (eqlearn.restarts)
 
     def equations(self) -> dict:
         c = self.config
@@ -339,7 +344,8 @@ class Discovery:
             "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
             "truth_free": self.truth_free, "verification": self.verification,
             "readout_verification": self.readout_verification, "test_loss": self.test_loss,
-            "particles": self.particles, "derivatives": self.derivatives, "seconds": self.seconds, "eqlearn_version": __version__,
+            "restarts": self.restarts, "particles": self.particles, "derivatives": self.derivatives,
+            "seconds": self.seconds, "eqlearn_version": __version__,
         }
 
 
@@ -481,8 +487,17 @@ def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | No
     return LearnedMasses(initial, reference, trusted)
 
 
-def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
-    """The whole pipeline; writes the run directory `config.out` as it goes."""
+#: Initialisation k uses the seed `seed + RESTART_SEED_STRIDE * k` for weights and batch order.
+RESTART_SEED_STRIDE = 7919
+
+
+def run_discovery(config: DiscoverConfig, log=print, engine: str | None = None, workers: int | None = None) -> Discovery:
+    """The whole pipeline; writes the run directory `config.out` as it goes. With `config.restarts`
+    > 1 the initialisations run on `engine` with `workers` (`eqlearn.restarts`)."""
+    if config.restarts > 1:
+        from eqlearn.restarts import run_with_restarts
+
+        return run_with_restarts(config, log, engine, workers)
     clock = {}
     start = time.perf_counter()
     refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
@@ -495,7 +510,8 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
     clock["simulate" if config.data is None else "load"] = round(time.perf_counter() - start, 2)
     out = prepare_output(Path(config.out))
     (out / "config.json").write_text(config.to_json())
-    torch.manual_seed(config.seed)
+    initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
+    torch.manual_seed(initialisation)
     splits = split_data(trajectories, config)
     masses = learned_masses_for(config, splits[0])
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
@@ -505,7 +521,7 @@ def run_discovery(config: DiscoverConfig, log=print) -> Discovery:
                                learned_masses=masses)
     trainable = model if masses is None else torch.nn.ModuleDict({"gnn": model, "masses": masses})
     with_learned = lambda g: g if masses is None else g.with_masses(masses(g.system).detach())
-    generator = torch.Generator().manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(initialisation)
     metrics_path = out / "metrics.csv"
 
     def on_epoch(row: dict) -> None:

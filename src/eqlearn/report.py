@@ -18,7 +18,8 @@ def describe_discovery(discovery) -> str:
     distance = f"|Δ| = r - {eps:g}" if eps else "|Δ| = r"
     lines += ["", f"the reported law with the unit vector u = Δ/|Δ| ({distance}; long laws stay as they are):"]
     lines += [f"  m{k + 1} = {m['unit_vector_form']}" for k, m in enumerate(eq["messages"])]
-    lines += ["", *_truth_free_lines(eq["truth_free"]), "", *_particle_lines(eq["particles"]), *_verifier_lines(eq)]
+    lines += ["", *_truth_free_lines(eq["truth_free"]), *_restart_lines(eq.get("restarts")), "",
+              *_particle_lines(eq["particles"]), *_verifier_lines(eq)]
     lines += [
         f"non-zero messages: {eq['nonzero_messages']}; test acceleration MAE: {eq['test_loss']:.4g}",
         "time: " + ", ".join(f"{k} {s:.1f} s" for k, s in eq["seconds"].items()),
@@ -50,6 +51,19 @@ def _truth_free_lines(verdict: dict) -> list[str]:
     if rollout:
         lines.append(f"  the law integrated over the stored horizon ({rollout['steps']} steps, {rollout['systems']} systems):"
                      f" median position error {rollout['median_position_error']:.3g} of the system size")
+    return lines
+
+
+def _restart_lines(restarts: list[dict] | None) -> list[str]:
+    """Every initialisation's law and held-out error; the chosen one marked."""
+    if not restarts:
+        return []
+    lines = [f"restarts ({len(restarts)} initialisations; chosen: the shortest law within 10 % of the smallest "
+             "held-out law error, without the truth):"]
+    for s in restarts:
+        error = s["law_force_error"] if s["law_force_error"] is not None else float("nan")
+        lines.append(f"  {'*' if s['chosen'] else ' '} {s['restart']}: law error {error:.3g}, network "
+                     f"{s['network_force_error']:.3g}, size {s['law_size']}: {'; '.join(s['law'])}")
     return lines
 
 

@@ -1,0 +1,33 @@
+"""Restarts: several initialisations, the law chosen by held-out error and size, never by the truth."""
+from __future__ import annotations
+
+import json
+
+from eqlearn.discover import DiscoverConfig, run_discovery
+from eqlearn.restarts import choose
+
+
+def _summary(error, size, network=0.01):
+    return {"law_force_error": error, "law_size": size, "network_force_error": network}
+
+
+def test_the_smallest_held_out_error_wins_and_the_shorter_of_equals():
+    assert choose([_summary(0.7, 2), _summary(1e-8, 30)]) == 1
+    assert choose([_summary(1.00e-5, 40), _summary(1.05e-5, 12), _summary(1e-2, 5)]) == 1
+
+
+def test_without_a_law_the_network_error_decides():
+    assert choose([_summary(None, None, 0.3), _summary(None, None, 0.1)]) == 1
+
+
+def test_two_restarts_run_side_by_side_and_are_all_listed(tmp_path):
+    config = DiscoverConfig(law="spring", n=3, sims=150, steps=4, epochs=2, restarts=2, out=str(tmp_path / "run"),
+                            progress=False)
+    discovery = run_discovery(config, log=lambda _: None, engine="process", workers=2)
+    equations = json.loads((tmp_path / "run" / "equations.json").read_text())
+    assert [r["restart"] for r in equations["restarts"]] == [0, 1]
+    assert sum(r["chosen"] for r in equations["restarts"]) == 1
+    assert (tmp_path / "run" / "restarts" / "1" / "equations.json").exists()
+    assert discovery.config.out == str(tmp_path / "run")
+    first, second = (json.loads((tmp_path / "run" / "restarts" / k / "equations.json").read_text()) for k in "01")
+    assert first["test_loss"] != second["test_loss"]  # different initialisations, same data
