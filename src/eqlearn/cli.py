@@ -34,13 +34,14 @@ def _add_regress(commands) -> None:
     command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     command.add_argument("--epochs", help="three counts FIT,SPARSIFY,FINE_TUNE (default: the regressor's)")
     command.add_argument("--restarts", type=int, help="random restarts trained side by side (default: the regressor's)")
+    command.add_argument("--device", default="auto", help="where training runs: auto, cpu or cuda (default: auto)")
     command.set_defaults(run=_run_regress)
 
 
 def _run_regress(args) -> int:
     from eqlearn.regress import equations_table, parse_epochs, regress_table, write_record
 
-    settings = {"random_state": args.seed}
+    settings = {"random_state": args.seed, "device": args.device}
     if args.epochs:
         settings["epochs"] = parse_epochs(args.epochs)
     if args.restarts is not None:
@@ -242,6 +243,8 @@ def _add_discover(commands) -> None:
     command.add_argument("--engine", choices=["ray", "process"],
                          help="where restarts run: local Ray where installed, else a process pool")
     command.add_argument("--workers", type=int, help="restarts at a time (default: the CPUs here)")
+    command.add_argument("--device", default="auto", help="where training runs: auto (a CUDA GPU where one is visible, "
+                                                          "else the CPU), cpu or cuda (default: auto)")
     command.set_defaults(run=_run_discover)
 
 
@@ -292,7 +295,7 @@ def _run_discover(args) -> int:
                          edge_model=args.edge_model, node_model=args.node_model, features=features,
                          messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
                          refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle,
-                         restarts=args.restarts)
+                         restarts=args.restarts, device=args.device)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr), engine=args.engine,
                                   workers=args.workers)
@@ -358,6 +361,7 @@ def _add_sweep(commands) -> None:
     command.add_argument("--engine", choices=ENGINES,
                          help="ray (default where eqlearn[ray] is installed: a local instance, or --address) or process")
     command.add_argument("--workers", type=int, help="runs side by side, one CPU thread each (default: the CPUs here)")
+    command.add_argument("--device", help="where every run trains: auto, cpu or cuda (the same as --set device=...)")
     command.add_argument("--address", metavar="HOST:PORT", help="a running Ray cluster to use (ray start --head)")
     command.add_argument("--out", required=True, help="the sweep's folder: results.csv, results.md, runs/")
     command.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -369,8 +373,9 @@ def _run_sweep(args) -> int:
     from eqlearn.sweep import expand_grid, parse_settings, run_sweep
 
     laws = args.laws or ([] if args.potential or args.data else [DEFAULT_LAW])
+    settings = args.settings + ([f"device={args.device}"] if args.device else [])
     runs = expand_grid(laws, args.potential, args.data, args.n, args.dim, args.seeds, args.recipes,
-                       parse_settings(args.settings))
+                       parse_settings(settings))
     sweep = run_sweep(runs, args.out, engine=args.engine, workers=args.workers, address=args.address,
                       progress=not args.quiet, log=lambda text: print(text, file=sys.stderr))
     print(sweep.markdown_path.read_text(), end="")

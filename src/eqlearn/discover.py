@@ -21,6 +21,7 @@ import torch
 
 from eqlearn import __version__
 from eqlearn.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
+from eqlearn.devices import resolve_device
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import (
     CentralEQLEdgeModel,
@@ -124,6 +125,7 @@ class DiscoverConfig:
     reference_particle: str | None = None  # learned masses: the particle (name or index) whose mass is 1
     restarts: int = 1  # initialisations trained side by side; the law is chosen without the truth (eqlearn.restarts)
     restart: int = 0  # which initialisation this run is (model weights and batch order)
+    device: str = "auto"  # where training runs: auto (cuda where visible), cpu or cuda (eqlearn.devices)
     out: str = "runs/discover"
     progress: bool = True
 
@@ -146,6 +148,7 @@ class DiscoverConfig:
             raise UserInputError(f"n = {self.n}: a pair force needs at least 2 particles")
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.max_graphs < 1:
             raise UserInputError("epochs, batch size and max graphs must be positive")
+        resolve_device(self.device)
         if self.restarts < 1 or self.restart < 0:
             raise UserInputError("restarts must be at least 1")
 
@@ -530,15 +533,20 @@ def run_discovery(config: DiscoverConfig, log=print, engine: str | None = None, 
             torch.save({"state_dict": trainable.state_dict(), "config": asdict(config)}, handle)
 
     learning = f"; learning a mass per particle ({_reference_name(masses, trajectories)} = 1)" if masses else ""
+    device = resolve_device(config.device)
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
-        f"{len(train_set)} graphs; inputs {', '.join(config.features)}{learning}")
+        f"{len(train_set)} graphs on {device}; inputs {', '.join(config.features)}{learning}")
     start = time.perf_counter()
+    trainable.to(device)
+    train_on, val_on = train_set.to(device), val_set.to(device)
     try:
-        train(trainable, objective, lambda: train_set.batches(config.batch_size, generator), training_phases(config),
-              validate=lambda: {"val_loss": evaluate(model, with_learned(val_set))}, on_epoch=on_epoch,
+        train(trainable, objective, lambda: train_on.batches(config.batch_size, generator), training_phases(config),
+              validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))}, on_epoch=on_epoch,
               progress=config.progress)
     except TrainingDiverged as error:
         raise TrainingDiverged(f"{error}; the last good checkpoint is in {out / 'checkpoint.pt'}") from None
+    finally:
+        trainable.cpu()  # read-out, refit and verdicts run on the CPU
     clock["train"] = round(time.perf_counter() - start, 2)
     start = time.perf_counter()
     network_sets = [with_learned(g) for g in (train_set, val_set, test_set)]  # the masses the network trained with

@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
 
+from eqlearn.devices import resolve_device
 from eqlearn.eql.export import FormulaModule, numpy_function
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
 from eqlearn.eql.restarts import extract_copy, parallel_copies
@@ -90,6 +91,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         feature_names: Sequence[str] | None = None,
         random_state: int | None = None,
         verbose: bool = False,
+        device: str = "auto",
     ):
         self.units = units
         self.depth = depth
@@ -106,6 +108,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.feature_names = feature_names
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     # ----------------------------------------------------------------------------------- fit
     def fit(self, X, y) -> "EQLRegressor":
@@ -191,6 +194,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.equations_ = _pareto_table(candidates, chosen, self._y_was_vector)
 
     def _check_settings(self) -> None:
+        resolve_device(self.device)
         for name in self._units_per_layer_names():
             get_unit(name)
         if self.penalty not in PENALTIES:
@@ -230,6 +234,9 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self._restrict_first_layer(network)
         if self.penalty == "l0":
             attach_gates(network)
+        device = resolve_device(self.device)  # training only: read-out and refit run on the CPU
+        network.to(device)
+        inputs, targets = inputs.to(device), targets.to(device)
         repeated = targets.repeat(1, copies)
         variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12).repeat(copies)
 
@@ -248,8 +255,11 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             Phase(fine_tune, self.lr, 0.0, prune_threshold=self.prune_threshold, name="fine-tune"),
         ]
         # one restart blowing up must not stop the others: selection drops it (inf error)
-        self.history_ = train(network, objective, lambda: [None], [p for p in phases if p.epochs > 0],
-                              progress=self.verbose, divergence_factor=math.inf)
+        try:
+            self.history_ = train(network, objective, lambda: [None], [p for p in phases if p.epochs > 0],
+                                  progress=self.verbose, divergence_factor=math.inf)
+        finally:
+            network.cpu()
         return network
 
     def _restrict_first_layer(self, network: EQLNetwork) -> None:

@@ -21,9 +21,18 @@ class ParticleGNN(nn.Module):
     def __init__(self, features: FeatureBuilder, edge_model: nn.Module, node_model: nn.Module, edges: EdgeList,
                  antisymmetric: bool = False):
         super().__init__()
-        self.features, self.edge_model, self.node_model, self.edges = features, edge_model, node_model, edges
+        self.features, self.edge_model, self.node_model = features, edge_model, node_model
         self.antisymmetric = antisymmetric
-        self.reverse = edges.reverse_index()
+        self.n_nodes = edges.n_nodes
+        # buffers, so that the edge list follows the model to its device (`model.to("cuda")`)
+        self.register_buffer("receivers", edges.receivers.clone(), persistent=False)
+        self.register_buffer("senders", edges.senders.clone(), persistent=False)
+        self.register_buffer("reverse", edges.reverse_index(), persistent=False)
+
+    @property
+    def edges(self) -> EdgeList:
+        """The graph's edges, on the model's device."""
+        return EdgeList(self.receivers, self.senders, self.n_nodes)
 
     def pair_context(self, positions, masses, charges, velocities=None) -> PairContext:
         """The edges' pair quantities, with the softening the features were built for."""

@@ -68,6 +68,12 @@ class GraphSet:
             return self
         return self.subset(torch.linspace(0, len(self) - 1, count).round().long())
 
+    def to(self, device) -> "GraphSet":
+        """The same graphs on `device`."""
+        move = lambda a: None if a is None else a.to(device)
+        return GraphSet(*(move(getattr(self, name)) for name in
+                          ("positions", "masses", "charges", "accelerations", "velocities", "system")))
+
     def with_masses(self, masses: torch.Tensor) -> "GraphSet":
         """The same graphs with other masses [N, n] (learned ones, possibly still training)."""
         return replace(self, masses=masses)
@@ -79,7 +85,7 @@ class GraphSet:
                 raise UserInputError(f"the data set has NaN or infinite {name}")
 
     def batches(self, batch_size: int, generator: torch.Generator) -> list["GraphSet"]:
-        order = torch.randperm(len(self), generator=generator)
+        order = torch.randperm(len(self), generator=generator).to(self.positions.device)
         return [self.subset(order[i:i + batch_size]) for i in range(0, len(self), batch_size)]
 
 

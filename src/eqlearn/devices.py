@@ -1,0 +1,24 @@
+"""Where a model trains: `--device auto|cpu|cuda`, checked once, with a clear error.
+
+Only training runs on the device; data live on the CPU and batches travel to the model. Read-out,
+refit and verdicts work in float64 on the CPU, so a law does not depend on where it was trained
+beyond float32 rounding.
+"""
+from __future__ import annotations
+
+import torch
+
+from eqlearn.errors import UserInputError
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` is CUDA where a GPU is visible, else the CPU; `cuda` without a GPU is an error."""
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise UserInputError(f"unknown device {name!r}; choose {', '.join(DEVICES)}")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserInputError(f"--device {name}: no CUDA GPU is visible here (torch {torch.__version__}); use --device cpu")
+    return torch.device(name)
