@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from eqlearn.discover import DiscoverConfig, run_discovery
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
-from eqlearn.verify import verify_law
+from eqlearn.pipeline import DiscoverConfig, run_discovery
+from eqlearn.readout.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows
 
 HERE = Path(__file__).parent

@@ -8,14 +8,14 @@ from torch import nn
 
 from eqlearn.cli import main
 from eqlearn.compare import SHIFTS, extrapolation_errors, law_predictor, load_trained_model, pipeline_configs
-from eqlearn.discover import DiscoverConfig, build_model, read_top_messages, resolve_config, run_discovery
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphObjective, GraphSet
 from eqlearn.physics import get_potential, simulate
+from eqlearn.pipeline import DiscoverConfig, build_model, read_top_messages, resolve_config, run_discovery
+from eqlearn.readout.verify import parse_message, verify_law
 from eqlearn.recipes import DataSpec
-from eqlearn.verify import parse_message, verify_law
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 

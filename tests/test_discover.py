@@ -8,10 +8,10 @@ import sympy
 import torch
 
 from eqlearn.cli import main
-from eqlearn.discover import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
-from eqlearn.verify import parse_message
+from eqlearn.pipeline import DiscoverConfig, data_spec, resolve_config, run_discovery
+from eqlearn.readout.verify import parse_message
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 

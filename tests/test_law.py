@@ -3,8 +3,8 @@ import numpy as np
 import sympy
 
 from eqlearn.gnn.graph import EdgeList
-from eqlearn.law import PairLaw, relative_force_error
 from eqlearn.physics import get_potential, simulate
+from eqlearn.readout.law import PairLaw, relative_force_error
 
 DAMPED = [sympy.sympify(f"-2*(r - 1)*d{a}/(r - 0.01) - dv{a}/4") for a in "xy"]
 UNDAMPED = [sympy.sympify(f"-2*(r - 1)*d{a}/(r - 0.01)") for a in "xy"]

@@ -3,15 +3,15 @@ exponents snapped only where the data say so."""
 import sympy
 import torch
 
-from eqlearn.canonical import single_axis_form, unit_vector_form
 from eqlearn.eql.network import EQLLayer
 from eqlearn.eql.sparsity import prune
 from eqlearn.gnn.edge_models import EQLEdgeModel, default_edge_units, logarithm_flags
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
-from eqlearn.refit import candidate_terms, refit_messages, snap_exponents
-from eqlearn.verify import verify_law
+from eqlearn.readout.canonical import single_axis_form, unit_vector_form
+from eqlearn.readout.refit import candidate_terms, refit_messages, snap_exponents
+from eqlearn.readout.verify import verify_law
 
 dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
 UNIT_X, UNIT_Y = dx / (r - 0.01), dy / (r - 0.01)

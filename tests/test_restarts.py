@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from eqlearn.discover import DiscoverConfig, run_discovery
+from eqlearn.pipeline import DiscoverConfig, run_discovery
 from eqlearn.restarts import choose
 
 

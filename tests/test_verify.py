@@ -4,9 +4,9 @@ import json
 import pytest
 import sympy
 
-from eqlearn.canonical import canonical_form
 from eqlearn.errors import UserInputError
-from eqlearn.verify import verify_equations_file, verify_law
+from eqlearn.readout.canonical import canonical_form
+from eqlearn.readout.verify import verify_equations_file, verify_law
 
 SPRING = "(r - 1)**2"
 EXACT_SPRING = ["-2*(r - 1)*dx/(r - 0.01)", "-2*(r - 1)*dy/(r - 0.01)"]

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_discover(commands) -> None:
-    from eqlearn.discover import EDGE_MODELS, NODE_MODELS, DiscoverConfig
+    from eqlearn.pipeline import EDGE_MODELS, NODE_MODELS, DiscoverConfig
     from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 
     defaults = DiscoverConfig()
@@ -276,7 +276,7 @@ def _add_run_flags(command, defaults, variants: str | None = None) -> None:
 
 def _run_config(args, **settings):
     """A DiscoverConfig from the shared flags plus command-specific `settings`."""
-    from eqlearn.discover import DiscoverConfig
+    from eqlearn.pipeline import DiscoverConfig
 
     return DiscoverConfig(
         law=args.law, potential=args.potential, n=args.n, dim=args.dim, sims=args.sims,
@@ -286,7 +286,7 @@ def _run_config(args, **settings):
 
 
 def _run_discover(args) -> int:
-    from eqlearn.discover import run_discovery
+    from eqlearn.pipeline import run_discovery
     from eqlearn.report import describe_discovery
     from eqlearn.train import TrainingDiverged
 
@@ -310,7 +310,7 @@ _COMMANDS.append(_add_discover)
 
 
 def _add_compare(commands) -> None:
-    from eqlearn.discover import NODE_MODELS, DiscoverConfig
+    from eqlearn.pipeline import NODE_MODELS, DiscoverConfig
 
     command = commands.add_parser("compare", help="GNN+EQL against the MLP-GNN + symbolic regression baseline, same data")
     _add_run_flags(command, DiscoverConfig(), variants="+")
@@ -340,8 +340,8 @@ _COMMANDS.append(_add_compare)
 
 
 def _add_sweep(commands) -> None:
-    from eqlearn.discover import DEFAULT_LAW, DiscoverConfig
     from eqlearn.engines import ENGINES
+    from eqlearn.pipeline import DEFAULT_LAW, DiscoverConfig
     from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 
     command = commands.add_parser("sweep", help="a grid of discovery runs on Ray or a process pool, resumable, "
@@ -369,7 +369,7 @@ def _add_sweep(commands) -> None:
 
 
 def _run_sweep(args) -> int:
-    from eqlearn.discover import DEFAULT_LAW
+    from eqlearn.pipeline import DEFAULT_LAW
     from eqlearn.sweep import expand_grid, parse_settings, run_sweep
 
     laws = args.laws or ([] if args.potential or args.data else [DEFAULT_LAW])

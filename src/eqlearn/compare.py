@@ -17,7 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlearn.discover import (
+from eqlearn.gnn.edge_models import mlp_variant
+from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.training import GraphSet
+from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
+from eqlearn.physics.simulator import initial_conditions
+from eqlearn.pipeline import (
     DEFAULT_LAW,
     DiscoverConfig,
     build_model,
@@ -27,13 +32,8 @@ from eqlearn.discover import (
     run_discovery,
     training_phases,
 )
-from eqlearn.gnn.edge_models import mlp_variant
-from eqlearn.gnn.model import ParticleGNN
-from eqlearn.gnn.training import GraphSet
-from eqlearn.law import PairLaw
-from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
-from eqlearn.physics.simulator import initial_conditions
-from eqlearn.verify import parse_message
+from eqlearn.readout.law import PairLaw
+from eqlearn.readout.verify import parse_message
 
 #: Test systems per shift: (factor on positions, factor on masses). 3x positions puts particles
 #: 3x farther apart than in training; 3x masses makes every particle heavier than typical.

@@ -12,7 +12,7 @@ from typing import Callable
 
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS
-from eqlearn.variables import AXES
+from eqlearn.readout.variables import AXES
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ ERROR_FLOOR = 1e-4
 
 
 def _run_one(config):
-    from eqlearn.discover import run_discovery
+    from eqlearn.pipeline import run_discovery
 
     return run_discovery(config, log=lambda _: None)
 
@@ -49,7 +49,7 @@ def choose(summaries: list[dict]) -> int:
 def run_with_restarts(config, log=print, engine: str | None = None, workers: int | None = None):
     """`config.restarts` discovery runs differing only in their initialisation; the chosen one's
     files are copied to `config.out`, whose equations.json lists every restart."""
-    from eqlearn.discover import prepare_output, refuse_nonempty
+    from eqlearn.pipeline import prepare_output, refuse_nonempty
 
     out = Path(config.out)
     refuse_nonempty(out)

@@ -29,11 +29,11 @@ from types import NoneType
 from typing import Sequence
 
 from eqlearn import __version__
-from eqlearn.discover import DiscoverConfig, run_discovery
 from eqlearn.engines import check_engine, run_tasks
 from eqlearn.errors import UserInputError
 from eqlearn.physics.dataset import atomic_output
 from eqlearn.physics.potentials import get_potential
+from eqlearn.pipeline import DiscoverConfig, run_discovery
 from eqlearn.recipes import DEFAULT_RECIPE
 from eqlearn.train import TrainingDiverged
 

@@ -7,7 +7,7 @@ from torch import nn
 
 from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import EdgeList
-from eqlearn.variables import REVERSE_PAIR
+from eqlearn.readout.variables import REVERSE_PAIR
 
 
 class ParticleGNN(nn.Module):

@@ -52,7 +52,7 @@ class LearnedMasses(nn.Module):
     log m[s, i] = log m0[s, i] + scale[s] + correction[s, i]: m0 the momentum estimate. Where it
     is trusted, training learns only each system's scale (which momentum cannot give) and the
     corrections stay 0: a law still wrong early in training would otherwise drag single masses
-    towards zero, whence their gradient vanishes; the final joint fit (`eqlearn.polish`) frees
+    towards zero, whence their gradient vanishes; the final joint fit (`eqlearn.readout.polish`) frees
     every mass once the law's form is known. Untrusted systems learn every mass.
     The law and the masses share one scale that the data cannot fix; it stays free in training (a
     flat direction the optimiser leaves alone) and is fixed only in the report: masses in units of

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy
 
-from eqlearn.variables import DELTA, RELATIVE_VELOCITY, r
+from eqlearn.readout.variables import DELTA, RELATIVE_VELOCITY, r
 
 #: Data whose median pair distance and median acceleration both lie within this factor of 1 keep their units.
 FAR = 10.0

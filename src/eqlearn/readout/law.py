@@ -14,7 +14,7 @@ import torch
 from scipy.integrate import solve_ivp
 
 from eqlearn.gnn.graph import EdgeList
-from eqlearn.variables import compile_expression
+from eqlearn.readout.variables import compile_expression
 
 
 class PairLaw:

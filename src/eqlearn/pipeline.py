@@ -20,7 +20,6 @@ import sympy
 import torch
 
 from eqlearn import __version__
-from eqlearn.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
 from eqlearn.devices import resolve_device
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import (
@@ -37,24 +36,25 @@ from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphObjective, GraphSet, evaluate, force_loss
-from eqlearn.law import PairLaw, formula_size, relative_force_error
 from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.scales import DataUnits, choose_units
 from eqlearn.physics.simulator import simulate
 from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
 from eqlearn.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
-from eqlearn.polish import polish_law_and_masses
+from eqlearn.readout.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
+from eqlearn.readout.law import PairLaw, formula_size, relative_force_error
+from eqlearn.readout.polish import polish_law_and_masses
+from eqlearn.readout.refit import RefittedMessage, refit_messages
+from eqlearn.readout.variables import DELTA, variable_names
+from eqlearn.readout.variables import evaluate as evaluate_expression
+from eqlearn.readout.variables import m1 as sym_m1
+from eqlearn.readout.variables import m2 as sym_m2
+from eqlearn.readout.verify import verify_law
 from eqlearn.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
-from eqlearn.refit import RefittedMessage, refit_messages
 from eqlearn.sr import fit_symbolic, plot_pareto_front
 from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
-from eqlearn.variables import DELTA, variable_names
-from eqlearn.variables import evaluate as evaluate_expression
-from eqlearn.variables import m1 as sym_m1
-from eqlearn.variables import m2 as sym_m2
-from eqlearn.verify import verify_law
 
 EQUATIONS_FORMAT = "eqlearn.equations/2"
 #: Terms that together change a message by less than this fraction of its RMS are not printed.
@@ -118,7 +118,7 @@ class DiscoverConfig:
     antisymmetric: bool | None = None  # Newton's third law in the messages; on except for mlp edges and nodes
     penalty: str | None = None  # EQL weight sparsity: l1, l12 or l0
     loss: str | None = None  # net-force error (gnn.training.FORCE_LOSSES): relative behind newtonian nodes, else huber
-    refit: bool = True  # messages that are forces: refit the read-out's terms by least squares (eqlearn.refit)
+    refit: bool = True  # messages that are forces: refit the read-out's terms by least squares (eqlearn.readout.refit)
     prune_thresholds: list[float] | None = None
     softening: float | None = None  # the data's ε in r = |Δ| + ε (from the data)
     learn_masses: bool | None = None  # learn a mass per particle (gnn.particles); None: when the data carry none

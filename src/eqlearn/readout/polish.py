@@ -16,8 +16,8 @@ import torch
 
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet
+from eqlearn.readout.variables import MESSAGE_VARIABLES
 from eqlearn.symbolic import clean_expression
-from eqlearn.variables import MESSAGE_VARIABLES
 
 #: sympy functions a law may contain, as torch functions (lambdify's module mapping).
 TORCH_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "Abs": torch.abs, "sign": torch.sign,

@@ -7,9 +7,9 @@ import numpy as np
 import sympy
 
 from eqlearn.physics.potentials import SOFTENING
+from eqlearn.readout.variables import distance
+from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import clean_expression
-from eqlearn.variables import distance
-from eqlearn.variables import evaluate as _evaluate
 
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8

@@ -18,10 +18,10 @@ import sympy
 
 from eqlearn.errors import UserInputError
 from eqlearn.physics.potentials import SOFTENING
+from eqlearn.readout.variables import AXES, MESSAGE_VARIABLES, distance
+from eqlearn.readout.variables import NAMESPACE as _NAMESPACE
+from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import matches_up_to_constant
-from eqlearn.variables import AXES, MESSAGE_VARIABLES, distance
-from eqlearn.variables import NAMESPACE as _NAMESPACE
-from eqlearn.variables import evaluate as _evaluate
 
 AXIS_NAMES = ("dx", "dy", "dz")
 _ALLOWED_FUNCTIONS = {f: getattr(sympy, f) for f in ("sin", "cos", "exp", "log", "sqrt", "Abs", "pi")}

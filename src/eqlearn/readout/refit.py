@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy
 
-from eqlearn.canonical import split_coefficient
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet
+from eqlearn.readout.canonical import split_coefficient
+from eqlearn.readout.variables import evaluate
 from eqlearn.symbolic import clean_expression
-from eqlearn.variables import evaluate
 
 #: A term may go if the fraction of variance left unexplained stays below max(2 x, + 1e-4) of the full fit's.
 FVU_FACTOR = 2.0
