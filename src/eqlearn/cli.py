@@ -245,6 +245,8 @@ def _add_discover(commands) -> None:
     command.add_argument("--workers", type=int, help="restarts at a time (default: the CPUs here)")
     command.add_argument("--device", default="auto", help="where training runs: auto (a CUDA GPU where one is visible, "
                                                           "else the CPU), cpu or cuda (default: auto)")
+    command.add_argument("--config", metavar="FILE", help="a run's config.json (or one written by hand): rerun it with "
+                                                          "its own settings into --out; other settings flags are ignored")
     command.set_defaults(run=_run_discover)
 
 
@@ -285,17 +287,33 @@ def _run_config(args, **settings):
     )
 
 
+def _config_file(args):
+    """The DiscoverConfig of `--config FILE`, writing to this command's --out."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    from eqlearn.pipeline import DiscoverConfig
+
+    path = Path(args.config)
+    if not path.is_file():
+        raise UserInputError(f"no config file at {path}")
+    return replace(DiscoverConfig.from_json(path.read_text()), out=args.out, progress=not args.quiet)
+
+
 def _run_discover(args) -> int:
     from eqlearn.pipeline import run_discovery
     from eqlearn.report import describe_discovery
     from eqlearn.train import TrainingDiverged
 
     features = [name.strip() for name in args.features.split(",")] if args.features else None
-    config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, recipe=args.recipe,
-                         edge_model=args.edge_model, node_model=args.node_model, features=features,
-                         messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
-                         refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle,
-                         restarts=args.restarts, device=args.device)
+    if args.config:
+        config = _config_file(args)
+    else:
+        config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, recipe=args.recipe,
+                             edge_model=args.edge_model, node_model=args.node_model, features=features,
+                             messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
+                             refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle,
+                             restarts=args.restarts, device=args.device)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr), engine=args.engine,
                                   workers=args.workers)

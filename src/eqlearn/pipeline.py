@@ -57,6 +57,7 @@ from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
 
 EQUATIONS_FORMAT = "eqlearn.equations/2"
+CONFIG_FORMAT = "eqlearn.config/1"
 #: Terms that together change a message by less than this fraction of its RMS are not printed.
 NEGLIGIBLE_TERM = 0.02
 #: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
@@ -173,11 +174,21 @@ class DiscoverConfig:
         return self.message_l1 if self.message_size > self.dim and wanted else 0.0
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2)
+        return json.dumps({"format": CONFIG_FORMAT, **asdict(self)}, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> "DiscoverConfig":
-        values = json.loads(text)
+        """The config a run directory's config.json (or a file written by hand) holds; unknown keys
+        and another format are errors, not silently dropped."""
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise UserInputError(f"the config is not valid JSON: {error}") from None
+        if not isinstance(values, dict):
+            raise UserInputError("a config file holds one JSON object of settings")
+        stated = values.pop("format", CONFIG_FORMAT)
+        if stated != CONFIG_FORMAT:
+            raise UserInputError(f"config format {stated!r} is not {CONFIG_FORMAT!r}")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(values) - known)
         if unknown:
