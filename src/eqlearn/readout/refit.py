@@ -170,6 +170,16 @@ def _pareto(candidates: list[dict]) -> list[dict]:
     return front
 
 
+def relative_weights(force: np.ndarray) -> np.ndarray:
+    """Row weights 1 / sqrt(|F|² + f²) per particle and graph (f: the median |F|), flattened: the
+    least squares then minimise the relative net-force error that training and the truth-free
+    verdict use, so close encounters (the largest forces, and the worst estimated ones in observed
+    data) do not decide the law alone. `force` is the read-out's own prediction, not the data:
+    weights taken from noisy targets would favour the rows whose noise happens to shrink them."""
+    size = np.linalg.norm(np.nan_to_num(force, nan=0.0, posinf=0.0, neginf=0.0), axis=-1)
+    return (1.0 / np.sqrt(size**2 + np.median(size) ** 2 + 1e-300)).reshape(-1)
+
+
 def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet, edges: EdgeList,
                    softening: float, digits: int = 4) -> list[RefittedMessage]:
     """Refit each message formula (keyed by its axis) against the net force m_i a_i; the results
@@ -183,13 +193,16 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
     train, valid = NetTerms(graphs, edges, softening), NetTerms(held_out, edges, softening)
     force = lambda g: (g.accelerations.double() * g.masses.double().unsqueeze(-1)).numpy()
     train_force, valid_force = force(graphs), force(held_out)
+    train_weight, valid_weight = (relative_weights(np.stack([terms(formulas[k]) for k in sorted(formulas)], axis=-1))
+                                  for terms in (train, valid))
     refitted = []
     for axis, formula in formulas.items():
-        target, valid_target = train_force[..., axis].reshape(-1), valid_force[..., axis].reshape(-1)
+        target = train_force[..., axis].reshape(-1) * train_weight
+        valid_target = valid_force[..., axis].reshape(-1) * valid_weight
         scored = []
         for terms in candidate_term_sets(formula):
-            columns = np.column_stack([train(t).reshape(-1) for t in terms])
-            valid_columns = np.column_stack([valid(t).reshape(-1) for t in terms])
+            columns = np.column_stack([train(t).reshape(-1) for t in terms]) * train_weight[:, None]
+            valid_columns = np.column_stack([valid(t).reshape(-1) for t in terms]) * valid_weight[:, None]
             usable = np.all(np.isfinite(columns), axis=0) & np.all(np.isfinite(valid_columns), axis=0)
             terms = [t for t, ok in zip(terms, usable) if ok]
             columns, valid_columns = columns[:, usable], valid_columns[:, usable]
