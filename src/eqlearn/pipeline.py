@@ -80,6 +80,8 @@ ERROR_FLOOR = 1e-4
 
 #: Learned masses: rounds of refit and joint polish of the law's numbers and the masses (`read_out_law`).
 POLISH_ROUNDS = 3
+#: ... and stop once a round improves the held-out error by less than 1 %.
+POLISH_SETTLED = 0.99
 
 #: Fields a recipe fills when the config leaves them at None.
 RECIPE_FIELDS = ("features", "eql_form", "units", "depth", "epochs", "lr", "message_l1", "weight_penalty",
@@ -625,10 +627,13 @@ def read_out_law(config: DiscoverConfig, model: ParticleGNN, readout: MessageRea
                                         train_set, val_set, model.edges, config.softening)
         if not attempt.accepted:
             break
+        settled = attempt.held_out_error_after > POLISH_SETTLED * attempt.held_out_error_before
         polished, masses = attempt, attempt.masses
         law = [attempt.law[k] for k in readout.top]
         train_set, val_set, test_set = (_with_masses(g, masses) for g in (train_set, val_set, test_set))
         readout.variables = _message_variables(model, test_set)
+        if settled:
+            break
     return refitted, law, masses, polished, test_set
 
 

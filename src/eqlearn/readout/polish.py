@@ -23,7 +23,9 @@ from eqlearn.symbolic import clean_expression
 TORCH_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "Abs": torch.abs, "sign": torch.sign,
                    "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh}
 POLISH_GRAPHS = 2000
-POLISH_ITERATIONS = 300
+POLISH_ITERATIONS = 100
+#: Longer laws are no answer to polish: the network has not settled, and each term costs time.
+POLISH_MAX_TERMS = 12
 
 
 @dataclass
@@ -85,6 +87,8 @@ def polish_law_and_masses(law: list[sympy.Expr], masses: np.ndarray, reference: 
     stays 1) jointly on `graphs`; judge on `held_out`. The law is written in these masses."""
     graphs = graphs.spread(POLISH_GRAPHS)
     expressions, symbols, start = _parameterise(law)
+    if len(symbols) > POLISH_MAX_TERMS:
+        return PolishedLaw(law, masses, float("nan"), float("nan"), False)
     forces = _LawForces(expressions, symbols, edges, softening)
     free = torch.ones(masses.shape, dtype=torch.float64)
     free[reference] = 0.0
