@@ -130,7 +130,7 @@ def write_table() -> None:
         for row in chosen:
             if case == "positions":
                 lines.append(f"| {row['commit']} | {row['law']} | {row['noise']:g} | {row['seed']} | {row['recovered']} | "
-                             f"{row['exact']} | {row['derivative_error']} | {row['law_error']:.3g} | {row['seconds']} |")
+                             f"{row['exact']} | {row['derivative_error']:.2g} | {row['law_error']:.3g} | {row['seconds']} |")
             elif case == "masses":
                 lines.append(f"| {row['commit']} | {row['law']} | {row['seed']} | {row['exact']} | {row['median_mass_error']:.2g} | "
                              f"{row['max_mass_error']:.2g} | {row['masses_within_2pct']:.3f} | {row['seconds']} |")
