@@ -25,6 +25,7 @@ from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import (
     CentralEQLEdgeModel,
     EQLEdgeModel,
+    ReadableEdgeModel,
     default_edge_units,
     logarithm_flags,
     mlp_edge_model,
@@ -394,7 +395,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
-    if hasattr(model.edge_model, "to_sympy"):
+    if isinstance(model.edge_model, ReadableEdgeModel):
         formulas = model.message_expressions()
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
         full = {i: formulas[i] for i in top}

@@ -1,13 +1,14 @@
 """Edge (message) models: map pair features [..., E, F] to messages [..., E, M].
 
-The graph code only calls `forward`; an edge model that can print itself (`to_sympy`) makes the
-discovered law readable straight from its weights, and one with a `message_penalty` (the KL of
-variational messages) adds that regularizer to the training loss.
+The graph code only calls `forward` (`EdgeModel`); an edge model that can print itself
+(`ReadableEdgeModel`: `to_sympy`) makes the discovered law readable straight from its weights, and
+one with a `message_penalty` (`PenalisedEdgeModel`: the KL of variational messages) adds that
+regularizer to the training loss. The protocols say what a new edge model must offer.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence, Union
+from typing import Mapping, Protocol, Sequence, Union, runtime_checkable
 
 import sympy
 import torch
@@ -28,6 +29,29 @@ POWER_LAW_EDGE_UNITS: list[dict[str, int]] = [{"identity": 1, "exp": 2}, {"ident
 UNIT_VECTOR_FEATURES = ("ux", "uy", "uz")
 
 EdgeUnits = Union[Mapping[str, int], Sequence[Mapping[str, int]]]
+
+
+@runtime_checkable
+class EdgeModel(Protocol):
+    """What the particle GNN needs of an edge model: pair features [..., E, F] → messages [..., E, M]."""
+
+    n_messages: int
+
+    def __call__(self, features: torch.Tensor) -> torch.Tensor: ...
+
+
+@runtime_checkable
+class ReadableEdgeModel(EdgeModel, Protocol):
+    """An edge model whose weights print as formulas in its inputs: the law is read, not fitted."""
+
+    def to_sympy(self, inputs: Sequence[sympy.Expr], threshold: float = 1e-2, digits: int = 3) -> list[sympy.Expr]: ...
+
+
+@runtime_checkable
+class PenalisedEdgeModel(EdgeModel, Protocol):
+    """An edge model with a regularizer of its own (the KL of variational messages)."""
+
+    message_penalty: torch.Tensor
 
 
 def logarithm_flags(feature_names: Sequence[str]) -> list[bool]:

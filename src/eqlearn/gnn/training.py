@@ -13,6 +13,7 @@ import torch
 
 from eqlearn.eql.sparsity import weight_penalty
 from eqlearn.errors import UserInputError
+from eqlearn.gnn.edge_models import PenalisedEdgeModel
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.particles import MASS_DRIFT_PENALTY
 
@@ -119,7 +120,7 @@ class GraphObjective:
         if regularization and self.weight_penalty:
             total = total + regularization * self.weight_penalty * weight_penalty(self.model.edge_model, self.penalty_kind)
         metrics = {"loss": loss.item(), "message_l1": message_l1.item(), "live_messages": live_messages(messages)}
-        own_penalty = getattr(self.model.edge_model, "message_penalty", None)  # e.g. the KL of variational messages
+        own_penalty = self.model.edge_model.message_penalty if isinstance(self.model.edge_model, PenalisedEdgeModel) else None
         if own_penalty is not None:
             total = total + regularization * own_penalty
             metrics["message_penalty"] = own_penalty.item()
