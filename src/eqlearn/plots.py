@@ -50,6 +50,9 @@ def plot_messages_vs_force(messages: np.ndarray, force: np.ndarray, path: Path,
         fitted = design @ coefficients
         ax.scatter(fitted, messages[:, k], s=2, alpha=0.4)
         low, high = np.percentile(fitted, [1, 99])
+        if high <= low:  # a constant fit (a law read out as 0): show the messages' own range
+            low, high = np.percentile(messages[:, k], [1, 99])
+            low, high = (low - 1, high + 1) if high <= low else (low, high)
         ax.plot([low, high], [low, high], "k--", lw=0.8)
         ax.set(xlim=(low, high), ylim=(low, high), xlabel=f"affine fit by {reference}", ylabel=f"message {k + 1}")
     fig.tight_layout()

@@ -10,7 +10,7 @@ from functools import partial
 from pathlib import Path
 from typing import Callable
 
-from eqlearn.demos import digits, dynamics
+from eqlearn.demos import digits, dynamics, solar
 from eqlearn.errors import UserInputError
 
 
@@ -25,6 +25,7 @@ DEMOS: dict[str, Demo] = {
     "digits": Demo(digits.DigitsConfig, digits.run, digits.summary),
     "kinematics": Demo(partial(dynamics.DynamicsConfig, system="kinematics"), dynamics.run, dynamics.summary),
     "sho": Demo(partial(dynamics.DynamicsConfig, system="sho"), dynamics.run, dynamics.summary),
+    "solar-system": Demo(solar.SolarConfig, solar.run, solar.summary),
 }
 
 
