@@ -9,6 +9,7 @@ distribution, where a recovered law should keep working and a black box need not
 from __future__ import annotations
 
 import json
+import logging
 import statistics
 import time
 from dataclasses import dataclass, replace
@@ -177,10 +178,11 @@ def _table_law(canonical: list[str]) -> str:
 
 
 def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str], out: str | Path,
-                      log=print, baseline_nodes: str = "newtonian") -> Comparison:
+                      log=None, baseline_nodes: str = "newtonian") -> Comparison:
     """Simulate once per seed into `out`, run GNN+EQL and the baseline in each of `variants` (behind
     `baseline_nodes`) on that data, score them; writes comparison.json and comparison.md into `out`
     (a new or empty directory)."""
+    log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
     for variant in variants:
         mlp_variant(variant)  # fail before any work is done
     out = prepare_output(Path(out))

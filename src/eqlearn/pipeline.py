@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -508,9 +509,10 @@ def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | No
 RESTART_SEED_STRIDE = 7919
 
 
-def run_discovery(config: DiscoverConfig, log=print, engine: str | None = None, workers: int | None = None) -> Discovery:
+def run_discovery(config: DiscoverConfig, log=None, engine: str | None = None, workers: int | None = None) -> Discovery:
     """The whole pipeline; writes the run directory `config.out` as it goes. With `config.restarts`
     > 1 the initialisations run on `engine` with `workers` (`eqlearn.restarts`)."""
+    log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
     if config.restarts > 1:
         from eqlearn.restarts import run_with_restarts
 

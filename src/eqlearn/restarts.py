@@ -10,6 +10,7 @@ verdict on each restart is only recorded.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -46,9 +47,10 @@ def choose(summaries: list[dict]) -> int:
     return min(good, key=lambda i: (summaries[i]["law_size"] or 0, error(summaries[i])))
 
 
-def run_with_restarts(config, log=print, engine: str | None = None, workers: int | None = None):
+def run_with_restarts(config, log=None, engine: str | None = None, workers: int | None = None):
     """`config.restarts` discovery runs differing only in their initialisation; the chosen one's
     files are copied to `config.out`, whose equations.json lists every restart."""
+    log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
     from eqlearn.pipeline import prepare_output, refuse_nonempty
 
     out = Path(config.out)

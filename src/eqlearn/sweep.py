@@ -18,6 +18,7 @@ import hashlib
 import io
 import itertools
 import json
+import logging
 import re
 import shutil
 import subprocess
@@ -308,10 +309,11 @@ class Sweep:
 
 
 def run_sweep(runs: Sequence[SweepRun], out: str | Path, engine: str | None = None, workers: int | None = None,
-              address: str | None = None, progress: bool = True, log=print, version: str | None = None) -> Sweep:
+              address: str | None = None, progress: bool = True, log=None, version: str | None = None) -> Sweep:
     """Do the runs not finished yet in `out/runs/` on `engine` (`eqlearn.engines.run_tasks`) and
     write `out/results.csv` and `out/results.md`, rewritten as runs finish. `version` is the code
     version finished runs must match (default: `code_version()`)."""
+    log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
     engine = check_engine(engine, address)  # a wrong engine or address fails before anything is written
     out = Path(out)
     if out.exists() and not out.is_dir():
