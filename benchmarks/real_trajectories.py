@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import sympy
 
+from discover_sweep import commit
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
 from eqlearn.pipeline import DiscoverConfig, run_discovery
@@ -37,13 +38,6 @@ RUNS = HERE / "out" / "real_trajectories"
 SIMS, STEPS, DT_FRACTION = 500, 100, 0.1
 #: Withheld masses: many short systems with exact accelerations (velocities kept).
 MASS_SIMS, MASS_STEPS = 200, 100
-
-
-def commit() -> str:
-    import subprocess
-
-    git = lambda *a: subprocess.run(["git", *a], capture_output=True, text=True, cwd=HERE).stdout.strip()
-    return (git("rev-parse", "--short", "HEAD") or "unknown") + ("+dirty" if git("status", "--porcelain", "../src") else "")
 
 
 def _discover(path: Path, out: Path, seed: int) -> tuple[dict, float]:

@@ -390,9 +390,8 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     part = graphs.spread(limit)
     model.eval()  # variational messages: read their means
     with torch.no_grad():
-        context = model.pair_context(*part.inputs)
         messages = model.messages(*part.inputs).reshape(-1, model.edge_model.n_messages).numpy()
-    variables = {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
+    variables = _message_variables(model, part)
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
@@ -656,7 +655,8 @@ def _to_reference_unit(readout: MessageReadout, unit: float, variables: dict[str
 
 
 def _message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -> dict[str, np.ndarray]:
-    """The message variables on the read-out's edges (after the masses they use changed)."""
+    """The message variables on the read-out's edges (`read_top_messages`, and again after the
+    masses they use changed)."""
     part = graphs.spread(limit)
     with torch.no_grad():
         context = model.pair_context(*part.inputs)

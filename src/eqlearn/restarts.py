@@ -3,9 +3,9 @@
 Training an EQL is not convex: one initialisation in a few settles on a wrong law (the truth-free
 verdict then says so). `discover --restarts K` trains K initialisations side by side on the same
 data and split (`eqlearn.engines.run_tasks`), each into `OUT/restarts/K`, and reports the law with
-the smallest held-out law error, preferring the shortest law whose error is within `AS_GOOD` of
-the best: the same rule the refit uses for terms. The truth is never consulted; the verifier's
-verdict on each restart is only recorded.
+the smallest held-out law error, preferring the shortest law as good as it by the truth-free
+verdict's own rule (`pipeline.AS_GOOD_AS_NETWORK`, `pipeline.ERROR_FLOOR`). The truth is never
+consulted; the verifier's verdict on each restart is only recorded.
 """
 from __future__ import annotations
 
@@ -16,15 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from eqlearn.engines import run_tasks
-
-#: A restart's law is as good as the best when its held-out error is at most this factor above it (plus a float32 floor).
-AS_GOOD = 1.1
-ERROR_FLOOR = 1e-4
+from eqlearn.pipeline import AS_GOOD_AS_NETWORK, ERROR_FLOOR, prepare_output, run_discovery
 
 
 def _run_one(config):
-    from eqlearn.pipeline import run_discovery
-
     return run_discovery(config, log=lambda _: None)
 
 
@@ -39,11 +34,11 @@ def summary(restart: int, discovery) -> dict:
 
 
 def choose(summaries: list[dict]) -> int:
-    """The index of the shortest law within AS_GOOD of the smallest held-out law error (the
+    """The index of the shortest law within AS_GOOD_AS_NETWORK of the smallest held-out law error (the
     network's error where the messages are no law of their own)."""
     error = lambda s: s["law_force_error"] if s["law_force_error"] is not None else s["network_force_error"]
     best = min(error(s) for s in summaries)
-    good = [i for i, s in enumerate(summaries) if error(s) <= AS_GOOD * best + ERROR_FLOOR]
+    good = [i for i, s in enumerate(summaries) if error(s) <= AS_GOOD_AS_NETWORK * best + ERROR_FLOOR]
     return min(good, key=lambda i: (summaries[i]["law_size"] or 0, error(summaries[i])))
 
 
@@ -51,11 +46,7 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
     """`config.restarts` discovery runs differing only in their initialisation; the chosen one's
     files are copied to `config.out`, whose equations.json lists every restart."""
     log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
-    from eqlearn.pipeline import prepare_output, refuse_nonempty
-
-    out = Path(config.out)
-    refuse_nonempty(out)
-    prepare_output(out)
+    out = prepare_output(Path(config.out))
     runs = [replace(config, restarts=1, restart=k, out=str(out / "restarts" / str(k)), progress=False)
             for k in range(config.restarts)]
     log(f"training {len(runs)} initialisations side by side")

@@ -38,8 +38,9 @@ def masses_from_momentum(accelerations: np.ndarray) -> tuple[np.ndarray, np.ndar
         matrix = np.moveaxis(accelerations[s], 1, -1).reshape(-1, n)  # rows (t, axis), columns particles
         if matrix.shape[0] < n - 1 or not np.all(np.isfinite(matrix)):
             continue
-        _, singular, right = np.linalg.svd(matrix / np.linalg.norm(matrix, axis=0).clip(1e-300), full_matrices=False)
-        null = right[-1] / np.linalg.norm(matrix, axis=0).clip(1e-300)
+        columns = np.linalg.norm(matrix, axis=0).clip(1e-300)  # each particle's scale, for conditioning
+        _, singular, right = np.linalg.svd(matrix / columns, full_matrices=False)
+        null = right[-1] / columns
         null = null * np.sign(null.sum())
         if np.all(null > 0) and singular[-1] < NULL_SEPARATION * singular[-2]:
             estimates[s], trusted[s] = null / null.max(), True

@@ -145,7 +145,7 @@ def huber_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
     return torch.nn.functional.huber_loss(force, target, delta=HUBER_DELTA)
 
 
-def relative_force_error(predicted: torch.Tensor, batch: GraphSet, floor_per_graph: bool = False) -> torch.Tensor:
+def relative_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
     """|F_pred - F|^2 / (|F|^2 + f^2) per particle, averaged; f is the batch's median |F|.
 
     Power laws span orders of magnitude (a close pair of a 1/r^2 law pulls 10^4 times harder than
@@ -153,14 +153,10 @@ def relative_force_error(predicted: torch.Tensor, batch: GraphSet, floor_per_gra
     settles on sums of monomials with wrong exponents. Measured relative to the force itself,
     every particle counts alike and the exact power law is the clear optimum; the floor f keeps
     particles whose forces nearly cancel from dominating.
-
-    `floor_per_graph`: f is each graph's own median |F|. Needed when the masses are learned: with
-    one floor for the batch, a system could shrink all its masses (forces and targets alike) until
-    its error vanished under the floor; per graph, scaling a system's masses changes nothing.
     """
     force, target = _net_forces(predicted, batch)
     size = target.norm(dim=-1)
-    floor = size.median(dim=-1, keepdim=True).values.detach() if floor_per_graph else size.median().detach()
+    floor = size.median().detach()
     return (((force - target) ** 2).sum(-1) / (size**2 + floor**2)).mean()
 
 

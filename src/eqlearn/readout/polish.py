@@ -74,8 +74,9 @@ class _LawForces:
 
 
 def _relative_error(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The training loss with learned masses (`gnn.training.relative_force_error`, floor per graph) on
-    net forces, in float64: scaling one system's masses cannot hide its error under the floor."""
+    """The relative net-force error of `gnn.training.relative_force_error`, in float64, with the floor
+    f taken per graph (each graph's median |F|): with one floor for all graphs, a system could shrink
+    its masses until its error vanished under the floor; per graph, its scale changes nothing."""
     size = target.norm(dim=-1)
     floor = size.median(dim=-1, keepdim=True).values.detach()
     return (((forces - target) ** 2).sum(-1) / (size**2 + floor**2)).mean()
