@@ -35,6 +35,10 @@ class DataUnits:
         return (self.length, self.time) != (1.0, 1.0)
 
     @property
+    def speed(self) -> float:
+        return self.length / self.time
+
+    @property
     def acceleration(self) -> float:
         return self.length / self.time**2
 
@@ -43,9 +47,8 @@ class DataUnits:
         if not self.changed:
             return trajectories
         scaled = lambda a, factor: None if a is None else a / factor
-        speed = self.length / self.time
         return replace(trajectories, positions=trajectories.positions / self.length,
-                       velocities=scaled(trajectories.velocities, speed),
+                       velocities=scaled(trajectories.velocities, self.speed),
                        accelerations=scaled(trajectories.accelerations, self.acceleration),
                        times=scaled(trajectories.times, self.time), softening=trajectories.softening / self.length)
 
@@ -53,9 +56,8 @@ class DataUnits:
         """A pair force learned in these units, written in the data's own."""
         if not self.changed:
             return force
-        speed = self.length / self.time
         substitution = {**{d: d / self.length for d in DELTA}, r: r / self.length,
-                        **{v: v / speed for v in RELATIVE_VELOCITY}}
+                        **{v: v / self.speed for v in RELATIVE_VELOCITY}}
         return sympy.expand(sympy.expand_power_base(self.acceleration * force.xreplace(substitution), force=True))
 
     def to_dict(self) -> dict:

@@ -3,8 +3,8 @@
 The network learns the masses together with the law in float32 with a stochastic optimiser; that
 finds the law's form, but small masses (a moon next to its planet) move the data by parts in 10⁴
 and need a sharper fit. With the law's form fixed, the net forces are a smooth function of its
-coefficients and the log-masses: L-BFGS on the same relative net-force error as training does the
-rest. The fit is kept only if the law explains held-out graphs at least as well afterwards.
+coefficients and the log-masses: L-BFGS on the relative net-force error (the refit's and the
+verdict's measure) does the rest. The fit is kept only if the law explains held-out graphs at least as well afterwards.
 """
 from __future__ import annotations
 
