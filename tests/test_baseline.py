@@ -84,6 +84,7 @@ class SpringForce(nn.Module):
         return torch.cat([force, torch.zeros_like(force)], dim=-1)
 
 
+@pytest.mark.usefixtures("sr_engine")
 def test_symbolic_regression_of_the_top_messages_recovers_a_known_force():
     config = resolved(progress=False, eql_form="free", features=["ux", "uy", "r", "m1", "m2"])
     model = build_model(config)
@@ -97,7 +98,7 @@ def test_symbolic_regression_of_the_top_messages_recovers_a_known_force():
 
 
 @pytest.fixture(scope="module")
-def baseline_run(tmp_path_factory):
+def baseline_run(tmp_path_factory, sr_engine):
     out = tmp_path_factory.mktemp("runs") / "mlp"
     config = DiscoverConfig(edge_model="mlp", variant="bottleneck", out=str(out), **TINY)
     return out, run_discovery(config, log=lambda _: None)
@@ -123,7 +124,7 @@ def test_trained_model_loads_back_from_its_run_directory(baseline_run):
 
 
 @pytest.fixture(scope="module")
-def comparison(tmp_path_factory):
+def comparison(tmp_path_factory, sr_engine):
     out = tmp_path_factory.mktemp("compare") / "spring"
     code = main(["compare", "--law", "spring", "--seeds", "0", "--sims", "60", "--steps", "2", "--epochs", "2",
                  "--batch-size", "64", "--quiet", "--out", str(out)])

@@ -64,6 +64,39 @@ def test_edge_list_rejects_self_loops_and_bad_indices():
         EdgeList.from_pairs([(0, 0)], 3)
     with pytest.raises(UserInputError, match="indices"):
         EdgeList.from_pairs([(0, 5)], 3)
+    with pytest.raises(UserInputError, match="self-loop"):
+        EdgeList.from_edge_index(torch.tensor([[0, 1], [2, 1]]), 3)
+    with pytest.raises(UserInputError, match=r"indices must lie in \[0, 3\)"):
+        EdgeList.from_edge_index(np.array([[0, -1], [1, 0]]), 3)
+    for wrong_shape in ([[0, 1], [1, 2], [2, 0]], [0, 1], np.zeros((2, 2, 1))):  # pairs as rows, 1-D, 3-D
+        with pytest.raises(UserInputError, match=r"shape \[2, E\]"):
+            EdgeList.from_edge_index(wrong_shape, 3)
+    with pytest.raises(UserInputError, match="integer array"):
+        EdgeList.from_edge_index([[0, 1], [1]], 3)
+
+
+def test_edge_index_is_pygs_source_then_target_and_round_trips():
+    edges = EdgeList.from_pairs([(1, 0), (2, 0), (0, 2)], 3)
+    assert edges.edge_index.dtype == torch.long
+    assert edges.edge_index.tolist() == [[1, 2, 0], [0, 0, 2]]
+    assert edges.senders.tolist() == [1, 2, 0] and edges.receivers.tolist() == [0, 0, 2]
+    for graph in (edges, EdgeList.complete(4)):
+        again = EdgeList.from_edge_index(graph.edge_index, graph.n_nodes)
+        assert torch.equal(again.senders, graph.senders) and torch.equal(again.receivers, graph.receivers)
+        assert again.n_nodes == graph.n_nodes
+    assert EdgeList.from_edge_index(edges.edge_index.numpy(), 3).edge_index.tolist() == edges.edge_index.tolist()
+
+
+def test_a_pair_carries_the_sources_message_to_the_target():
+    """from_pairs([(0, 1)]): particle 0 sends, particle 1 receives and is the only one to accelerate."""
+    positions, masses, charges = random_systems(n=2)
+    edges = EdgeList.from_pairs([(0, 1)], 2)
+    assert edges.senders.tolist() == [0] and edges.receivers.tolist() == [1]
+    torch.testing.assert_close(edges.pair_context(positions, masses, charges).delta[..., 0, :], positions[:, 1] - positions[:, 0])
+    model = ParticleGNN(FeatureBuilder(["ux", "uy", "r"], 2, softening=0.01), TrueSpringForce(), NewtonianNodeModel(2), edges)
+    predicted, messages = model(positions, masses, charges)
+    assert torch.all(predicted[:, 0] == 0) and torch.all(predicted[:, 1] != 0)
+    torch.testing.assert_close(predicted[:, 1] * masses[:, 1:2], messages[:, 0])
 
 
 class TrueSpringForce(nn.Module):
@@ -87,7 +120,7 @@ def test_newtonian_gnn_with_the_true_force_reproduces_the_simulator():
 
 def test_sparse_edge_list_only_uses_its_edges():
     positions, masses, charges = random_systems(n=3)
-    chain = EdgeList.from_pairs([(0, 1), (1, 0)], 3)  # particle 2 is not connected
+    chain = EdgeList.from_pairs([(1, 0), (0, 1)], 3)  # particle 2 is not connected
     model = ParticleGNN(FeatureBuilder(["ux", "uy", "r"], 2, softening=0.01), TrueSpringForce(), NewtonianNodeModel(2), chain)
     predicted, _ = model(positions, masses, charges)
     assert torch.all(predicted[:, 2] == 0)
@@ -123,7 +156,7 @@ def test_reverse_index_finds_each_edges_partner_and_only_in_graphs_that_have_the
     reverse = complete.reverse_index()
     assert torch.equal(complete.receivers[reverse], complete.senders)
     assert torch.equal(complete.senders[reverse], complete.receivers)
-    assert EdgeList.from_pairs([(0, 1), (1, 2), (2, 1)], 3).reverse_index() is None
+    assert EdgeList.from_pairs([(1, 0), (2, 1), (1, 2)], 3).reverse_index() is None
 
 
 def test_antisymmetric_messages_without_reverse_edges_evaluate_the_pair_both_ways():
@@ -135,11 +168,12 @@ def test_antisymmetric_messages_without_reverse_edges_evaluate_the_pair_both_way
     edge_model = EQLEdgeModel(len(names), 2).double()
     complete = ParticleGNN(FeatureBuilder(names, 2, softening=0.01), edge_model, NewtonianNodeModel(2), EdgeList.complete(3),
                            antisymmetric=True)
+    one_way_pairs = [(1, 0), (0, 2)]  # (source, target)
     one_way = ParticleGNN(FeatureBuilder(names, 2, softening=0.01), edge_model, NewtonianNodeModel(2),
-                          EdgeList.from_pairs([(0, 1), (2, 0)], 3), antisymmetric=True)
+                          EdgeList.from_pairs(one_way_pairs, 3), antisymmetric=True)
     positions, masses, charges = random_systems(batch=4, n=3)
     with torch.no_grad():
         everything, some = complete.messages(positions, masses, charges), one_way.messages(positions, masses, charges)
-    pairs = list(zip(complete.edges.receivers.tolist(), complete.edges.senders.tolist()))
-    for k, pair in enumerate([(0, 1), (2, 0)]):
+    pairs = [tuple(pair) for pair in complete.edges.edge_index.T.tolist()]
+    for k, pair in enumerate(one_way_pairs):
         torch.testing.assert_close(some[:, k], everything[:, pairs.index(pair)])

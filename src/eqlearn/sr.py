@@ -1,8 +1,9 @@
 """Symbolic regression of arrays: the baseline pipeline fits a formula to each top GNN message.
 
-One call, `fit_symbolic`, hides the engine (pyoperon by default, gplearn as a fallback). The
-engine only proposes candidate formulas; tidying, scoring, the Pareto front and the final choice
-happen here, so every engine's result means the same thing.
+One call, `fit_symbolic`, hides the engine (pyoperon by default, gplearn as a fallback; both come
+with `pip install "eqlearn[sr]"` and are imported only when a fit runs). The engine only proposes
+candidate formulas; tidying, scoring, the Pareto front and the final choice happen here, so every
+engine's result means the same thing.
 """
 from __future__ import annotations
 
@@ -31,6 +32,8 @@ _PRINT_DECIMALS = 15
 _EXACT_LOSS = 1e-12
 # A longer chosen formula would squeeze the plot to nothing; it is cut short in the legend.
 _LEGEND_CHARS = 60
+# Both engines are an optional extra, so that eqlearn installs where they do not build.
+_INSTALL = 'pip install "eqlearn[sr]"'
 
 
 @dataclass(frozen=True)
@@ -169,14 +172,11 @@ def _resolve_engine(engine: str) -> str:
         for name in _ENGINES:
             if _installed(name):
                 return name
-        raise UserInputError(
-            "symbolic regression needs an engine: pip install pyoperon (preferred) or "
-            "pip install gplearn"
-        )
+        raise UserInputError(f"symbolic regression needs pyoperon or gplearn: {_INSTALL}")
     if engine not in _ENGINES:
         raise UserInputError(f"unknown engine {engine!r}: choose auto, {', '.join(_ENGINES)}")
     if not _installed(engine):
-        raise UserInputError(f"engine {engine!r} is not installed: pip install {engine}")
+        raise UserInputError(f"engine {engine!r} is not installed: {_INSTALL}")
     return engine
 
 

@@ -1,8 +1,10 @@
 """Particle graphs and message passing over an edge list, batched over many systems.
 
 Edge e carries a message from `senders[e]` to `receivers[e]`; messages are summed per receiver.
-A complete graph is just the edge list of all ordered pairs, so one code path serves both the
-fully connected systems of the simulator and graphs that are not complete.
+`edge_index` writes the edges in PyTorch Geometric's order, [2, E] with row 0 the sources (senders)
+and row 1 the targets (receivers), so a graph and an edge model move between eqlearn and PyG
+unchanged. A complete graph is just the edge list of all ordered pairs, so one code path serves both
+the fully connected systems of the simulator and graphs that are not complete.
 """
 from __future__ import annotations
 
@@ -14,10 +16,29 @@ from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import PairContext
 
 
-@dataclass(frozen=True)
+def checked_edge_index(edge_index, n: int) -> torch.Tensor:
+    """`edge_index` as a [2, E] long tensor of (source, target) rows, or a UserInputError saying
+    why it is not a graph on n particles: a particle exerts no force on itself, so no self-loops."""
+    try:
+        index = torch.as_tensor(edge_index, dtype=torch.long)
+    except (TypeError, ValueError, RuntimeError) as error:
+        raise UserInputError(f"edge_index must be an integer array of shape [2, E]: {error}") from None
+    if index.dim() != 2 or index.shape[0] != 2:
+        raise UserInputError(f"edge_index must have shape [2, E] (sources, targets), got {list(index.shape)}")
+    if index.numel() and (index.min() < 0 or index.max() >= n):
+        raise UserInputError(f"edge indices must lie in [0, {n})")
+    if (index[0] == index[1]).any():
+        raise UserInputError("self-loops are not allowed: a particle exerts no force on itself")
+    return index
+
+
+@dataclass(frozen=True, kw_only=True)
 class EdgeList:
-    receivers: torch.Tensor  # [E] long
-    senders: torch.Tensor  # [E] long
+    """Directed edges sender → receiver on `n_nodes` particles. Keyword-only, so that the order of
+    senders and receivers can never be swapped by position."""
+
+    senders: torch.Tensor  # [E] long: sources
+    receivers: torch.Tensor  # [E] long: targets
     n_nodes: int
 
     @classmethod
@@ -26,17 +47,24 @@ class EdgeList:
         idx = torch.arange(n)
         receivers, senders = torch.meshgrid(idx, idx, indexing="ij")
         keep = receivers != senders
-        return cls(receivers[keep], senders[keep], n)
+        return cls(senders=senders[keep], receivers=receivers[keep], n_nodes=n)
+
+    @classmethod
+    def from_edge_index(cls, edge_index, n: int) -> "EdgeList":
+        """Edges from a [2, E] tensor or array in PyG's order: row 0 the sources, row 1 the targets."""
+        index = checked_edge_index(edge_index, n)
+        return cls(senders=index[0], receivers=index[1], n_nodes=n)
 
     @classmethod
     def from_pairs(cls, pairs, n: int) -> "EdgeList":
-        """Edges given as (receiver, sender) pairs."""
+        """Edges given as (source, target) pairs, PyG's order: (j, i) carries j's message to i."""
         index = torch.as_tensor(pairs, dtype=torch.long).reshape(-1, 2)
-        if index.numel() and (index.min() < 0 or index.max() >= n):
-            raise UserInputError(f"edge indices must lie in [0, {n})")
-        if (index[:, 0] == index[:, 1]).any():
-            raise UserInputError("self-loops are not allowed: a particle exerts no force on itself")
-        return cls(index[:, 0], index[:, 1], n)
+        return cls.from_edge_index(index.T, n)
+
+    @property
+    def edge_index(self) -> torch.Tensor:
+        """PyG's edge_index: [2, E] long, sources (senders) then targets (receivers)."""
+        return torch.stack([self.senders, self.receivers])
 
     def reverse_index(self) -> torch.Tensor | None:
         """For every edge j → i, the position of i → j; None when some reverse edge is missing."""

@@ -10,6 +10,16 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.readout.variables import REVERSE_PAIR
 
 
+def pair_messages(features: FeatureBuilder, edge_model: nn.Module, context: PairContext,
+                  antisymmetric: bool = False) -> torch.Tensor:
+    """The edge model's messages [..., E, M] for these pairs; with `antisymmetric`, (φ(i, j) - φ(j, i)) / 2
+    with the pair evaluated both ways. Shared by the particle GNN and the PyG layer, so both send the same messages."""
+    messages = edge_model(features(context))
+    if not antisymmetric:
+        return messages
+    return (messages - edge_model(features(context.reversed()))) / 2
+
+
 class ParticleGNN(nn.Module):
     """Message passing with swappable edge and node models; it does not know which ones it runs.
 
@@ -32,7 +42,7 @@ class ParticleGNN(nn.Module):
     @property
     def edges(self) -> EdgeList:
         """The graph's edges, on the model's device."""
-        return EdgeList(self.receivers, self.senders, self.n_nodes)
+        return EdgeList(senders=self.senders, receivers=self.receivers, n_nodes=self.n_nodes)
 
     def pair_context(self, positions, masses, charges, velocities=None) -> PairContext:
         """The edges' pair quantities, with the softening the features were built for."""
@@ -46,12 +56,10 @@ class ParticleGNN(nn.Module):
         output, so the antisymmetric messages cost one pass of the edge model, not two.
         """
         context = self.pair_context(positions, masses, charges, velocities)
+        if not (self.antisymmetric and self.reverse is not None):
+            return pair_messages(self.features, self.edge_model, context, self.antisymmetric)
         messages = self.edge_model(self.features(context))
-        if not self.antisymmetric:
-            return messages
-        if self.reverse is not None:
-            return (messages - messages[..., self.reverse, :]) / 2
-        return (messages - self.edge_model(self.features(context.reversed()))) / 2
+        return (messages - messages[..., self.reverse, :]) / 2
 
     def message_expressions(self, **readout) -> list[sympy.Expr]:
         """Every message as a formula in the pair variables (edge models that can print themselves);
