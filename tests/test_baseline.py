@@ -143,7 +143,7 @@ def test_compare_writes_both_pipelines_on_the_same_data(comparison):
         assert set(row["extrapolation"]) == set(SHIFTS)
         assert {"train", "read_out"} <= set(row["seconds"])
         config = json.loads((comparison / "seed0" / row["run"].split("/")[-1] / "config.json").read_text())
-        assert config["data"] == str(comparison / "data_seed0.npz") and config["seed"] == 0
+        assert config["data"]["data"] == str(comparison / "data_seed0.npz") and config["run"]["seed"] == 0
     assert set(eql["law_extrapolation"]) == set(SHIFTS) and baseline["law_extrapolation"] is None
     table = (comparison / "comparison.md").read_text()
     assert "| 0 | GNN+EQL |" in table and "| 0 | MLP-l1 + SR |" in table

@@ -6,8 +6,8 @@ import json
 import pytest
 
 from eqlearn.cli import main
+from eqlearn.config import CONFIG_FORMAT, DiscoverConfig, section_fields
 from eqlearn.errors import UserInputError
-from eqlearn.pipeline import CONFIG_FORMAT, DiscoverConfig
 
 
 def test_a_runs_own_config_reruns_it_to_the_same_law(tmp_path, capsys):
@@ -21,8 +21,10 @@ def test_a_runs_own_config_reruns_it_to_the_same_law(tmp_path, capsys):
 
 
 def test_unknown_keys_and_other_formats_are_refused():
-    with pytest.raises(UserInputError, match="unknown config key"):
-        DiscoverConfig.from_json(json.dumps({"epoch": 3}))
+    with pytest.raises(UserInputError, match="unknown key.* epoch;"):
+        DiscoverConfig.from_json(json.dumps({"training": {"epoch": 3}}))
+    with pytest.raises(UserInputError, match="epochs .belongs in the training section"):
+        DiscoverConfig.from_json(json.dumps({"epochs": 3}))
     with pytest.raises(UserInputError, match="format"):
         DiscoverConfig.from_json(json.dumps({"format": "eqlearn.config/99"}))
     with pytest.raises(UserInputError, match="not valid JSON"):
@@ -32,3 +34,57 @@ def test_unknown_keys_and_other_formats_are_refused():
 def test_a_missing_config_file_is_exit_2(tmp_path, capsys):
     assert main(["discover", "--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "r")]) == 2
     assert "no config file" in capsys.readouterr().err
+
+
+def test_config_json_is_in_sections_and_a_key_in_the_wrong_section_says_where_it_belongs():
+    stored = json.loads(DiscoverConfig(epochs=3).to_json())
+    assert set(stored) == {"format", "data", "model", "training", "readout", "run"}
+    assert stored["training"]["epochs"] == 3 and "epochs" in section_fields("training")
+    assert DiscoverConfig.from_json(json.dumps(stored)) == DiscoverConfig(epochs=3)
+    stored["data"]["epochs"] = stored["training"].pop("epochs")
+    with pytest.raises(UserInputError, match="epochs .belongs in the training section"):
+        DiscoverConfig.from_json(json.dumps(stored))
+    with pytest.raises(UserInputError, match="unknown config section"):
+        DiscoverConfig.from_json(json.dumps({"optimiser": {}}))
+
+
+def test_a_flat_config_of_the_first_format_still_reads():
+    assert DiscoverConfig.from_json(json.dumps({"format": "eqlearn.config/1", "epochs": 3})) == DiscoverConfig(epochs=3)
+
+
+def test_every_setting_has_a_discover_flag_that_sets_it():
+    from dataclasses import fields
+
+    from eqlearn.cli import _discover_config, parse_arguments
+
+    values = {"law": "r2", "n": "3", "dim": "3", "sims": "7", "steps": "5", "max_graphs": "9", "softening": "0.01",
+              "recipe": "power-law", "edge_model": "mlp", "eql_form": "free", "node_model": "mlp",
+              "variant": "bottleneck", "features": "ux,uy,r", "messages": "8", "units": '{"identity": 2}',
+              "depth": "3", "epochs": "2", "batch_size": "16", "lr": "0.5", "message_l1": "0.1",
+              "weight_penalty": "0.2", "penalty": "l0", "loss": "log", "prune_thresholds": "0.1,0.2",
+              "reference_particle": "Sun", "data": "file.npz", "seed": "4", "restarts": "2", "restart": "1", "device": "cpu",
+              "out": "elsewhere"}
+    argv = ["discover", "--no-antisymmetric", "--learn-masses", "--no-refit", "--quiet"]
+    for name, text in values.items():
+        argv += ["--" + name.replace("_", "-"), text]
+    config = _discover_config(parse_arguments(argv))
+    defaults = DiscoverConfig()
+    for f in fields(DiscoverConfig):
+        if f.name != "potential":  # one of law / potential
+            assert getattr(config, f.name) != getattr(defaults, f.name), f"--{f.name} did not reach the config"
+    assert config.units == {"identity": 2} and config.prune_thresholds == [0.1, 0.2] and config.features == ["ux", "uy", "r"]
+    assert _discover_config(parse_arguments(["discover", "--potential", "-m1*m2/r"])).potential == "-m1*m2/r"
+
+
+def test_flags_given_with_a_config_file_override_it(tmp_path):
+    from eqlearn.cli import _discover_config, parse_arguments
+
+    path = tmp_path / "config.json"
+    path.write_text(DiscoverConfig(epochs=3, law="r2", out="old").to_json())
+    config = _discover_config(parse_arguments(["discover", "--config", str(path), "--epochs", "5"]))
+    assert (config.epochs, config.law, config.out) == (5, "r2", DiscoverConfig.out)
+
+
+def test_a_bad_flag_value_is_a_usage_error(capsys):
+    assert pytest.raises(SystemExit, main, ["discover", "--epochs", "many"]).value.code == 2
+    assert "--epochs many" in capsys.readouterr().err

@@ -11,7 +11,7 @@ __all__ = ["EQLRegressor", "DiscoverConfig", "discover", "simulate", "verify", "
 
 _LOCATIONS = {
     "EQLRegressor": ("eqlearn.eql.regressor", "EQLRegressor"),
-    "DiscoverConfig": ("eqlearn.pipeline", "DiscoverConfig"),
+    "DiscoverConfig": ("eqlearn.config", "DiscoverConfig"),
     "simulate": ("eqlearn.physics.simulator", "simulate"),
     "get_potential": ("eqlearn.physics.potentials", "get_potential"),
     "load_dataset": ("eqlearn.physics.dataset", "load_dataset"),
@@ -22,7 +22,8 @@ _LOCATIONS = {
 def discover(data: str | None = None, *, log=None, **settings):
     """Run force-law discovery: `settings` are `DiscoverConfig` fields (law, potential, n, dim, seed,
     recipe, restarts, device, out, ...); returns the `Discovery` (see `.equations()`)."""
-    from eqlearn.pipeline import DiscoverConfig, run_discovery
+    from eqlearn.config import DiscoverConfig
+    from eqlearn.pipeline import run_discovery
 
     return run_discovery(DiscoverConfig(data=data, **settings), log=log or (lambda _: None))
 

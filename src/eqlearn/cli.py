@@ -189,9 +189,13 @@ def _attach_expression_values(argv: list[str]) -> list[str]:
     return joined
 
 
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    """The parsed command line, with expression values such as `--potential "-m1*m2/r"` kept whole."""
+    return build_parser().parse_args(_attach_expression_values(list(argv)))
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(_attach_expression_values(sys.argv[1:] if argv is None else list(argv)))
+    args = parse_arguments(sys.argv[1:] if argv is None else argv)
     try:
         return int(args.run(args) or 0)
     except UserInputError as error:
@@ -203,101 +207,92 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_discover(commands) -> None:
-    from eqlearn.pipeline import EDGE_MODELS, NODE_MODELS, DiscoverConfig
-    from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
+    from eqlearn.recipes import RECIPES
 
-    defaults = DiscoverConfig()
     command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL",
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
                                   epilog="recipes:\n" + "\n".join(f"  {r.name:11s} {r.summary}" for r in RECIPES.values()))
-    command.add_argument("--data", help="an .npz or long-form .csv data file: positions plus accelerations or times "
-                                        "(optionally velocities, masses, charges, names, softening); the law is then "
-                                        "found from the data alone, and missing masses are learned")
-    _add_run_flags(command, defaults)
-    command.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default: 0)")
-    command.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
-                         help=f"how the model is built and trained (default: {DEFAULT_RECIPE}; list below)")
-    command.add_argument("--edge-model", default=defaults.edge_model, choices=list(EDGE_MODELS),
-                         help="eql (default), or mlp: the baseline of Cranmer et al., read out by symbolic regression")
-    command.add_argument("--node-model", choices=list(NODE_MODELS),
-                         help="newtonian: a = sum of messages / m; mlp: a learned update, as in Cranmer et al. "
-                              "(default: the recipe's)")
-    command.add_argument("--features", help="comma-separated edge inputs (e.g. ux,uy,r,log_r,m1,m2) (default: the recipe's)")
-    command.add_argument("--messages", type=int, help="message size, except for EQL edges behind newtonian nodes and "
-                                                      "the bottleneck (default: the recipe's)")
-    command.add_argument("--lr", type=float, help="peak learning rate (default: the recipe's)")
-    command.add_argument("--out", default=defaults.out, help=f"run directory to create (default: {defaults.out})")
-    command.add_argument("--no-antisymmetric", dest="antisymmetric", action="store_false", default=None,
-                         help="do not build Newton's third law into EQL messages")
-    command.add_argument("--no-refit", dest="refit", action="store_false", default=defaults.refit,
-                         help="report the read-out as printed from the weights, without the least-squares refit of its terms")
-    command.add_argument("--learn-masses", action="store_true", default=None,
-                         help="learn every particle's mass with the law even if the data carry masses "
-                              "(always done when they carry none)")
-    command.add_argument("--reference-particle", metavar="NAME|INDEX",
-                         help="learned masses: the particle (of the first system) whose mass is 1 "
-                              "(default: the heaviest by momentum conservation)")
-    command.add_argument("--restarts", type=int, default=1,
-                         help="initialisations trained side by side; the law with the smallest held-out error "
-                              "(the shortest of the equally good) is reported, all are listed (default: 1)")
+    _add_config_flags(command)
     command.add_argument("--engine", choices=["ray", "process"],
                          help="where restarts run: local Ray where installed, else a process pool")
     command.add_argument("--workers", type=int, help="restarts at a time (default: the CPUs here)")
-    command.add_argument("--device", default="auto", help="where training runs: auto (a CUDA GPU where one is visible, "
-                                                          "else the CPU), cpu or cuda (default: auto)")
     command.add_argument("--config", metavar="FILE", help="a run's config.json (or one written by hand): rerun it with "
-                                                          "its own settings into --out; other settings flags are ignored")
+                                                          "its own settings into --out; flags given as well override "
+                                                          "the file's settings")
     command.set_defaults(run=_run_discover)
 
 
-def _add_run_flags(command, defaults, variants: str | None = None) -> None:
-    """Flags that `discover` and `compare` share: the systems, the training budget, the baseline
-    variant (`variants="+"`: one or more)."""
-    from eqlearn.gnn.edge_models import MLP_VARIANTS
-    from eqlearn.gnn.training import FORCE_LOSSES
+def _add_config_flags(command, names: tuple[str, ...] | None = None, **options) -> None:
+    """One flag per `DiscoverConfig` field (or per field in `names`), grouped by the field's section,
+    generated from the field declarations in `eqlearn.config`: help, choices and value parsing come
+    from there, so every setting is reachable and the dataclass stays the one source of defaults.
+    Every flag defaults to None ("not given"); `options` adds argparse options for a field."""
+    from dataclasses import MISSING, fields
 
-    law = command.add_mutually_exclusive_group()
-    law.add_argument("--law", help="a built-in law to simulate: spring (the default without --data), r1, r2, charge, "
-                                   "damped, discontinuous; with --data only a check of the file")
-    law.add_argument("--potential", metavar="EXPR", help='a pair potential in r, m1, m2, q1, q2 to simulate, '
-                                                        'e.g. "(r - 1)**2" or "-m1*m2/r"')
-    command.add_argument("--n", type=int, default=defaults.n, help=f"particles per simulated system (default: {defaults.n})")
-    command.add_argument("--dim", type=int, default=defaults.dim, help=f"2 or 3, simulated systems (default: {defaults.dim})")
-    command.add_argument("--sims", type=int, default=defaults.sims, help=f"systems to simulate (default: {defaults.sims})")
-    command.add_argument("--steps", type=int, default=defaults.steps, help=f"states per system (default: {defaults.steps})")
-    command.add_argument("--epochs", type=int, help="epochs of the (sparsity) training phase (default: the recipe's)")
-    command.add_argument("--batch-size", type=int, default=defaults.batch_size)
-    command.add_argument("--loss", choices=list(FORCE_LOSSES),
-                         help="net-force error to train on (default: relative, every particle counts alike, "
-                              "behind newtonian nodes; huber behind mlp nodes)")
-    command.add_argument("--variant", default=[defaults.variant] if variants else defaults.variant,
-                         choices=list(MLP_VARIANTS), nargs=variants,
-                         help=f"mlp edge models: how the messages are made readable (default: {defaults.variant})")
-    command.add_argument("--quiet", action="store_true", help="no progress bars")
+    from eqlearn.config import RECIPE_FIELDS, SECTIONS, DiscoverConfig
+    from eqlearn.recipes import RECIPES
 
-
-def _run_config(args, **settings):
-    """A DiscoverConfig from the shared flags plus command-specific `settings`."""
-    from eqlearn.pipeline import DiscoverConfig
-
-    return DiscoverConfig(
-        law=args.law, potential=args.potential, n=args.n, dim=args.dim, sims=args.sims,
-        steps=args.steps, epochs=args.epochs, batch_size=args.batch_size, loss=args.loss, progress=not args.quiet,
-        **settings,
-    )
+    groups = {section: command.add_argument_group(f"{section} settings") for section in SECTIONS}
+    for f in fields(DiscoverConfig):
+        if names is not None and f.name not in names:
+            continue
+        group, meta = groups[f.metadata["section"]], f.metadata
+        default = f.default if f.default is not MISSING else f.default_factory()
+        shown = "the recipe's" if f.name in RECIPE_FIELDS and default is None else default
+        text = meta["help"] + ("" if shown is None else f" (default: {shown})")
+        if meta.get("flag") == "--quiet":
+            group.add_argument("--quiet", dest=f.name, action="store_false", default=None, help="no progress bars")
+        elif f.type in ("bool", "bool | None"):
+            group.add_argument(_flag(f.name), dest=f.name, action=argparse.BooleanOptionalAction, default=None, help=text)
+        else:
+            choices = list(RECIPES) if meta.get("choices") == "recipes" else meta.get("choices")
+            group.add_argument(_flag(f.name), dest=f.name, default=None, type=_setting_parser(f.name), help=text,
+                               choices=choices, metavar=meta.get("metavar"), **options.get(f.name, {}))
 
 
-def _config_file(args):
-    """The DiscoverConfig of `--config FILE`, writing to this command's --out."""
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _setting_parser(name: str):
+    """argparse's `type` for a config field: the field's own parsing, its errors as usage errors."""
+    from eqlearn.config import parse_setting
+
+    def parse(text: str):
+        try:
+            return parse_setting(name, text, where=_flag(name) + " " + text)
+        except UserInputError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+
+    parse.__name__ = name  # argparse names the type in its messages
+    return parse
+
+
+def _given_settings(args, **settings) -> dict:
+    """The config fields given on the command line (flags left out are None), plus `settings`."""
+    from dataclasses import fields
+
+    from eqlearn.config import DiscoverConfig
+
+    given = {f.name: getattr(args, f.name) for f in fields(DiscoverConfig) if getattr(args, f.name, None) is not None}
+    return {**given, **settings}
+
+
+def _discover_config(args):
+    """The DiscoverConfig of the flags, or of `--config FILE` with the flags given as well on top
+    (written to --out, or the default run directory, never back into the file's own run)."""
     from dataclasses import replace
     from pathlib import Path
 
-    from eqlearn.pipeline import DiscoverConfig
+    from eqlearn.config import DiscoverConfig
 
+    given = _given_settings(args)
+    if not args.config:
+        return DiscoverConfig(**given)
     path = Path(args.config)
     if not path.is_file():
         raise UserInputError(f"no config file at {path}")
-    return replace(DiscoverConfig.from_json(path.read_text()), out=args.out, progress=not args.quiet)
+    return replace(DiscoverConfig.from_json(path.read_text()), **{"out": DiscoverConfig.out, **given})
 
 
 def _run_discover(args) -> int:
@@ -305,15 +300,7 @@ def _run_discover(args) -> int:
     from eqlearn.report import describe_discovery
     from eqlearn.train import TrainingDiverged
 
-    features = [name.strip() for name in args.features.split(",")] if args.features else None
-    if args.config:
-        config = _config_file(args)
-    else:
-        config = _run_config(args, variant=args.variant, seed=args.seed, data=args.data, recipe=args.recipe,
-                             edge_model=args.edge_model, node_model=args.node_model, features=features,
-                             messages=args.messages, lr=args.lr, out=args.out, antisymmetric=args.antisymmetric,
-                             refit=args.refit, learn_masses=args.learn_masses, reference_particle=args.reference_particle,
-                             restarts=args.restarts, device=args.device)
+    config = _discover_config(args)
     try:
         discovery = run_discovery(config, log=lambda text: print(text, file=sys.stderr), engine=args.engine,
                                   workers=args.workers)
@@ -327,11 +314,16 @@ def _run_discover(args) -> int:
 _COMMANDS.append(_add_discover)
 
 
+#: The settings `compare` takes: the systems and the training budget, shared by both pipelines.
+COMPARE_SETTINGS = ("law", "potential", "n", "dim", "sims", "steps", "epochs", "batch_size", "loss", "variant",
+                    "progress")
+
+
 def _add_compare(commands) -> None:
-    from eqlearn.pipeline import NODE_MODELS, DiscoverConfig
+    from eqlearn.config import NODE_MODELS
 
     command = commands.add_parser("compare", help="GNN+EQL against the MLP-GNN + symbolic regression baseline, same data")
-    _add_run_flags(command, DiscoverConfig(), variants="+")
+    _add_config_flags(command, COMPARE_SETTINGS, variant={"nargs": "+"})
     command.add_argument("--baseline-nodes", default="newtonian", choices=list(NODE_MODELS),
                          help="the baseline's node model: newtonian (default, the GNN+EQL's own) or mlp (Cranmer et al.)")
     command.add_argument("--seeds", type=int, nargs="+", default=[0], help="seeds, one data set each (default: 0)")
@@ -341,10 +333,13 @@ def _add_compare(commands) -> None:
 
 def _run_compare(args) -> int:
     from eqlearn.compare import compare_pipelines
+    from eqlearn.config import DiscoverConfig
     from eqlearn.train import TrainingDiverged
 
+    variants = args.variant or [DiscoverConfig.variant]
+    base = DiscoverConfig(**{k: v for k, v in _given_settings(args).items() if k not in ("variant", "out")})
     try:
-        comparison = compare_pipelines(_run_config(args), args.seeds, args.variant, args.out,
+        comparison = compare_pipelines(base, args.seeds, variants, args.out,
                                        log=lambda text: print(text, file=sys.stderr), baseline_nodes=args.baseline_nodes)
     except TrainingDiverged as error:
         print(f"eqlearn compare: training diverged: {error}", file=sys.stderr)
@@ -358,8 +353,9 @@ _COMMANDS.append(_add_compare)
 
 
 def _add_sweep(commands) -> None:
+    from eqlearn.config import DiscoverConfig
     from eqlearn.engines import ENGINES
-    from eqlearn.pipeline import DEFAULT_LAW, DiscoverConfig
+    from eqlearn.pipeline import DEFAULT_LAW
     from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 
     command = commands.add_parser("sweep", help="a grid of discovery runs on Ray or a process pool, resumable, "

@@ -18,21 +18,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from eqlearn.config import DiscoverConfig, resolve_config
 from eqlearn.gnn.edge_models import mlp_variant
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
 from eqlearn.physics.simulator import initial_conditions
-from eqlearn.pipeline import (
-    DEFAULT_LAW,
-    DiscoverConfig,
-    build_model,
-    data_spec,
-    prepare_output,
-    resolve_config,
-    run_discovery,
-    training_phases,
-)
+from eqlearn.pipeline import DEFAULT_LAW, build_model, data_spec, prepare_output, run_discovery, training_phases
 from eqlearn.readout.law import PairLaw
 from eqlearn.readout.verify import parse_message
 

@@ -24,6 +24,7 @@ class DataSpec:
     velocities: bool = False
     charges: bool = False
     softening: float = 0.0
+    masses: bool = True  # whether the data carry every particle's mass
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Training an EQL is not convex: one initialisation in a few settles on a wrong la
 verdict then says so). `discover --restarts K` trains K initialisations side by side on the same
 data and split (`eqlearn.engines.run_tasks`), each into `OUT/restarts/K`, and reports the law with
 the smallest held-out law error, preferring the shortest law as good as it by the truth-free
-verdict's own rule (`pipeline.AS_GOOD_AS_NETWORK`, `pipeline.ERROR_FLOOR`). The truth is never
+verdict's own rule (`verdict.AS_GOOD_AS_NETWORK`, `verdict.ERROR_FLOOR`). The truth is never
 consulted; the verifier's verdict on each restart is only recorded.
 """
 from __future__ import annotations
@@ -16,7 +16,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from eqlearn.engines import run_tasks
-from eqlearn.pipeline import AS_GOOD_AS_NETWORK, ERROR_FLOOR, prepare_output, run_discovery
+from eqlearn.physics.dataset import atomic_output
+from eqlearn.pipeline import prepare_output, run_discovery
+from eqlearn.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR
 
 
 def _run_one(config):
@@ -62,5 +64,6 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
             shutil.copy2(item, out / item.name)
     discovery.restarts = summaries
     discovery.config = replace(discovery.config, out=str(out), restarts=config.restarts)
-    (out / "equations.json").write_text(json.dumps(discovery.equations(), indent=2))
+    with atomic_output(out / "equations.json") as handle:
+        handle.write(json.dumps(discovery.equations(), indent=2).encode())
     return discovery

@@ -23,18 +23,17 @@ import re
 import shutil
 import subprocess
 import time
-import typing
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-from types import NoneType
 from typing import Sequence
 
 from eqlearn import __version__
+from eqlearn.config import DiscoverConfig, parse_setting
 from eqlearn.engines import check_engine, run_tasks
 from eqlearn.errors import UserInputError
 from eqlearn.physics.dataset import atomic_output
 from eqlearn.physics.potentials import get_potential
-from eqlearn.pipeline import DiscoverConfig, run_discovery
+from eqlearn.pipeline import run_discovery
 from eqlearn.recipes import DEFAULT_RECIPE
 from eqlearn.train import TrainingDiverged
 
@@ -66,7 +65,7 @@ class SweepRun:
 def parse_settings(pairs: Sequence[str]) -> dict[str, list]:
     """`["epochs=2", "lr=0.01", "lr=0.003"]` → `{"epochs": [2], "lr": [0.01, 0.003]}`: each value read
     with its `DiscoverConfig` field's type; a key given several times is one more axis of the grid."""
-    types = typing.get_type_hints(DiscoverConfig)
+    names = {f.name for f in fields(DiscoverConfig)}
     settings: dict[str, list] = {}
     for pair in pairs:
         key, equals, text = pair.partition("=")
@@ -75,56 +74,14 @@ def parse_settings(pairs: Sequence[str]) -> dict[str, list]:
             raise UserInputError(f"--set {pair!r}: expected KEY=VALUE")
         if key in GRID_FIELDS:
             raise UserInputError(f"--set {key}: use {GRID_FIELDS[key]} for this axis of the sweep")
-        if key in SWEEP_FIELDS or key not in types:
-            known = sorted(set(types) - set(GRID_FIELDS) - set(SWEEP_FIELDS))
+        if key in SWEEP_FIELDS or key not in names:
+            known = sorted(names - set(GRID_FIELDS) - set(SWEEP_FIELDS))
             raise UserInputError(f"--set {key}: not a discover setting; known: {', '.join(known)}")
-        value = _parse_value(text.strip(), types[key], f"--set {pair}")
+        value = parse_setting(key, text, f"--set {pair}")
         values = settings.setdefault(key, [])
         if value not in values:
             values.append(value)
     return settings
-
-
-def _parse_value(text: str, annotation, where: str):
-    options = [t for t in (typing.get_args(annotation) if _is_union(annotation) else (annotation,)) if t is not NoneType]
-    if len(options) < len(typing.get_args(annotation)) and text.lower() in ("none", "null"):
-        return None
-    for option in options:
-        try:
-            return _parse_as(text, option)
-        except (ValueError, TypeError):
-            continue
-    raise UserInputError(f"{where}: not a valid {' or '.join(_type_name(t) for t in options)}")
-
-
-def _is_union(annotation) -> bool:
-    return typing.get_origin(annotation) in (typing.Union, type(int | None))
-
-
-def _parse_as(text: str, kind):
-    origin, args = typing.get_origin(kind), typing.get_args(kind)
-    if kind is bool:
-        words = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
-        if text.lower() not in words:
-            raise ValueError(text)
-        return words[text.lower()]
-    if kind in (int, float, str):
-        return kind(text)
-    if origin is list:
-        items = json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",") if part.strip()]
-        if not isinstance(items, list):
-            raise ValueError(text)
-        return [_parse_as(json.dumps(item) if isinstance(item, (dict, list)) else str(item), args[0]) for item in items]
-    if origin is dict:
-        value = json.loads(text)
-        if not isinstance(value, dict):
-            raise ValueError(text)
-        return {str(k): _parse_as(str(v), args[1]) for k, v in value.items()}
-    raise TypeError(kind)
-
-
-def _type_name(kind) -> str:
-    return getattr(kind, "__name__", None) if typing.get_origin(kind) is None else str(kind)
 
 
 def expand_grid(laws: Sequence[str] = (), potentials: Sequence[str] = (), data: Sequence[str] = (),

@@ -1,0 +1,98 @@
+"""The top messages of a trained particle GNN, as numbers and as formulas.
+
+An EQL edge model is read straight from its weights; any other edge model (the MLP baseline) gets
+a symbolic regression of its top messages.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import sympy
+import torch
+
+from eqlearn.gnn.edge_models import ReadableEdgeModel
+from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphSet
+from eqlearn.readout.canonical import drop_negligible_terms
+from eqlearn.readout.variables import m1 as sym_m1
+from eqlearn.readout.variables import m2 as sym_m2
+from eqlearn.sr import fit_symbolic, plot_pareto_front
+from eqlearn.symbolic import to_string
+
+#: Terms that together change a message by less than this fraction of its RMS are not printed.
+NEGLIGIBLE_TERM = 0.02
+
+
+@dataclass
+class MessageReadout:
+    """The top-d messages of a trained model, as numbers and as formulas."""
+
+    top: list[int]
+    expressions: list[sympy.Expr]
+    stds: np.ndarray
+    values: np.ndarray  # [edges, d] values of the top messages
+    variables: dict[str, np.ndarray]  # message variables on the same edges
+    live: int
+    formulas: dict[int, sympy.Expr]  # top messages by index, every term kept (the refit's candidates)
+    fits: list = field(default_factory=list)  # the symbolic regressions of the top messages (baseline route)
+
+def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048) -> MessageReadout:
+    """Rank messages by std, keep the top `dim`, and write them as formulas.
+
+    An EQL edge model is read straight from its weights; any other edge model gets a symbolic
+    regression fitted to its top messages (the baseline route).
+    """
+    part = graphs.spread(limit)
+    model.eval()  # variational messages: read their means
+    with torch.no_grad():
+        messages = model.messages(*part.inputs).reshape(-1, model.edge_model.n_messages).numpy()
+    variables = message_variables(model, part)
+    stds = messages.std(axis=0)
+    top = [int(i) for i in np.argsort(-stds)[:dim]]
+    live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
+    if isinstance(model.edge_model, ReadableEdgeModel):
+        formulas = model.message_expressions()
+        live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
+        full = {i: formulas[i] for i in top}
+        expressions = [drop_negligible_terms(full[i], variables, NEGLIGIBLE_TERM) for i in top]
+        fits = []
+    else:
+        live = int(live_stds.sum())
+        names = sorted(variables)
+        table = np.column_stack([variables[k] for k in names])
+        fits = [fit_symbolic(table, messages[:, i], names, random_state=sr_seed) for i in top]
+        expressions = [fit.expression for fit in fits]
+        full = dict(zip(top, expressions))
+    return MessageReadout(top, expressions, stds, messages[:, top], variables, live, full, fits)
+
+def to_reference_unit(readout: MessageReadout, unit: float, variables: dict[str, np.ndarray]) -> None:
+    """Rewrite the read-out, read in the training unit of mass, in units of the reference particle's
+    mass (m → unit · m), with the message variables of the same edges in that unit."""
+    scale = {sym_m1: unit * sym_m1, sym_m2: unit * sym_m2}
+    rewrite = lambda e: sympy.expand(sympy.expand_power_base(e.xreplace(scale), force=True))
+    readout.expressions = [rewrite(e) for e in readout.expressions]
+    readout.formulas = {k: rewrite(e) for k, e in readout.formulas.items()}
+    readout.variables = variables
+
+def message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -> dict[str, np.ndarray]:
+    """The message variables on the read-out's edges (`read_top_messages`, and again after the
+    masses they use changed)."""
+    part = graphs.spread(limit)
+    with torch.no_grad():
+        context = model.pair_context(*part.inputs)
+    return {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
+
+def write_pareto_fronts(out: Path, readout: MessageReadout) -> None:
+    """The SR trade-off behind each top message (baseline route): pareto_fronts.json and one PNG per message."""
+    if not readout.fits:
+        return
+    fronts = []
+    for rank, (index, fit) in enumerate(zip(readout.top, readout.fits), start=1):
+        plot_pareto_front(fit, out / f"pareto_message_{rank}.png", f"message {index} (top {rank})")
+        fronts.append({"index": index, "engine": fit.engine, "r2": round(fit.r2, 6), "chosen": to_string(fit.expression),
+                       "front": [{"complexity": c, "loss": loss, "expression": to_string(e)}
+                                 for c, loss, e in fit.pareto_front]})
+    (out / "pareto_fronts.json").write_text(json.dumps(fronts, indent=2))

@@ -1,0 +1,81 @@
+"""The truth-free verdict: how well a read-out law alone explains held-out data, next to the network.
+
+No truth goes in. The law's net forces on held-out graphs are compared with the data and with the
+trained network's; where the data hold trajectories, the law is also integrated over them.
+"""
+from __future__ import annotations
+
+import numpy as np
+import sympy
+import torch
+
+from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.training import GraphSet
+from eqlearn.readout.law import PairLaw, formula_size, relative_force_error
+from eqlearn.readout.refit import RefittedMessage
+
+#: A network whose relative net-force error is above this has not fitted the data: no law read
+#: from it can be trusted, whatever the law's own error.
+NETWORK_FITS = 0.05
+#: The law explains the data as well as the network when its error is at most this factor times
+#: the network's (plus a floor for float32 rounding of the stored data).
+AS_GOOD_AS_NETWORK = 1.1
+ERROR_FLOOR = 1e-4
+#: Stored trajectories at least this long also get the law's rollout error (truth-free verdict).
+ROLLOUT_MIN_STEPS = 10
+ROLLOUT_SYSTEMS = 64
+
+
+def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_set: GraphSet, trajectories,
+                       softening: float, refitted: list[RefittedMessage], particle_masses: np.ndarray | None = None,
+                       law_set: GraphSet | None = None) -> dict:
+    """How well the law alone explains held-out systems, next to the trained network (no truth used).
+
+    Net forces on the held-out graphs: relative error of the law and of the network. Where the
+    data hold trajectories (≥ ROLLOUT_MIN_STEPS stored steps with times and velocities), also the
+    law integrated from held-out initial states over the stored horizon. Where the run learned the
+    masses, the law is written in `particle_masses` [S, n] (reference = 1) and `law_set` holds the
+    test graphs with them, while `test_set` has the network's own.
+    """
+    with torch.no_grad():
+        predicted = model(*test_set.inputs)[0].double().numpy()
+    masses = test_set.masses.double().numpy()[..., None]
+    target = test_set.accelerations.double().numpy() * masses
+    network_error = relative_force_error(predicted * masses, target)
+    verdict = {"held_out_graphs": len(test_set), "network_force_error": network_error,
+               "network_fits_data": bool(network_error <= NETWORK_FITS)}
+    if law is None:
+        verdict.update(law_force_error=None, explains_data=None,
+                       note="the messages are not forces (node model or message size), so the law is no model alone")
+        return verdict
+    law_set = test_set if law_set is None else law_set
+    pair_law = PairLaw(law, model.edges, softening)
+    law_forces = pair_law.net_forces(*law_set.inputs)
+    law_target = law_set.accelerations.double().numpy() * law_set.masses.double().numpy()[..., None]
+    verdict["law_force_error"] = relative_force_error(law_forces, law_target)
+    verdict["law_size"] = formula_size(law)
+    verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
+                                    + ERROR_FLOOR)
+    verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses)
+    verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
+    return verdict
+
+def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None) -> dict | None:
+    """The law integrated from the first stored state of held-out systems over their stored times:
+    position error relative to each system's spread, at the last stored time."""
+    t = trajectories
+    if t.times is None or t.velocities is None or t.positions.shape[1] < ROLLOUT_MIN_STEPS:
+        return None
+    x, v = t.positions[:ROLLOUT_SYSTEMS].astype(float), t.velocities[:ROLLOUT_SYSTEMS].astype(float)
+    masses = (t.masses if masses is None else masses)[:ROLLOUT_SYSTEMS].astype(float)
+    charges = np.zeros_like(masses) if t.charges is None else t.charges[:ROLLOUT_SYSTEMS].astype(float)
+    times = np.broadcast_to(np.asarray(t.times, dtype=float), t.positions.shape[:2])[: len(x)]
+    if np.allclose(times, times[:1]):  # one clock for all systems: integrate them together
+        predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, times[0])
+    else:
+        predicted = np.concatenate([pair_law.rollout(x[s:s + 1, 0], v[s:s + 1, 0], masses[s:s + 1], charges[s:s + 1], times[s])
+                                    for s in range(len(x))])
+    spread = np.sqrt(((x - x.mean(axis=2, keepdims=True)) ** 2).sum(-1).mean(axis=(1, 2)))
+    error = np.sqrt(((predicted[:, -1] - x[:, -1]) ** 2).sum(-1).mean(-1)) / spread
+    return {"systems": len(x), "horizon": float(np.max(times[:, -1] - times[:, 0])), "steps": int(times.shape[1]),
+            "median_position_error": float(np.nanmedian(error)), "max_position_error": float(np.nanmax(error))}
