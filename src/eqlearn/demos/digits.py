@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from eqlearn.demos.heads import HEADS, make_head, sparsity_loss, training_phases
+from eqlearn.demos.heads import HEADS, HeadTraining, make_head, sparsity_loss
 from eqlearn.demos.idx import load_mnist
 from eqlearn.demos.report import prepare_run_dir, write_run
 from eqlearn.demos.threads import torch_threads
@@ -26,23 +26,15 @@ LATENTS = ("z_a", "z_b")
 
 
 @dataclass
-class DigitsConfig:
+class DigitsConfig(HeadTraining):
     """Everything that defines a run; saved in `metrics.json` so the run can be repeated."""
 
-    seed: int = 0
-    epochs: int = 50
     pairs_per_epoch: int = 8192
-    batch_size: int = 128
-    lr: float = 1e-2
-    finetune_fraction: float = 0.25
-    sparsity: float = 1e-4
-    prune_threshold: float = 0.05
     train_below: int = 15
     test_pairs: int = 2000
     test_fraction: float = 0.3
     units: dict[str, int] = field(default_factory=lambda: {"constant": 1, "identity": 2, "product": 1})
     mnist_dir: str | None = None
-    threads: int | None = 1
 
 
 @dataclass
@@ -149,7 +141,7 @@ def train_digit_sum(kind: str, data: DigitImages, config: DigitsConfig, progress
         mse = torch.mean((prediction - target) ** 2)
         return mse + sparsity_loss(model, config.sparsity, regularization), {"loss": mse.item()}
 
-    phases = training_phases(kind, config.epochs, config.lr, config.finetune_fraction, config.prune_threshold)
+    phases = config.phases(kind)
     train(model, objective, batches, phases, progress=progress)
     return model.eval()
 

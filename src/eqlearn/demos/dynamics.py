@@ -19,7 +19,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from eqlearn.demos.heads import HEADS, make_head, sparsity_loss, training_phases
+from eqlearn.demos.heads import HEADS, HeadTraining, make_head, sparsity_loss
 from eqlearn.demos.report import prepare_run_dir, write_run
 from eqlearn.demos.threads import torch_threads
 from eqlearn.errors import UserInputError
@@ -68,12 +68,13 @@ SYSTEMS = {
 
 
 @dataclass
-class DynamicsConfig:
+class DynamicsConfig(HeadTraining):
     """Everything that defines a run; saved in `metrics.json` so the run can be repeated."""
 
-    system: str = "kinematics"
-    seed: int = 0
     epochs: int = 100
+    sparsity: float = 1e-5
+    prune_threshold: float = 1e-3
+    system: str = "kinematics"
     train_systems: int = 4096
     test_systems: int = 512
     dt: float = 0.1
@@ -81,14 +82,8 @@ class DynamicsConfig:
     train_horizon: int | None = None  # rollout steps in training; None: the system's own (SYSTEMS)
     test_horizon: int = 60
     larger_start: float = 3.0
-    batch_size: int = 128
-    lr: float = 1e-2
-    finetune_fraction: float = 0.25
-    sparsity: float = 1e-5
-    prune_threshold: float = 1e-3
     units: dict[str, int] = field(default_factory=lambda: {"constant": 1, "identity": 3, "product": 3})
     init_scale: float = 0.3
-    threads: int | None = 1
 
 
 @dataclass
@@ -162,7 +157,7 @@ def train_dynamics(kind: str, data: Trajectories, config: DynamicsConfig, progre
         mse = torch.mean((predicted - target[:, 1: horizon + 1]) ** 2)
         return mse + sparsity_loss(model, config.sparsity, regularization), {"loss": mse.item()}
 
-    phases = training_phases(kind, config.epochs, config.lr, config.finetune_fraction, config.prune_threshold)
+    phases = config.phases(kind)
     train(model, objective, batches, phases, progress=progress)
     return model.eval()
 

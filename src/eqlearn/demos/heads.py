@@ -6,6 +6,7 @@ pruning step and a formula read-out.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -32,15 +33,31 @@ def make_head(
     raise ValueError(f"unknown head {kind!r}; choose from {', '.join(HEADS)}")
 
 
-def training_phases(kind: str, epochs: int, lr: float, finetune_fraction: float, prune_threshold: float) -> list[Phase]:
-    """EQL: sparsity phase, then prune and fine-tune without penalty. MLP: the same epochs, no penalty."""
-    if kind == "mlp":
-        return [Phase(epochs=epochs, lr=lr, regularization=0.0, name="train")]
-    finetune = min(max(1, math.floor(epochs * finetune_fraction)), epochs - 1) if epochs > 1 else 0
-    phases = [Phase(epochs=epochs - finetune, lr=lr, regularization=1.0, name="sparse")]
-    if finetune:
-        phases.append(Phase(epochs=finetune, lr=lr, regularization=0.0, prune_threshold=prune_threshold, name="fine-tune"))
-    return phases
+@dataclass
+class HeadTraining:
+    """The training settings every demo's heads share, so the EQL and the MLP head get one schedule;
+    a demo's config extends it (and may change its defaults)."""
+
+    seed: int = 0
+    epochs: int = 50
+    batch_size: int = 128
+    lr: float = 1e-2
+    finetune_fraction: float = 0.25
+    sparsity: float = 1e-4  # weight of the EQL head's sparsity penalty
+    prune_threshold: float = 0.05
+    threads: int | None = 1
+
+    def phases(self, kind: str) -> list[Phase]:
+        """EQL: sparsity phase, then prune and fine-tune without penalty. MLP: the same epochs, no penalty."""
+        epochs, lr = self.epochs, self.lr
+        if kind == "mlp":
+            return [Phase(epochs=epochs, lr=lr, regularization=0.0, name="train")]
+        finetune = min(max(1, math.floor(epochs * self.finetune_fraction)), epochs - 1) if epochs > 1 else 0
+        phases = [Phase(epochs=epochs - finetune, lr=lr, regularization=1.0, name="sparse")]
+        if finetune:
+            phases.append(Phase(epochs=finetune, lr=lr, regularization=0.0, prune_threshold=self.prune_threshold,
+                                name="fine-tune"))
+        return phases
 
 
 def sparsity_loss(model: nn.Module, weight: float, regularization: float) -> torch.Tensor:
