@@ -127,3 +127,13 @@ def test_every_module_and_the_cli_import_without_an_engine():
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "usage" in result.stdout
+
+
+def test_a_baseline_run_without_an_engine_stops_before_training(monkeypatch, tmp_path, capsys):
+    from eqlearn.cli import main
+
+    for name in WITHOUT_ENGINES:
+        monkeypatch.setitem(sys.modules, name, None)
+    out = tmp_path / "run"
+    assert main(["discover", "--edge-model", "mlp", "--n", "3", "--sims", "20", "--quiet", "--out", str(out)]) == 2
+    assert 'eqlearn[sr]' in capsys.readouterr().err and not out.exists()

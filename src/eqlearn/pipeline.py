@@ -55,6 +55,7 @@ from eqlearn.readout.variables import DELTA, variable_names
 from eqlearn.readout.variables import evaluate as evaluate_expression
 from eqlearn.readout.verify import verify_law
 from eqlearn.recipes import DataSpec
+from eqlearn.sr import require_engine
 from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
 from eqlearn.verdict import truth_free_verdict
@@ -317,6 +318,8 @@ def prepare_run(config: DiscoverConfig) -> PreparedRun:
     units = choose_units(trajectories, config.seed)  # the run works in units where the data are of order one
     trajectories = units.apply(trajectories)
     config = resolve_config(config, data_spec(trajectories))
+    if config.edge_model != "eql":
+        require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before training
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = prepare_output(Path(config.out))
     with atomic_output(out / "config.json") as handle:

@@ -76,7 +76,7 @@ def fit_symbolic(
     or "auto" (the first of those installed); `max_length` bounds pyoperon's trees only.
     """
     X, y, symbols = _validated(X, y, variable_names)
-    engine = _resolve_engine(engine)
+    engine = require_engine(engine)
     propose = _ENGINES[engine][1]
     started = time.perf_counter()
     candidates = propose(
@@ -167,7 +167,9 @@ def _is_plain_symbol(name: object) -> bool:
     return sympy.sympify(name) == sympy.Symbol(name)
 
 
-def _resolve_engine(engine: str) -> str:
+def require_engine(engine: str = "auto") -> str:
+    """The engine `engine` names ("auto": the first installed), or a one-line error saying what to
+    install: a run that reads its messages by symbolic regression checks this before it trains."""
     if engine == "auto":
         for name in _ENGINES:
             if _installed(name):
