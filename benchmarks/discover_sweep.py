@@ -24,9 +24,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
+from eqlearn.config import DiscoverConfig
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
-from eqlearn.pipeline import DiscoverConfig, run_discovery
+from eqlearn.pipeline import run_discovery
 from eqlearn.readout.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows
 

@@ -24,9 +24,10 @@ import numpy as np
 import sympy
 
 from discover_sweep import commit
+from eqlearn.config import DiscoverConfig
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
-from eqlearn.pipeline import DiscoverConfig, run_discovery
+from eqlearn.pipeline import run_discovery
 from eqlearn.readout.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows
 

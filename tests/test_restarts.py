@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from eqlearn.pipeline import DiscoverConfig, run_discovery
+from eqlearn.config import DiscoverConfig
+from eqlearn.pipeline import run_discovery
 from eqlearn.restarts import choose
 
 
