@@ -58,6 +58,7 @@ def test_every_setting_has_a_discover_flag_that_sets_it():
     from eqlearn.cli import _discover_config, parse_arguments
 
     values = {"law": "r2", "n": "3", "dim": "3", "sims": "7", "steps": "5", "max_graphs": "9", "softening": "0.01",
+              "spread": "2", "cutoff": "3", "graph": "knn 3",
               "recipe": "power-law", "edge_model": "mlp", "eql_form": "free", "node_model": "mlp",
               "variant": "bottleneck", "features": "ux,uy,r", "messages": "8", "units": '{"identity": 2}',
               "depth": "3", "epochs": "2", "batch_size": "16", "lr": "0.5", "message_l1": "0.1",

@@ -69,6 +69,11 @@ def _add_simulate(commands) -> None:
     command.add_argument("--sims", type=int, default=1000, help="systems (default: 1000)")
     command.add_argument("--steps", type=int, default=500, help="stored states per system (default: 500)")
     command.add_argument("--dt", type=float, help="time between stored states (default: the law's)")
+    command.add_argument("--spread", type=float, default=1.0,
+                         help="standard deviation of the initial positions (default: 1; e.g. 8 keeps n = 256 in 2-D "
+                              "at the density of n = 4)")
+    command.add_argument("--cutoff", type=float, help="pairs farther apart than this do not interact (a truncated, "
+                                                      "short-range potential; default: none)")
     command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     command.add_argument("--out", required=True, help=".npz file to write")
     command.add_argument("--plot", metavar="PNG", help="also draw a few systems to this PNG")
@@ -97,10 +102,11 @@ def _run_simulate(args) -> int:
     start = time.perf_counter()
     if args.positions_only:
         trajectories = simulate_positions(potential, args.n, args.dim, args.sims, args.steps, args.dt, args.seed,
-                                          args.noise, args.masses, progress=True)
+                                          args.noise, args.masses, progress=True, spread=args.spread,
+                                          cutoff=args.cutoff)
     else:
         trajectories = simulate(potential, args.n, args.dim, args.sims, args.steps, args.dt,
-                                args.seed, progress=True)
+                                args.seed, progress=True, spread=args.spread, cutoff=args.cutoff)
     save_dataset(args.out, trajectories)
     print(f"{args.sims} systems x {args.steps} states ({potential.name}: {potential.expression},"
           f" n={args.n}, d={args.dim}) in {time.perf_counter() - start:.1f} s; written to {args.out}")

@@ -18,6 +18,7 @@ from eqlearn.devices import resolve_device
 from eqlearn.eql.sparsity import PENALTIES
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS, default_edge_units, mlp_variant
+from eqlearn.gnn.neighbours import parse_graph
 from eqlearn.gnn.training import FORCE_LOSSES, force_loss
 from eqlearn.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
 
@@ -65,6 +66,10 @@ class DiscoverConfig:
     sims: int = setting("data", 5000, "systems to simulate (many short ones: states of one trajectory are "
                                       "nearly the same sample)")
     steps: int = setting("data", 4, "states per simulated system")
+    spread: float = setting("data", 1.0, "simulated systems: standard deviation of the initial positions (raise it "
+                                         "with n to keep the density, e.g. 8 for n = 256 in 2-D)")
+    cutoff: float | None = setting("data", None, "simulated systems: pairs farther apart than this do not interact "
+                                                 "(a potential truncated at |Δ| = cutoff)")
     max_graphs: int = setting("data", 20000, "training graphs at most (a random subset of longer data)")
     softening: float | None = setting("data", None, "the ε of r = |Δ| + ε the data's distances were computed "
                                                     "with (default: the data's own, 0 when they state none)")
@@ -86,6 +91,8 @@ class DiscoverConfig:
         "model", None, 'EQL units as JSON: one layer\'s for every layer, e.g. {"identity": 4, "product": 2}, or a '
                        "list with one per layer")
     depth: int | None = setting("model", None, "EQL layers")
+    graph: str = setting("model", "complete", "which pairs exchange messages: complete, 'radius R' (pairs closer "
+                                              "than R, rebuilt for every state) or 'knn K' (each particle's K nearest)")
     antisymmetric: bool | None = setting("model", None, "Newton's third law built into the messages (default: on, "
                                                         "except for mlp edges behind mlp nodes)")
     learn_masses: bool | None = setting("model", None, "learn every particle's mass with the law (default: when "
@@ -137,6 +144,9 @@ class DiscoverConfig:
             raise UserInputError(f"n = {self.n}: a pair force needs at least 2 particles")
         if (self.epochs is not None and self.epochs < 1) or self.batch_size < 1 or self.max_graphs < 1:
             raise UserInputError("epochs, batch size and max graphs must be positive")
+        if self.spread <= 0 or (self.cutoff is not None and self.cutoff <= 0):
+            raise UserInputError("spread and cutoff must be positive")
+        parse_graph(self.graph, self.n)
         if self.softening is not None and self.softening < 0:
             raise UserInputError(f"softening = {self.softening}: it must be >= 0")
         resolve_device(self.device)

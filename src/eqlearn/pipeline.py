@@ -30,6 +30,7 @@ from eqlearn.gnn.edge_models import CentralEQLEdgeModel, EQLEdgeModel, logarithm
 from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
+from eqlearn.gnn.neighbours import parse_graph
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate
@@ -46,6 +47,7 @@ from eqlearn.readout.messages import (
     MessageReadout,
     message_variables,
     read_top_messages,
+    readout_graphs,
     to_reference_unit,
     write_pareto_fronts,
 )
@@ -106,7 +108,7 @@ def load_or_simulate(config: DiscoverConfig):
     if config.data is None:
         potential = get_potential(config.law or (None if config.potential else DEFAULT_LAW), config.potential)
         trajectories = simulate(potential, config.n, config.dim, config.sims, config.steps, seed=config.seed,
-                                progress=config.progress)
+                                progress=config.progress, spread=config.spread, cutoff=config.cutoff)
         return trajectories, Truth(potential.name, potential.expression, potential.damping)
     trajectories = load_dataset(config.data)
     stored = trajectories.meta.get("potential")
@@ -154,7 +156,7 @@ def build_model(config: DiscoverConfig) -> ParticleGNN:
         node = NewtonianNodeModel(config.dim, size)
     else:
         node = MLPNodeModel(size, config.dim)
-    return ParticleGNN(features, edge, node, EdgeList.complete(config.n), antisymmetric=config.antisymmetric)
+    return ParticleGNN(features, edge, node, parse_graph(config.graph, config.n), antisymmetric=config.antisymmetric)
 
 
 def training_phases(config: DiscoverConfig) -> list[Phase]:
@@ -205,7 +207,7 @@ class Discovery:
             "truth": self.truth.to_dict() if self.truth else None,
             "law": self.truth.name if self.truth else None, "potential": self.truth.potential if self.truth else None,
             "n": c.n, "dim": c.dim, "seed": c.seed, "softening": c.softening * self.units.length,
-            "units": self.units.to_dict(), "edge_model": c.edge_model,
+            "units": self.units.to_dict(), "graph": c.graph, "edge_model": c.edge_model,
             "node_model": c.node_model, "variables": variable_names(c.dim, FeatureBuilder.reads_velocities(c.features)),
             "messages": self.messages, "canonical": self.canonical, "nonzero_messages": self.nonzero_messages,
             "truth_free": self.truth_free, "verification": self.verification,
@@ -456,8 +458,8 @@ def read_out_law(config: DiscoverConfig, model: ParticleGNN, readout: MessageRea
     train_set, val_set, test_set = graph_sets
     polished = None
     for _ in range(POLISH_ROUNDS if masses is not None else 1):
-        refitted = refit_law(config, readout, train_set.spread(REFIT_GRAPHS), val_set.spread(REFIT_GRAPHS),
-                             model.edges)
+        refitted = refit_law(config, readout, readout_graphs(model, train_set, REFIT_GRAPHS),
+                             readout_graphs(model, val_set, REFIT_GRAPHS), model.edges)
         law = [single_axis_form(e, config.dim, config.softening)
                for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
         if masses is None or not config.messages_are_forces:

@@ -60,6 +60,7 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
     return verdict
 
+
 def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None) -> dict | None:
     """The law integrated from the first stored state of held-out systems over their stored times:
     position error relative to each system's spread, at the last stored time."""

@@ -4,7 +4,9 @@ Edge e carries a message from `senders[e]` to `receivers[e]`; messages are summe
 `edge_index` writes the edges in PyTorch Geometric's order, [2, E] with row 0 the sources (senders)
 and row 1 the targets (receivers), so a graph and an edge model move between eqlearn and PyG
 unchanged. A complete graph is just the edge list of all ordered pairs, so one code path serves both
-the fully connected systems of the simulator and graphs that are not complete.
+the fully connected systems of the simulator and graphs that are not complete. Graphs rebuilt from
+every state's positions (`eqlearn.gnn.neighbours`) are edge lists too: the same receivers in every
+graph, senders that differ per graph, and a mask over unused slots.
 """
 from __future__ import annotations
 
@@ -35,11 +37,21 @@ def checked_edge_index(edge_index, n: int) -> torch.Tensor:
 @dataclass(frozen=True, kw_only=True)
 class EdgeList:
     """Directed edges sender → receiver on `n_nodes` particles. Keyword-only, so that the order of
-    senders and receivers can never be swapped by position."""
+    senders and receivers can never be swapped by position.
 
-    senders: torch.Tensor  # [E] long: sources
-    receivers: torch.Tensor  # [E] long: targets
+    A fixed graph has `senders` [E]; a graph built per state has `senders` [..., E] (one row per
+    graph, the batch shape of the positions it was built from) and may have a `mask` [..., E] whose
+    False entries are padding: pairs that are gathered but carry no message.
+    """
+
+    senders: torch.Tensor  # [E] or [..., E] long: sources
+    receivers: torch.Tensor  # [E] long: targets, the same in every graph
     n_nodes: int
+    mask: torch.Tensor | None = None  # [..., E] bool: the edges that exist
+
+    def for_positions(self, positions) -> "EdgeList":
+        """The edges of the graphs at `positions`: a fixed edge list is the same for every state."""
+        return self
 
     @classmethod
     def complete(cls, n: int) -> "EdgeList":
@@ -67,7 +79,10 @@ class EdgeList:
         return torch.stack([self.senders, self.receivers])
 
     def reverse_index(self) -> torch.Tensor | None:
-        """For every edge j → i, the position of i → j; None when some reverse edge is missing."""
+        """For every edge j → i, the position of i → j; None when some reverse edge is missing (or
+        the graph differs from state to state)."""
+        if self.senders.dim() != 1 or self.mask is not None:
+            return None
         n = self.n_nodes
         position = {int(r) * n + int(s): e for e, (r, s) in enumerate(zip(self.receivers, self.senders))}
         reverse = [position.get(int(s) * n + int(r)) for r, s in zip(self.receivers, self.senders)]
@@ -75,14 +90,24 @@ class EdgeList:
 
     def pair_context(self, positions, masses, charges, velocities=None, softening: float = 0.0) -> PairContext:
         """Gather per-edge quantities from node arrays [..., n, d] and [..., n]."""
-        r, s = self.receivers, self.senders
-        dv = None if velocities is None else velocities[..., r, :] - velocities[..., s, :]
+        r = self.receivers
+        dv = None if velocities is None else velocities[..., r, :] - self._at_senders(velocities, vector=True)
         return PairContext(
-            delta=positions[..., r, :] - positions[..., s, :],
-            m1=masses[..., r], m2=masses[..., s], q1=charges[..., r], q2=charges[..., s], dv=dv, softening=softening,
+            delta=positions[..., r, :] - self._at_senders(positions, vector=True),
+            m1=masses[..., r], m2=self._at_senders(masses), q1=charges[..., r], q2=self._at_senders(charges), dv=dv,
+            softening=softening,
         )
 
+    def _at_senders(self, values: torch.Tensor, vector: bool = False) -> torch.Tensor:
+        """Per-node values [..., n] (or [..., n, d] when `vector`) gathered at every edge's sender."""
+        s = self.senders
+        if s.dim() == 1:
+            return values[..., s, :] if vector else values[..., s]
+        return torch.take_along_dim(values, s[..., None], dim=-2) if vector else torch.take_along_dim(values, s, dim=-1)
+
     def aggregate(self, messages: torch.Tensor) -> torch.Tensor:
-        """Sum edge messages [..., E, M] into their receivers [..., n, M]."""
+        """Sum edge messages [..., E, M] into their receivers [..., n, M] (padding carries none)."""
+        if self.mask is not None:
+            messages = messages * self.mask[..., None].to(messages.dtype)
         shape = (*messages.shape[:-2], self.n_nodes, messages.shape[-1])
         return messages.new_zeros(shape).index_add_(messages.dim() - 2, self.receivers, messages)

@@ -7,6 +7,7 @@ from torch import nn
 
 from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.readout.variables import REVERSE_PAIR
 
 
@@ -26,36 +27,46 @@ class ParticleGNN(nn.Module):
     `antisymmetric=True` builds Newton's third law in: the message is (φ(i, j) - φ(j, i)) / 2, so
     the force on i from j is minus the force on j from i, and every term of φ that is even under
     swapping the pair (|Δ|², r alone, ...) cancels exactly instead of having to be trained away.
+    `graph` is a fixed `EdgeList` (complete graphs) or a `NeighbourGraph` rebuilt for every state.
     """
 
-    def __init__(self, features: FeatureBuilder, edge_model: nn.Module, node_model: nn.Module, edges: EdgeList,
-                 antisymmetric: bool = False):
+    def __init__(self, features: FeatureBuilder, edge_model: nn.Module, node_model: nn.Module,
+                 graph: EdgeList | NeighbourGraph, antisymmetric: bool = False):
         super().__init__()
         self.features, self.edge_model, self.node_model = features, edge_model, node_model
         self.antisymmetric = antisymmetric
-        self.n_nodes = edges.n_nodes
-        # buffers, so that the edge list follows the model to its device (`model.to("cuda")`)
-        self.register_buffer("receivers", edges.receivers.clone(), persistent=False)
-        self.register_buffer("senders", edges.senders.clone(), persistent=False)
-        self.register_buffer("reverse", edges.reverse_index(), persistent=False)
+        self.n_nodes = graph.n_nodes
+        self.neighbours = graph if isinstance(graph, NeighbourGraph) else None
+        fixed = self.neighbours is None
+        # buffers, so that a fixed edge list follows the model to its device (`model.to("cuda")`)
+        self.register_buffer("receivers", graph.receivers.clone() if fixed else None, persistent=False)
+        self.register_buffer("senders", graph.senders.clone() if fixed else None, persistent=False)
+        self.register_buffer("reverse", graph.reverse_index() if fixed else None, persistent=False)
 
     @property
-    def edges(self) -> EdgeList:
-        """The graph's edges, on the model's device."""
+    def edges(self) -> EdgeList | NeighbourGraph:
+        """The graph: its `for_positions(positions)` gives the edges of any batch of states (a
+        fixed edge list on the model's device is the same for all)."""
+        if self.neighbours is not None:
+            return self.neighbours
         return EdgeList(senders=self.senders, receivers=self.receivers, n_nodes=self.n_nodes)
 
     def pair_context(self, positions, masses, charges, velocities=None) -> PairContext:
         """The edges' pair quantities, with the softening the features were built for."""
+        return self._pair_context(self.edges.for_positions(positions), positions, masses, charges, velocities)
+
+    def _pair_context(self, edges: EdgeList, positions, masses, charges, velocities) -> PairContext:
         velocities = velocities if self.features.uses_velocities else None
-        return self.edges.pair_context(positions, masses, charges, velocities, self.features.softening)
+        return edges.pair_context(positions, masses, charges, velocities, self.features.softening)
 
     def messages(self, positions, masses, charges, velocities=None) -> torch.Tensor:
-        """Messages [..., E, M] for node arrays [..., n, d] and [..., n].
+        """Messages [..., E, M] for node arrays [..., n, d] and [..., n]."""
+        return self._messages(self.edges.for_positions(positions), positions, masses, charges, velocities)
 
-        Where every edge's reverse is in the graph (complete graphs), φ(j, i) is that edge's own
-        output, so the antisymmetric messages cost one pass of the edge model, not two.
-        """
-        context = self.pair_context(positions, masses, charges, velocities)
+    def _messages(self, edges: EdgeList, positions, masses, charges, velocities) -> torch.Tensor:
+        """Where every edge's reverse is in the graph (complete graphs), φ(j, i) is that edge's own
+        output, so the antisymmetric messages cost one pass of the edge model, not two."""
+        context = self._pair_context(edges, positions, masses, charges, velocities)
         if not (self.antisymmetric and self.reverse is not None):
             return pair_messages(self.features, self.edge_model, context, self.antisymmetric)
         messages = self.edge_model(self.features(context))
@@ -71,6 +82,7 @@ class ParticleGNN(nn.Module):
 
     def forward(self, positions, masses, charges, velocities=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Accelerations [..., n, d] and the messages that produced them."""
-        messages = self.messages(positions, masses, charges, velocities)
-        summed = self.edges.aggregate(messages)
+        edges = self.edges.for_positions(positions)
+        messages = self._messages(edges, positions, masses, charges, velocities)
+        summed = edges.aggregate(messages)
         return self.node_model(summed, masses, charges), messages

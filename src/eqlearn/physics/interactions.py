@@ -34,17 +34,21 @@ def _torch_aware(array, indices: np.ndarray):
     return torch.as_tensor(indices) if isinstance(array, torch.Tensor) else indices
 
 
-def particle_major_accelerations(x, v, m, q, potential: PairPotential):
+def particle_major_accelerations(x, v, m, q, potential: PairPotential, cutoff: float | None = None):
     """Accelerations with the particle axis first: x, v [n, ..., d], m, q [n, ...].
 
     This layout makes every gather a block copy and every sum over partners an element-wise add,
     which is what makes the simulator fast; `pair_accelerations` is the usual-layout entry point.
+    With a `cutoff`, pairs with |Δ| >= cutoff exert no force (a truncated potential: short-range
+    systems whose neighbour graph is all there is).
     """
     n = x.shape[0]
     first, second, receivers = (_torch_aware(x, a) for a in _pairs(n))
     delta = x[first] - x[second]
     dv = v[first] - v[second] if potential.damping else None
     force = potential.pair_force(delta, m[first], m[second], q[first], q[second], dv)
+    if cutoff is not None:
+        force = force * (squared_norm(delta) < cutoff**2)[..., None]
     both_ways = array_namespace(force).concatenate([force, -force])
     per_receiver = both_ways[receivers].reshape(n, n - 1, *force.shape[1:])
     return per_receiver.sum(1) / m[..., None]

@@ -83,13 +83,16 @@ def _check(n: int, dim: int, sims: int, steps: int, dt: float) -> None:
         raise UserInputError(f"dt = {dt}: the time step must be a positive number")
 
 
-def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, seed: int):
+def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, seed: int, spread: float = 1.0):
     """Positions, velocities [S, n, d], masses, charges [S, n] as float32, per docs/design.md §5.
 
-    Every entry is N(0, 1); masses are exp of theirs; charges become ±1 only for laws that use
-    them. One draw per system in order, so the first k systems do not depend on `sims`.
+    Every entry is N(0, 1), positions N(0, spread²); masses are exp of theirs; charges become ±1
+    only for laws that use them. One draw per system in order, so the first k systems do not depend
+    on `sims`.
     """
     draws = np.random.default_rng(seed).standard_normal((sims, n, 2 * dim + 2))
+    if spread != 1.0:
+        draws[..., :dim] *= spread
     charges = draws[..., 2 * dim]
     if potential.uses_charge:
         charges = np.where(charges >= 0, 1.0, -1.0)
@@ -97,7 +100,7 @@ def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, se
         draws[..., :dim], draws[..., dim:2 * dim], np.exp(draws[..., 2 * dim + 1]), charges))
 
 
-def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dtype=np.float32):
+def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dtype=np.float32, cutoff=None):
     """States [T, 2, n, S, d] (in `dtype`) of all systems: (x, v) with particles first, the layout
     in which the pair sums are fastest (`particle_major_accelerations`)."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
@@ -106,7 +109,7 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dt
         m_s, q_s = m[:, systems], q[:, systems]
 
         def derivative(y):
-            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential)])
+            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential, cutoff)])
 
         return derivative
 
@@ -115,7 +118,7 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dt
                           on_output=on_output, dtype=dtype, block=BLOCK)
 
 
-def _stored_accelerations(states, masses, charges, potential):
+def _stored_accelerations(states, masses, charges, potential, cutoff=None):
     """Exact accelerations [T, n, S, d] of the stored, rounded states."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
     accelerations = np.empty_like(states[:, 0])
@@ -124,27 +127,32 @@ def _stored_accelerations(states, masses, charges, potential):
             part = slice(start, start + BLOCK)
             accelerations[k][:, part] = particle_major_accelerations(
                 x[:, part].astype(np.float64), v[:, part].astype(np.float64), m[:, part],
-                q[:, part], potential)
+                q[:, part], potential, cutoff)
     return accelerations
 
 
 def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
              dt: float | None = None, seed: int = 0, progress: bool = False,
-             tolerance: float = TOLERANCE, dtype=np.float32) -> Trajectories:
+             tolerance: float = TOLERANCE, dtype=np.float32, spread: float = 1.0,
+             cutoff: float | None = None) -> Trajectories:
     """`sims` systems of `n` particles in `dim` dimensions, `steps` states `dt` apart from t = 0.
 
     `dt` defaults to the law's reference output spacing; the integrator chooses its own internal
     steps per system. States are stored in `dtype`: float64 keeps rounding out of accelerations
-    estimated from the positions. The same arguments give bit-for-bit the same arrays.
+    estimated from the positions. The same arguments give bit-for-bit the same arrays. `spread`
+    scales the initial positions (large systems at the density of small ones); with `cutoff`, pairs
+    at |Δ| >= cutoff do not interact.
     """
     dt = potential.default_dt if dt is None else float(dt)
     _check(n, dim, sims, steps, dt)
-    x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed)
+    if not (spread > 0 and (cutoff is None or cutoff > 0)):
+        raise UserInputError(f"spread = {spread}, cutoff = {cutoff}: both must be positive")
+    x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed, spread)
     times = dt * np.arange(steps)
     with tqdm(total=sims * steps, unit="state", unit_scale=True, file=sys.stderr, delay=1.0,
               desc=f"simulating {potential.name}", disable=not progress) as bar:
-        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype)
-    accelerations = _stored_accelerations(states, masses, charges, potential)
+        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype, cutoff)
+    accelerations = _stored_accelerations(states, masses, charges, potential, cutoff)
     positions, velocities, accelerations = (
         np.ascontiguousarray(a.transpose(2, 0, 1, 3))
         for a in (states[:, 0], states[:, 1], accelerations))
@@ -152,4 +160,6 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
             "damping": potential.damping, "n": n, "dim": dim, "sims": sims, "steps": steps,
             "dt": dt, "seed": seed, "integrator": "dormand-prince-5(4), adaptive per system",
             "tolerance": tolerance, "eqlearn_version": __version__}
+    if spread != 1.0 or cutoff is not None:
+        meta.update(spread=spread, cutoff=cutoff)
     return Trajectories(positions, velocities, accelerations, masses, charges, times, meta)

@@ -14,27 +14,35 @@ import torch
 from scipy.integrate import solve_ivp
 
 from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.readout.variables import compile_expression
 
 
 class PairLaw:
     """Pair-force formulas compiled once, summed over a graph's edges: a_i = Σ_j F_ij / m_i."""
 
-    def __init__(self, law: Sequence[sympy.Expr], edges: EdgeList, softening: float):
+    def __init__(self, law: Sequence[sympy.Expr], edges: EdgeList | NeighbourGraph, softening: float):
         self.functions = [compile_expression(e) for e in law]
         self.edges, self.softening = edges, softening
 
     def pair_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
         """F_ij [..., E, d] for node arrays [..., n, d] and [..., n] (numpy or torch; float64 out)."""
+        return self._pair_forces(*self._edges_and_arrays(positions, masses, charges, velocities))
+
+    def _edges_and_arrays(self, *arrays):
         as_tensor = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64)
-        context = self.edges.pair_context(*(as_tensor(a) for a in (positions, masses, charges, velocities)),
-                                          softening=self.softening)
+        arrays = [as_tensor(a) for a in arrays]
+        return self.edges.for_positions(arrays[0]), *arrays
+
+    def _pair_forces(self, edges: EdgeList, positions, masses, charges, velocities) -> np.ndarray:
+        context = edges.pair_context(positions, masses, charges, velocities, softening=self.softening)
         values = {name: value.numpy() for name, value in context.message_variables().items()}
         return np.stack([force(values) for force in self.functions], axis=-1)
 
     def net_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
         """Σ_j F_ij [..., n, d]."""
-        return self.edges.aggregate(torch.as_tensor(self.pair_forces(positions, masses, charges, velocities))).numpy()
+        edges, *arrays = self._edges_and_arrays(positions, masses, charges, velocities)
+        return edges.aggregate(torch.as_tensor(self._pair_forces(edges, *arrays))).numpy()
 
     def accelerations(self, positions, masses, charges, velocities=None) -> np.ndarray:
         return self.net_forces(positions, masses, charges, velocities) / np.asarray(masses, dtype=float)[..., None]

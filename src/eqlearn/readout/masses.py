@@ -14,9 +14,11 @@ def particle_names(trajectories) -> list[str]:
     n = trajectories.positions.shape[2]
     return [str(x) for x in names] if names is not None else [str(i) for i in range(n)]
 
+
 def reference_name(masses: LearnedMasses, trajectories) -> str:
     system, particle = masses.reference
     return f"particle {particle_names(trajectories)[particle]} of system {system}"
+
 
 def true_masses(trajectories) -> np.ndarray | None:
     """[S, n] masses to judge learned ones by: the file's own, or its meta's `reference_masses`
@@ -29,6 +31,7 @@ def true_masses(trajectories) -> np.ndarray | None:
         return np.tile([float(reference[name]) for name in names], (len(trajectories), 1))
     return None
 
+
 def to_data_mass_units(masses: LearnedMasses | None, trajectories) -> dict | None:
     """The substitution that writes a law in learned masses (reference = 1) in the data's own mass
     units (used only to judge against a stored law); {} when the masses were not learned, None
@@ -40,6 +43,7 @@ def to_data_mass_units(masses: LearnedMasses | None, trajectories) -> dict | Non
         return None
     scale = true[masses.reference]
     return {sym_m1: sym_m1 / scale, sym_m2: sym_m2 / scale}
+
 
 def particle_table(learned: np.ndarray, reference: tuple[int, int], trajectories, polished) -> dict:
     """`particles` of equations.json: every particle's learned mass (in units of the `reference`

@@ -24,6 +24,8 @@ from eqlearn.symbolic import to_string
 
 #: Terms that together change a message by less than this fraction of its RMS are not printed.
 NEGLIGIBLE_TERM = 0.02
+#: Edges the read-out looks at, at most (graphs of large systems hold thousands each).
+READOUT_EDGES = 2**17
 
 
 @dataclass
@@ -39,16 +41,19 @@ class MessageReadout:
     formulas: dict[int, sympy.Expr]  # top messages by index, every term kept (the refit's candidates)
     fits: list = field(default_factory=list)  # the symbolic regressions of the top messages (baseline route)
 
+
 def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048) -> MessageReadout:
     """Rank messages by std, keep the top `dim`, and write them as formulas.
 
     An EQL edge model is read straight from its weights; any other edge model gets a symbolic
     regression fitted to its top messages (the baseline route).
     """
-    part = graphs.spread(limit)
+    part = readout_graphs(model, graphs, limit)
     model.eval()  # variational messages: read their means
     with torch.no_grad():
         messages = model.messages(*part.inputs).reshape(-1, model.edge_model.n_messages).numpy()
+    kept = _existing_edges(model, part)
+    messages = messages if kept is None else messages[kept.numpy()]
     variables = message_variables(model, part)
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
@@ -68,6 +73,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
         full = dict(zip(top, expressions))
     return MessageReadout(top, expressions, stds, messages[:, top], variables, live, full, fits)
 
+
 def to_reference_unit(readout: MessageReadout, unit: float, variables: dict[str, np.ndarray]) -> None:
     """Rewrite the read-out, read in the training unit of mass, in units of the reference particle's
     mass (m → unit · m), with the message variables of the same edges in that unit."""
@@ -77,13 +83,31 @@ def to_reference_unit(readout: MessageReadout, unit: float, variables: dict[str,
     readout.formulas = {k: rewrite(e) for k, e in readout.formulas.items()}
     readout.variables = variables
 
+
 def message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -> dict[str, np.ndarray]:
     """The message variables on the read-out's edges (`read_top_messages`, and again after the
     masses they use changed)."""
-    part = graphs.spread(limit)
+    part = readout_graphs(model, graphs, limit)
     with torch.no_grad():
         context = model.pair_context(*part.inputs)
-    return {k: v.reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
+    kept = _existing_edges(model, part)
+    return {k: (v.reshape(-1) if kept is None else v.reshape(-1)[kept]).numpy().astype(float)
+            for k, v in context.message_variables().items()}
+
+
+def readout_graphs(model: ParticleGNN, graphs: GraphSet, limit: int) -> GraphSet:
+    """At most `limit` graphs spread through the set, fewer where they hold more than READOUT_EDGES
+    edges together."""
+    first = model.edges.for_positions(graphs.positions[:1])
+    per_graph = int(first.mask.sum()) if first.mask is not None else len(first.receivers)
+    return graphs.spread(max(1, min(limit, READOUT_EDGES // max(per_graph, 1))))
+
+
+def _existing_edges(model: ParticleGNN, graphs: GraphSet) -> torch.Tensor | None:
+    """The flat indices of the edges that exist (neighbour graphs pad theirs), None for all."""
+    mask = model.edges.for_positions(graphs.positions).mask
+    return None if mask is None else mask.reshape(-1)
+
 
 def write_pareto_fronts(out: Path, readout: MessageReadout) -> None:
     """The SR trade-off behind each top message (baseline route): pareto_fronts.json and one PNG per message."""

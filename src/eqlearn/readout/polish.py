@@ -15,6 +15,7 @@ import sympy
 import torch
 
 from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.variables import MESSAGE_VARIABLES
 from eqlearn.symbolic import clean_expression
@@ -56,21 +57,22 @@ def _parameterise(law: list[sympy.Expr]):
 class _LawForces:
     """Net forces [G, n, d] of a parameterised law, differentiable in its numbers and the masses."""
 
-    def __init__(self, law: list[sympy.Expr], symbols: list, edges: EdgeList, softening: float):
+    def __init__(self, law: list[sympy.Expr], symbols: list, edges: EdgeList | NeighbourGraph, softening: float):
         arguments = (*MESSAGE_VARIABLES, *symbols)
         self.functions = [sympy.lambdify(arguments, e, modules=[TORCH_FUNCTIONS, "math"]) for e in law]
         self.edges, self.softening = edges, softening
 
     def __call__(self, graphs: GraphSet, masses: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
         velocities = None if graphs.velocities is None else graphs.velocities.double()
-        context = self.edges.pair_context(graphs.positions.double(), masses, graphs.charges.double(), velocities,
-                                          self.softening)
+        edges = self.edges.for_positions(graphs.positions)
+        context = edges.pair_context(graphs.positions.double(), masses, graphs.charges.double(), velocities,
+                                     self.softening)
         values = context.message_variables()
         zero = torch.zeros_like(values["r"])
         arguments = [values.get(str(s), zero) for s in MESSAGE_VARIABLES] + list(numbers)
         pair = torch.stack([torch.broadcast_to(torch.as_tensor(f(*arguments), dtype=torch.float64), zero.shape)
                             for f in self.functions], dim=-1)
-        return self.edges.aggregate(pair)
+        return edges.aggregate(pair)
 
 
 def _relative_error(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -83,7 +85,8 @@ def _relative_error(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def polish_law_and_masses(law: list[sympy.Expr], masses: np.ndarray, reference: tuple[int, int], graphs: GraphSet,
-                          held_out: GraphSet, edges: EdgeList, softening: float, digits: int = 4) -> PolishedLaw:
+                          held_out: GraphSet, edges: EdgeList | NeighbourGraph, softening: float,
+                          digits: int = 4) -> PolishedLaw:
     """Fit the law's numbers and the log-masses [S, n] (all but the `reference` particle's, which
     stays 1) jointly on `graphs`; judge on `held_out`. The law is written in these masses."""
     graphs = graphs.spread(POLISH_GRAPHS)

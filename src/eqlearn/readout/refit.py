@@ -15,6 +15,7 @@ import numpy as np
 import sympy
 
 from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.canonical import split_coefficient
 from eqlearn.readout.variables import evaluate
@@ -102,17 +103,20 @@ def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
 class NetTerms:
     """Evaluates Σ_j term(i, j), a pair expression summed over each receiver's edges, on many graphs."""
 
-    def __init__(self, graphs: GraphSet, edges: EdgeList, softening: float):
+    def __init__(self, graphs: GraphSet, edges: EdgeList | NeighbourGraph, softening: float):
         velocities = None if graphs.velocities is None else graphs.velocities.double()
+        edges = edges.for_positions(graphs.positions)
         context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double(),
                                      velocities, softening)
         self.values = {k: v.numpy() for k, v in context.message_variables().items()}
+        self.mask = None if edges.mask is None else edges.mask.numpy()
         self.incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
-        self.incidence[edges.receivers.numpy(), np.arange(len(edges.receivers))] = 1.0
+        self.incidence[edges.receivers.cpu().numpy(), np.arange(len(edges.receivers))] = 1.0
 
     def __call__(self, term: sympy.Expr) -> np.ndarray:
         """[G, n]: the term summed over the edges into every node of every graph."""
-        return evaluate(term, self.values) @ self.incidence.T
+        values = evaluate(term, self.values)
+        return (values if self.mask is None else values * self.mask) @ self.incidence.T
 
 
 def _least_squares(columns: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
@@ -180,7 +184,8 @@ def relative_weights(force: np.ndarray) -> np.ndarray:
     return (1.0 / np.sqrt(size**2 + np.median(size) ** 2 + 1e-300)).reshape(-1)
 
 
-def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet, edges: EdgeList,
+def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet,
+                   edges: EdgeList | NeighbourGraph,
                    softening: float, digits: int = 4) -> list[RefittedMessage]:
     """Refit each message formula (keyed by its axis) against the net force m_i a_i; the results
     come in the order of `formulas`.

@@ -1,0 +1,83 @@
+"""Neighbour graphs rebuilt from every state: each particle's k nearest, or all within a radius.
+
+Particles move, so a neighbour graph belongs to one state. `NeighbourGraph.for_positions` builds
+the edges of a batch of states as one `EdgeList`: every particle receives from K slots (the same
+receivers in every graph), the senders differ per graph, and for a radius graph K is the largest
+neighbour count in the batch, the slots a particle does not need being masked out. The model's
+memory then grows with the edges, n·K per graph, not with n²; the neighbour search holds one
+distance matrix per graph for `SEARCH_CHUNK` graphs at a time.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from eqlearn.errors import UserInputError
+from eqlearn.gnn.graph import EdgeList
+
+#: Graphs whose [n, n] distance matrices the neighbour search holds at once.
+SEARCH_CHUNK = 32
+KINDS = ("complete", "radius", "knn")
+
+
+@dataclass(frozen=True)
+class NeighbourGraph:
+    """Edges j → i for the `size` nearest j of every i (kind "knn"), or for every j with
+    |x_i - x_j| < `size` (kind "radius"), rebuilt from the positions of each state."""
+
+    kind: str
+    size: float
+    n_nodes: int
+
+    def for_positions(self, positions: torch.Tensor) -> EdgeList:
+        """The edges of the graphs at `positions` [..., n, d]."""
+        batch, n = positions.shape[:-2], self.n_nodes
+        flat = torch.as_tensor(positions).detach().reshape(-1, n, positions.shape[-1])
+        with torch.no_grad():
+            slots = min(int(self.size), n - 1) if self.kind == "knn" else self._largest_count(flat)
+            nearest = [self._nearest(flat[i:i + SEARCH_CHUNK], slots) for i in range(0, len(flat), SEARCH_CHUNK)]
+        distances = torch.cat([d for d, _ in nearest]) if nearest else flat.new_zeros((0, n, slots))
+        senders = torch.cat([s for _, s in nearest]) if nearest else torch.zeros((0, n, slots), dtype=torch.long)
+        receivers = torch.arange(n, device=flat.device).repeat_interleave(slots)
+        mask = None if self.kind == "knn" else (distances < self.size).reshape(*batch, n * slots)
+        return EdgeList(senders=senders.reshape(*batch, n * slots), receivers=receivers, n_nodes=n, mask=mask)
+
+    def _largest_count(self, flat: torch.Tensor) -> int:
+        """The most neighbours within the radius any particle has in these graphs (at least 1)."""
+        counts = [(self._distances(flat[i:i + SEARCH_CHUNK]) < self.size).sum(-1).max()
+                  for i in range(0, len(flat), SEARCH_CHUNK)]
+        return max(1, int(max(counts, default=1)))
+
+    @staticmethod
+    def _distances(chunk: torch.Tensor) -> torch.Tensor:
+        """|x_i - x_j| [B, n, n], computed directly (not through a matrix product, which rounds
+        differently near the radius); a particle is infinitely far from itself."""
+        distances = torch.cdist(chunk, chunk, compute_mode="donot_use_mm_for_euclid_dist")
+        return distances.diagonal_scatter(torch.full(distances.shape[:-1], math.inf, dtype=distances.dtype),
+                                          dim1=-2, dim2=-1)
+
+    def _nearest(self, chunk: torch.Tensor, slots: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(distances, indices) [B, n, slots] of every particle's `slots` nearest others."""
+        return self._distances(chunk).topk(slots, dim=-1, largest=False)
+
+    def describe(self) -> str:
+        return f"{self.kind} {self.size:g}"
+
+
+def parse_graph(text: str, n: int) -> EdgeList | NeighbourGraph:
+    """"complete", "radius R" or "knn K" (the `--graph` setting) for systems of n particles."""
+    kind, *rest = str(text).replace("=", " ").split()
+    if kind not in KINDS or len(rest) != (0 if kind == "complete" else 1):
+        raise UserInputError(f"graph {text!r}: write complete, 'radius R' or 'knn K'")
+    if kind == "complete":
+        return EdgeList.complete(n)
+    try:
+        size = float(rest[0])
+    except ValueError:
+        raise UserInputError(f"graph {text!r}: {rest[0]!r} is not a number") from None
+    if not (math.isfinite(size) and size > 0) or (kind == "knn" and size != int(size)):
+        raise UserInputError(f"graph {text!r}: the {'radius' if kind == 'radius' else 'K'} must be a positive "
+                             f"{'number' if kind == 'radius' else 'whole number'}")
+    return NeighbourGraph(kind, size, n)
