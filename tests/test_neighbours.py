@@ -80,3 +80,13 @@ def test_a_run_on_a_radius_graph_reads_a_law_and_says_which_graph(tmp_path):
     stored = json.loads((tmp_path / "run" / "equations.json").read_text())
     assert stored["graph"] == "radius 1.2" and len(stored["messages"]) == 2
     assert discovery.truth_free["law_force_error"] is not None
+
+
+def test_a_radius_is_in_the_datas_units_whatever_units_the_run_trains_in():
+    from eqlearn.config import resolve_config
+    from eqlearn.pipeline import build_model
+    from eqlearn.recipes import DataSpec
+
+    config = resolve_config(DiscoverConfig(graph="radius 300"), DataSpec(16, 2))
+    assert build_model(config, length_unit=100.0).edges.size == pytest.approx(3.0)
+    assert build_model(config).edges.size == 300

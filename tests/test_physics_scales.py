@@ -24,3 +24,12 @@ def test_a_law_in_run_units_is_the_same_force_in_the_data_units():
     expected = units.acceleration * learned.subs({dx: 4.2 / 7.0, r: 5.0 / 7.0, m1: 1.3, m2: 0.7})
     assert np.isclose(float(in_data.subs(values)), float(expected), rtol=1e-12)
     assert sympy.simplify(in_data / (m1 * m2 * dx / r**3)).is_number  # the form is unchanged
+
+
+def test_a_neighbour_graph_measures_lengths_on_the_pairs_it_connects():
+    from eqlearn.physics.potentials import get_potential
+    from eqlearn.physics.simulator import simulate
+
+    wide = simulate(get_potential("spring"), 64, 2, sims=4, steps=1, spread=12.0, cutoff=3.0)
+    assert choose_units(wide).changed  # pairs across the whole system are far from order one
+    assert choose_units(wide, within=3.0) == DataUnits() and choose_units(wide, nearest=4) == DataUnits()

@@ -62,7 +62,8 @@ def load_trained_model(run: str | Path) -> ParticleGNN:
     """The model a discovery run left in its directory, ready for evaluation."""
     run = Path(run)
     config = DiscoverConfig.from_json((run / "config.json").read_text())
-    model = build_model(config)
+    units = json.loads((run / "equations.json").read_text()).get("units") or {}
+    model = build_model(config, units.get("length", 1.0))
     model.load_state_dict(torch.load(run / "checkpoint.pt", weights_only=True)["state_dict"])
     return model.eval()
 

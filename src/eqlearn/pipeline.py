@@ -15,7 +15,7 @@ import csv
 import json
 import logging
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +30,7 @@ from eqlearn.gnn.edge_models import CentralEQLEdgeModel, EQLEdgeModel, logarithm
 from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
-from eqlearn.gnn.neighbours import parse_graph
+from eqlearn.gnn.neighbours import NeighbourGraph, parse_graph
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate
@@ -133,6 +133,14 @@ def _check_agrees(config: DiscoverConfig, truth: Truth | None) -> None:
                              f"{f' and damping {truth.damping}' if truth.damping else ''}, not {asked.expression}")
 
 
+def _interacting_pairs(graph: str, n: int) -> dict:
+    """Which pairs the run's graph connects, as `choose_units` takes it."""
+    graph = parse_graph(graph, n)
+    if isinstance(graph, EdgeList):
+        return {}
+    return {"within": graph.size} if graph.kind == "radius" else {"nearest": int(graph.size)}
+
+
 def data_spec(trajectories) -> DataSpec:
     """What the data carry: the only description of the data a recipe sees."""
     _, _, n, dim = trajectories.positions.shape
@@ -141,8 +149,9 @@ def data_spec(trajectories) -> DataSpec:
                     masses=trajectories.masses is not None)
 
 
-def build_model(config: DiscoverConfig) -> ParticleGNN:
-    """The GNN of a resolved config (`resolve_config`)."""
+def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN:
+    """The GNN of a resolved config (`resolve_config`), in a run whose unit of length is
+    `length_unit` data units (a graph's radius is given in the data's)."""
     names = config.features
     features = FeatureBuilder(names, config.dim, config.softening or 0.0)
     size = config.message_size
@@ -156,7 +165,10 @@ def build_model(config: DiscoverConfig) -> ParticleGNN:
         node = NewtonianNodeModel(config.dim, size)
     else:
         node = MLPNodeModel(size, config.dim)
-    return ParticleGNN(features, edge, node, parse_graph(config.graph, config.n), antisymmetric=config.antisymmetric)
+    graph = parse_graph(config.graph, config.n)
+    if isinstance(graph, NeighbourGraph) and graph.kind == "radius":
+        graph = replace(graph, size=graph.size / length_unit)
+    return ParticleGNN(features, edge, node, graph, antisymmetric=config.antisymmetric)
 
 
 def training_phases(config: DiscoverConfig) -> list[Phase]:
@@ -317,7 +329,8 @@ def prepare_run(config: DiscoverConfig) -> PreparedRun:
     start = time.perf_counter()
     refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
     trajectories, truth = load_or_simulate(config)
-    units = choose_units(trajectories, config.seed)  # the run works in units where the data are of order one
+    # the run works in units where the data (the pairs its graph connects) are of order one
+    units = choose_units(trajectories, config.seed, **_interacting_pairs(config.graph, trajectories.positions.shape[2]))
     trajectories = units.apply(trajectories)
     config = resolve_config(config, data_spec(trajectories))
     if config.edge_model != "eql":
@@ -338,7 +351,7 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     masses = learned_masses_for(config, splits[0])
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
     train_set = training_graphs(train_set, config)
-    model = build_model(config)
+    model = build_model(config, run.units.length)
     objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss,
                                learned_masses=masses)
     trainable = model if masses is None else torch.nn.ModuleDict({"gnn": model, "masses": masses})

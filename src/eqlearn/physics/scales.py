@@ -19,8 +19,10 @@ from eqlearn.readout.variables import DELTA, RELATIVE_VELOCITY, r
 
 #: Data whose median pair distance and median acceleration both lie within this factor of 1 keep their units.
 FAR = 10.0
-#: Pair distances and accelerations measured for the choice (a seeded sample of states).
+#: Pair distances and accelerations measured for the choice (a seeded sample of states, fewer
+#: where the systems are large: at most PAIR_BUDGET pairs).
 SAMPLE_STATES = 2000
+PAIR_BUDGET = 2**18
 
 
 @dataclass(frozen=True)
@@ -64,15 +66,24 @@ class DataUnits:
         return {"length": self.length, "time": self.time}
 
 
-def choose_units(trajectories, seed: int = 0) -> DataUnits:
+def choose_units(trajectories, seed: int = 0, within: float | None = None, nearest: int | None = None) -> DataUnits:
     """The median pair distance L and T = sqrt(L / median |a|), or the data's own units where both
-    are already within `FAR` of 1."""
+    are already within `FAR` of 1. The pairs are those that interact in the run's graph: all of
+    them, those closer than `within` (a radius graph) or each particle's `nearest` (a kNN graph)."""
     positions, accelerations = trajectories.positions, trajectories.accelerations
     flat = positions.reshape(-1, *positions.shape[2:])
-    pick = np.random.default_rng(seed).permutation(len(flat))[:SAMPLE_STATES]
-    delta = flat[pick][:, :, None] - flat[pick][:, None]
     n = positions.shape[2]
-    distances = np.linalg.norm(delta, axis=-1)[:, ~np.eye(n, dtype=bool)]
+    states = min(SAMPLE_STATES, max(1, PAIR_BUDGET // n**2))
+    pick = np.random.default_rng(seed).permutation(len(flat))[:states]
+    delta = flat[pick][:, :, None] - flat[pick][:, None]
+    distances = np.linalg.norm(delta, axis=-1)
+    if nearest is not None:
+        distances = np.sort(np.where(np.eye(n, dtype=bool), np.inf, distances), axis=-1)[..., :nearest]
+    else:
+        distances = distances[:, ~np.eye(n, dtype=bool)]
+        distances = distances if within is None else distances[distances < within]
+    if distances.size == 0:
+        return DataUnits()
     length = float(np.median(distances))
     acceleration = float(np.median(np.linalg.norm(accelerations.reshape(-1, *accelerations.shape[2:])[pick], axis=-1)))
     if not (length > 0 and acceleration > 0):
