@@ -8,8 +8,8 @@ the default recipe. The law is used only afterwards, to judge. Runs go through t
 (`eqlearn.engines.run_tasks`, one worker: each run's wall time is its own); every row records the
 commit.
 
-Memory: the peak resident memory of one training step (forward and backward of 4 graphs, the
-default model) on complete and radius-3 graphs for n = 64, 128, 256, each in a fresh process.
+Memory: the tensors one training step (forward and backward of 4 graphs, the default model) keeps
+for its backward pass, on complete and radius-3 graphs for n = 64, 128, 256.
 
     python benchmarks/large_systems.py --seeds 0-2
     python benchmarks/large_systems.py --memory
@@ -21,8 +21,9 @@ import argparse
 import resource
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import torch
 
 from discover_sweep import commit, potential_of
 from eqlearn.config import DiscoverConfig, resolve_config
@@ -72,29 +73,37 @@ def run_item(item: tuple) -> dict:
 
 
 def training_step_memory(n: int, graph: str) -> dict:
-    """Peak resident memory (MB) of this process after one forward and backward of 4 graphs."""
+    """The tensors one training step (forward of 4 graphs) keeps for its backward pass, in MB, each
+    counted once: the memory that grows with the edges."""
     data = simulate(potential_of("spring"), n, DIM, 4, 1, spread=SPREAD * (n / N) ** 0.5, cutoff=CUTOFF)
     config = resolve_config(DiscoverConfig(graph=graph), data_spec(data))
     model = build_model(config)
     graphs = GraphSet.from_trajectories(data)
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    loss, _ = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty,
-                             config.loss)(graphs, 1.0)
+    saved: dict[tuple, int] = {}
+
+    def keep(tensor):
+        saved[(tensor.data_ptr(), tensor.dtype, tuple(tensor.shape))] = tensor.numel() * tensor.element_size()
+        return tensor
+
+    start = time.perf_counter()
+    with torch.autograd.graph.saved_tensors_hooks(keep, lambda tensor: tensor):
+        loss, _ = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty,
+                                 config.loss)(graphs, 1.0)
     loss.backward()
     edges = model.edges.for_positions(graphs.positions)
     existing = int(edges.mask.sum()) // 4 if edges.mask is not None else len(edges.receivers)
     return {"n": n, "graph": graph, "edges_per_graph": existing, "slots_per_graph": edges.senders.shape[-1],
-            "step_memory_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024, 1)}
+            "saved_for_backward_mb": round(sum(saved.values()) / 2**20, 1),
+            "step_seconds": round(time.perf_counter() - start, 3)}
 
 
 def measure_memory(version: str) -> list[dict]:
-    cases = [(n, graph) for n in (64, 128, 256) for graph in ("complete", GRAPH)]
     rows = []
-    for n, graph in cases:  # one fresh process each: peak memory only grows within a process
-        with ProcessPoolExecutor(max_workers=1, max_tasks_per_child=1) as pool:
-            row = pool.submit(training_step_memory, n, graph).result()
-        rows.append({"key": f"memory|{n}|{graph}", "commit": version, **row})
-        print(row, flush=True)
+    for n in (64, 128, 256):
+        for graph in ("complete", GRAPH):
+            row = {"key": f"memory|{n}|{graph}", "commit": version, **training_step_memory(n, graph)}
+            rows.append(row)
+            print(row, flush=True)
     return rows
 
 
@@ -114,11 +123,13 @@ def write_table(rows: list[dict]) -> str:
                       f"`{'; '.join(r['law_found'])[:90]}` |" for r in runs]
             lines.append("")
         if memory:
-            lines += [f"Commit `{version}`: one training step (forward and backward, 4 graphs, default model) in a "
-                      "fresh process; `python benchmarks/large_systems.py --memory`.", "",
-                      "| n | graph | edges per graph | edge slots per graph | step memory MB |", "|---|---|---|---|---|"]
+            lines += [f"Commit `{version}`: one training step (forward and backward, 4 graphs, default model, positions "
+                      f"N(0, {SPREAD:g}² · n/{N}): the same density at every n); `python benchmarks/large_systems.py "
+                      "--memory`.", "",
+                      "| n | graph | edges per graph | edge slots per graph | tensors kept for backward, MB | step s |",
+                      "|---|---|---|---|---|---|"]
             lines += [f"| {r['n']} | {r['graph']} | {r['edges_per_graph']} | {r['slots_per_graph']} | "
-                      f"{r['step_memory_mb']} |" for r in memory]
+                      f"{r['saved_for_backward_mb']} | {r['step_seconds']} |" for r in memory]
             lines.append("")
     text = "\n".join(lines)
     TABLE.write_text(text)
