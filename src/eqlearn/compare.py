@@ -23,6 +23,7 @@ from eqlearn.gnn.edge_models import mlp_variant
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
+from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.physics.simulator import initial_conditions
 from eqlearn.pipeline import DEFAULT_LAW, build_model, data_spec, prepare_output, run_discovery, training_phases
 from eqlearn.readout.law import PairLaw
@@ -209,6 +210,6 @@ def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str
                 "run": config.out,
             })
     comparison = Comparison(potential.name, base.n, base.dim, BUDGET, rows, simulate_seconds)
-    (out / "comparison.json").write_text(json.dumps(comparison.to_dict(), indent=2))
-    (out / "comparison.md").write_text(comparison.to_markdown())
+    write_text_atomically(out / "comparison.json", json.dumps(comparison.to_dict(), indent=2))
+    write_text_atomically(out / "comparison.md", comparison.to_markdown())
     return comparison

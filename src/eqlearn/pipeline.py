@@ -34,7 +34,7 @@ from eqlearn.gnn.neighbours import NeighbourGraph, parse_graph
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate
-from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation
+from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation, write_text_atomically
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.scales import DataUnits, choose_units
 from eqlearn.physics.simulator import simulate
@@ -337,8 +337,7 @@ def prepare_run(config: DiscoverConfig) -> PreparedRun:
         require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before training
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = prepare_output(Path(config.out))
-    with atomic_output(out / "config.json") as handle:
-        handle.write(config.to_json().encode())
+    write_text_atomically(out / "config.json", config.to_json())
     return PreparedRun(config, trajectories, truth, units, out, clock)
 
 
@@ -454,8 +453,7 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
                           found.truth_free, judged.verification, judged.readout_verification,
                           round(evaluate(trained.model, trained.network_sets[2]), 6), run.clock, particles,
                           run.trajectories.meta.get("derivatives"), run.units)
-    with atomic_output(out / "equations.json") as handle:
-        handle.write(json.dumps(discovery.equations(), indent=2).encode())
+    write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     write_pareto_fronts(out, found.readout)
     if particles is not None:
         plot_learned_masses(particles["table"], out / "masses.png")

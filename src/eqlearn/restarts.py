@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from eqlearn.engines import run_tasks
-from eqlearn.physics.dataset import atomic_output
+from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.pipeline import prepare_output, run_discovery
 from eqlearn.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR
 
@@ -64,6 +64,5 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
             shutil.copy2(item, out / item.name)
     discovery.restarts = summaries
     discovery.config = replace(discovery.config, out=str(out), restarts=config.restarts)
-    with atomic_output(out / "equations.json") as handle:
-        handle.write(json.dumps(discovery.equations(), indent=2).encode())
+    write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     return discovery

@@ -9,6 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from eqlearn.errors import UserInputError
+from eqlearn.physics.dataset import write_text_atomically
 
 METRICS_FILE = "metrics.json"
 FORMULA_FILE = "formula.txt"
@@ -42,8 +43,8 @@ def _read_demo_name(path: Path) -> str | None:
 def write_run(out: Path, demo: str, config, metrics: dict, formula_lines: list[str], figures: dict[str, Figure]) -> None:
     """Write `metrics.json` (with the config that reproduces the run), the formula and PNG plots."""
     record = {"demo": demo, "config": asdict(config), **metrics}
-    (out / METRICS_FILE).write_text(json.dumps(_json_safe(record), indent=2) + "\n")
-    (out / FORMULA_FILE).write_text("\n".join(formula_lines) + "\n")
+    write_text_atomically(out / METRICS_FILE, json.dumps(_json_safe(record), indent=2) + "\n")
+    write_text_atomically(out / FORMULA_FILE, "\n".join(formula_lines) + "\n")
     for name, figure in figures.items():
         figure.savefig(out / f"{name}.png", dpi=120, bbox_inches="tight")
 

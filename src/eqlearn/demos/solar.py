@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from eqlearn.physics.dataset import save_dataset
+from eqlearn.physics.dataset import save_dataset, write_text_atomically
 from eqlearn.plots import plot_learned_masses
 
 
@@ -47,7 +47,7 @@ def run(config: SolarConfig, out: str | Path, progress: bool = True) -> dict:
                "truth_free": {k: equations["truth_free"].get(k) for k in ("law_force_error", "network_force_error")},
                "masses": {row["name"]: {"learned": row["learned_mass"], "jpl": row.get("true_mass"), "ratio": row.get("ratio")}
                           for row in table}}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_text_atomically(out / "metrics.json", json.dumps(metrics, indent=2))
     return metrics
 
 

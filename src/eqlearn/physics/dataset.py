@@ -45,6 +45,12 @@ def atomic_output(path):
             os.remove(temporary)
 
 
+def write_text_atomically(path, text: str) -> None:
+    """`path.write_text(text)` through `atomic_output`: results files are never half written."""
+    with atomic_output(path) as handle:
+        handle.write(text.encode())
+
+
 def save_dataset(path, trajectories: Trajectories, metadata: bool = True) -> None:
     """Write every array present, the particle names, the softening and (unless `metadata` is
     False: a file that says nothing about the law) the meta as a JSON string to one `.npz` at `path`."""

@@ -16,6 +16,7 @@ import torch
 from eqlearn.gnn.edge_models import ReadableEdgeModel
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphSet
+from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.readout.canonical import drop_negligible_terms
 from eqlearn.readout.variables import m1 as sym_m1
 from eqlearn.readout.variables import m2 as sym_m2
@@ -119,4 +120,4 @@ def write_pareto_fronts(out: Path, readout: MessageReadout) -> None:
         fronts.append({"index": index, "engine": fit.engine, "r2": round(fit.r2, 6), "chosen": to_string(fit.expression),
                        "front": [{"complexity": c, "loss": loss, "expression": to_string(e)}
                                  for c, loss, e in fit.pareto_front]})
-    (out / "pareto_fronts.json").write_text(json.dumps(fronts, indent=2))
+    write_text_atomically(out / "pareto_fronts.json", json.dumps(fronts, indent=2))
