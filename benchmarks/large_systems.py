@@ -32,7 +32,7 @@ from eqlearn.gnn.training import GraphObjective, GraphSet
 from eqlearn.physics import save_dataset, simulate
 from eqlearn.pipeline import build_model, data_spec, run_discovery
 from eqlearn.readout.verify import verify_law
-from results_log import append_rows, parse_seeds, read_rows
+from results_log import append_rows, parse_seeds, read_rows, write_markdown
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "large_systems.jsonl"
@@ -131,9 +131,7 @@ def write_table(rows: list[dict]) -> str:
             lines += [f"| {r['n']} | {r['graph']} | {r['edges_per_graph']} | {r['slots_per_graph']} | "
                       f"{r['saved_for_backward_mb']} | {r['step_seconds']} |" for r in memory]
             lines.append("")
-    text = "\n".join(lines)
-    TABLE.write_text(text)
-    return text
+    return write_markdown(TABLE, lines)
 
 
 def main() -> None:

@@ -31,3 +31,10 @@ def append_rows(path: Path, rows: list[dict]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a") as handle:
         handle.writelines(json.dumps(row) + "\n" for row in rows)
+
+
+def write_markdown(path: Path, lines: list[str]) -> str:
+    """A results table from its lines, written to `path` and returned for printing."""
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text

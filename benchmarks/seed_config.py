@@ -21,7 +21,7 @@ from pathlib import Path
 
 from discover_sweep import commit
 from eqlearn.sweep import expand_grid, run_sweep
-from results_log import append_rows, parse_seeds, read_rows
+from results_log import append_rows, parse_seeds, read_rows, write_markdown
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "seed_config.jsonl"
@@ -66,9 +66,7 @@ def write_table(rows: list[dict]) -> str:
                          f"{r['raw_read_out_per_axis']} | {r['canonical_per_axis']} | {r['exact']} | "
                          f"{r['m1_in_read_out']} | {r['live_messages']} | `{read_out}` |")
         lines.append("")
-    text = "\n".join(lines)
-    TABLE.write_text(text)
-    return text
+    return write_markdown(TABLE, lines)
 
 
 def main() -> None:
