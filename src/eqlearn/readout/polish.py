@@ -17,12 +17,9 @@ import torch
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
-from eqlearn.readout.variables import MESSAGE_VARIABLES
+from eqlearn.readout.variables import compile_expression
 from eqlearn.symbolic import clean_expression
 
-#: sympy functions a law may contain, as torch functions (lambdify's module mapping).
-TORCH_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "Abs": torch.abs, "sign": torch.sign,
-                   "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh}
 POLISH_GRAPHS = 2000
 POLISH_ITERATIONS = 100
 #: Longer laws are no answer to polish: the network has not settled, and each term costs time.
@@ -58,8 +55,7 @@ class _LawForces:
     """Net forces [G, n, d] of a parameterised law, differentiable in its numbers and the masses."""
 
     def __init__(self, law: list[sympy.Expr], symbols: list, edges: EdgeList | NeighbourGraph, softening: float):
-        arguments = (*MESSAGE_VARIABLES, *symbols)
-        self.functions = [sympy.lambdify(arguments, e, modules=[TORCH_FUNCTIONS, "math"]) for e in law]
+        self.functions = [compile_expression(e, symbols, backend="torch") for e in law]
         self.edges, self.softening = edges, softening
 
     def __call__(self, graphs: GraphSet, masses: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
@@ -68,11 +64,7 @@ class _LawForces:
         context = edges.pair_context(graphs.positions.double(), masses, graphs.charges.double(), velocities,
                                      self.softening)
         values = context.message_variables()
-        zero = torch.zeros_like(values["r"])
-        arguments = [values.get(str(s), zero) for s in MESSAGE_VARIABLES] + list(numbers)
-        pair = torch.stack([torch.broadcast_to(torch.as_tensor(f(*arguments), dtype=torch.float64), zero.shape)
-                            for f in self.functions], dim=-1)
-        return edges.aggregate(pair)
+        return edges.aggregate(torch.stack([f(values, *numbers) for f in self.functions], dim=-1))
 
 
 def _relative_error(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

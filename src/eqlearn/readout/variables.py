@@ -6,10 +6,11 @@ data were made with), `m1, q1` the receiver's mass and charge, `m2, q2` the send
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import sympy
+import torch
 
 AXES = ("x", "y", "z")
 DELTA = sympy.symbols("dx dy dz")
@@ -35,16 +36,33 @@ def distance(softening: float) -> sympy.Expr:
     return r - sympy.Float(softening) if softening else r
 
 
-def compile_expression(expr: sympy.Expr) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-    """`expr` as a function of arrays of message variables (absent ones count as 0), broadcast to
-    r's shape: compiled once, for expressions evaluated many times (a law integrated in time)."""
-    function = sympy.lambdify(MESSAGE_VARIABLES, sympy.sympify(expr), modules="numpy")
+#: sympy functions a law may contain, as torch functions (lambdify's module mapping).
+TORCH_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "Abs": torch.abs, "sign": torch.sign,
+                   "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh}
 
-    def on(values: dict[str, np.ndarray]) -> np.ndarray:
+
+def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = (),
+                       backend: str = "numpy") -> Callable:
+    """`expr` as a function `f(values, *numbers)` of a dict of message-variable arrays (absent ones
+    count as 0) and the numbers of its `parameters`, broadcast to r's shape: compiled once, for
+    expressions evaluated many times. `backend="torch"` takes and gives float64 tensors, so the
+    numbers can be fitted by gradient (the polish of a law and its masses)."""
+    arguments = (*MESSAGE_VARIABLES, *parameters)
+    if backend == "torch":
+        function = sympy.lambdify(arguments, sympy.sympify(expr), modules=[TORCH_FUNCTIONS, "math"])
+
+        def on_tensors(values: dict[str, torch.Tensor], *numbers) -> torch.Tensor:
+            zero = torch.zeros_like(values["r"])
+            out = function(*[values.get(str(s), zero) for s in MESSAGE_VARIABLES], *numbers)
+            return torch.broadcast_to(torch.as_tensor(out, dtype=torch.float64), zero.shape)
+
+        return on_tensors
+    function = sympy.lambdify(arguments, sympy.sympify(expr), modules="numpy")
+
+    def on(values: dict[str, np.ndarray], *numbers) -> np.ndarray:
         shape = np.shape(values["r"])
-        arguments = [values.get(str(s), np.zeros(shape)) for s in MESSAGE_VARIABLES]
         with np.errstate(all="ignore"):
-            out = function(*arguments)
+            out = function(*[values.get(str(s), np.zeros(shape)) for s in MESSAGE_VARIABLES], *numbers)
         return np.broadcast_to(np.asarray(out, dtype=float), shape)
 
     return on
