@@ -25,6 +25,7 @@ import torch
 
 from eqlearn.compare import BUDGET, Comparison, compare_pipelines
 from eqlearn.config import NODE_MODELS, DiscoverConfig
+from eqlearn.engines import ENGINES, run_tasks
 from results_log import append_rows, done_keys, parse_seeds, read_rows
 
 HERE = Path(__file__).parent
@@ -65,6 +66,13 @@ def write_table(rows: list[dict], path: Path) -> str:
     return text
 
 
+def run_item(item: tuple) -> list[dict]:
+    """One comparison on an engine worker: (config, variants, baseline nodes, torch threads)."""
+    config, variants, nodes, threads = item
+    torch.set_num_threads(threads)
+    return run_one(config, variants, nodes)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laws", default="spring,r1,r2")
@@ -78,22 +86,26 @@ def main() -> None:
                         help="torch threads (default 1: on a loaded machine more threads are much slower)")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true", help="only rewrite the markdown table")
+    parser.add_argument("--engine", choices=ENGINES, help="ray (default where installed) or process")
+    parser.add_argument("--workers", type=int, default=1, help="comparisons side by side (default: 1)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     variants = args.variants.split(",")
     if not args.table:
         done = done_keys(args.results)
-        for law in args.laws.split(","):
-            for seed in parse_seeds(args.seeds):
-                data = {"sims": args.sims} if args.sims else {}
-                config = DiscoverConfig(law=law, n=args.n, dim=args.dim, seed=seed, progress=False, **data)
-                if run_key(config, variants, args.baseline_nodes) in done:
-                    continue
-                rows = run_one(config, variants, args.baseline_nodes)
-                append_rows(args.results, rows)
-                for row in rows:
-                    print(f"{row['key']} {row['pipeline']}: recovered={row['recovered']} "
-                          f"train {row['seconds']['train']} s {row['canonical']}", flush=True)
+        data = {"sims": args.sims} if args.sims else {}
+        configs = [DiscoverConfig(law=law, n=args.n, dim=args.dim, seed=seed, progress=False, **data)
+                   for law in args.laws.split(",") for seed in parse_seeds(args.seeds)]
+        items = [(config, variants, args.baseline_nodes, args.threads) for config in configs
+                 if run_key(config, variants, args.baseline_nodes) not in done]
+
+        def record(_, rows: list[dict]) -> None:  # as each comparison finishes
+            append_rows(args.results, rows)
+            for row in rows:
+                print(f"{row['key']} {row['pipeline']}: recovered={row['recovered']} "
+                      f"train {row['seconds']['train']} s {row['canonical']}", flush=True)
+
+        run_tasks(run_item, items, engine=args.engine, workers=args.workers, on_result=record, progress=False)
     rows = read_rows(args.results)
     print(write_table(rows, TABLE if args.results == RESULTS else args.results.with_suffix(".md")))
 

@@ -21,10 +21,16 @@ from pathlib import Path
 
 from eqlearn.demos import DEMOS, run_demo
 from eqlearn.demos.dynamics import SYSTEMS
+from eqlearn.engines import ENGINES, run_tasks
 
 RESULTS = Path(__file__).parent / "results"
 TIME_LIMIT_S = 300
 HORIZONS = ", ".join(f"{name} {system.train_horizon}" for name, system in SYSTEMS.items())
+
+
+def measure_item(item: tuple) -> dict:
+    """One demo run on an engine worker: (name, seed, run folder)."""
+    return measure(*item)
 
 
 def measure(name: str, seed: int, runs: Path) -> dict:
@@ -105,16 +111,21 @@ def main() -> None:
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--runs", type=Path, help="keep the run folders here (default: a temporary folder)")
     parser.add_argument("--stem", default="demos", help="name of the result files (default: demos)")
+    parser.add_argument("--engine", choices=ENGINES, help="ray (default where installed) or process")
+    parser.add_argument("--workers", type=int, default=1, help="demo runs side by side (default: 1, one at a time "
+                                                                "as a user would)")
     args = parser.parse_args()
     stored = RESULTS / f"{args.stem}.json"
     kept = [row for row in json.loads(stored.read_text()) if row["demo"] not in args.demos] if stored.exists() else []
     with tempfile.TemporaryDirectory() as scratch:
         runs = args.runs or Path(scratch)
-        rows = []
-        for name in args.demos:
-            for seed in args.seeds:
-                rows.append(measure(name, seed, runs))
-                print(f"{name} seed {seed}: {rows[-1]['seconds']:.0f} s, bar {'met' if passes(rows[-1]) else 'missed'}", flush=True)
+
+        def say(_, row: dict) -> None:
+            print(f"{row['demo']} seed {row['seed']}: {row['seconds']:.0f} s, bar {'met' if passes(row) else 'missed'}",
+                  flush=True)
+
+        rows = run_tasks(measure_item, [(name, seed, runs) for name in args.demos for seed in args.seeds],
+                         engine=args.engine, workers=args.workers, on_result=say, progress=False)
     RESULTS.mkdir(exist_ok=True)
     for row in rows:
         row.pop("rmse_by_step", None)

@@ -37,6 +37,7 @@ import numpy as np
 import sympy
 
 sys.path.insert(0, str(Path(__file__).parent))
+from eqlearn.engines import ENGINES, run_tasks  # noqa: E402
 from eqlearn.eql.regressor import SNAP_VARIANTS, EQLRegressor  # noqa: E402
 from eqlearn.eql.selection import as_good_as_best, fit_power_law, refit_terms  # noqa: E402
 from eqlearn.symbolic import clean_expression, round_significant, snap_numbers, to_string  # noqa: E402
@@ -415,17 +416,22 @@ def main() -> None:
                         help="comma-separated, from " + ", ".join(METHODS) + " (eql first: it sets the time budget)")
     parser.add_argument("--only", help="comma-separated equation names (default: all)")
     parser.add_argument("--table", action="store_true", help="only rebuild feynman.md from feynman.jsonl")
+    parser.add_argument("--engine", choices=ENGINES, help="ray (default where installed) or process")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="equations side by side, one CPU thread each (default: 1, so each one's wall time is its own)")
     args = parser.parse_args()
     if not args.table:
-        import torch
-
-        torch.set_num_threads(1)
         names = args.only.split(",") if args.only else [e[0] for e in EQUATIONS]
         done = done_keys(ROWS)
-        for entry in EQUATIONS:
-            if entry[0] in names:
-                run_equation(Equation(*entry), args.noise, args.seed, args.methods.split(","), done)
+        items = [(entry, args.noise, args.seed, args.methods.split(","), done) for entry in EQUATIONS if entry[0] in names]
+        run_tasks(run_item, items, engine=args.engine, workers=args.workers, progress=False)  # rows are appended as they finish
     print(write_table(read_rows(ROWS)))
+
+
+def run_item(item: tuple) -> list[dict]:
+    """One equation of the benchmark on an engine worker: (entry, noise, seed, methods, done keys)."""
+    entry, *rest = item
+    return run_equation(Equation(*entry), *rest)
 
 
 if __name__ == "__main__":
