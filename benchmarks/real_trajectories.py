@@ -25,6 +25,7 @@ import sympy
 
 from discover_sweep import commit
 from eqlearn.config import DiscoverConfig
+from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
 from eqlearn.pipeline import run_discovery
@@ -148,24 +149,41 @@ def main() -> None:
     parser.add_argument("--years", type=float, default=30)
     parser.add_argument("--step-days", type=float, default=1.0)
     parser.add_argument("--table", action="store_true", help="only rewrite the markdown table")
+    parser.add_argument("--engine", choices=ENGINES, help="ray (default where installed) or process")
+    parser.add_argument("--workers", type=int, default=1, help="runs side by side (default: 1, so each run's wall "
+                                                                "time is its own)")
     args = parser.parse_args()
     if not args.table:
         version = commit()
+        items = []
         for case in args.cases.split(","):
             if case == "solar":
-                jobs = [lambda: solar_case(args.start, args.years, args.step_days)]
+                items.append(("solar", (args.start, args.years, args.step_days), version))
             elif case == "masses":
-                jobs = [lambda law=law, seed=seed: masses_case(law, seed)
-                        for law in args.laws.split(",") for seed in parse_seeds(args.seeds)]
+                items += [("masses", (law, seed), version) for law in args.laws.split(",")
+                          for seed in parse_seeds(args.seeds)]
             else:
-                jobs = [lambda law=law, seed=seed, noise=noise: {**positions_case(law, seed, noise), "case": case}
-                        for law in args.laws.split(",") for noise in map(float, args.noise.split(","))
-                        for seed in parse_seeds(args.seeds)]
-            for job in jobs:
-                row = {**job(), "commit": version}
-                print(json.dumps(row), flush=True)
-                append_rows(RESULTS, [row])
+                items += [(case, (law, seed, noise), version) for law in args.laws.split(",")
+                          for noise in map(float, args.noise.split(",")) for seed in parse_seeds(args.seeds)]
+
+        def record(_, row: dict) -> None:  # as each run finishes
+            print(json.dumps(row), flush=True)
+            append_rows(RESULTS, [row])
+
+        run_tasks(run_item, items, engine=args.engine, workers=args.workers, on_result=record, progress=False)
     write_table()
+
+
+def run_item(item: tuple) -> dict:
+    """One run on an engine worker: (case, its arguments, code version) → its results row."""
+    case, arguments, version = item
+    if case == "solar":
+        row = solar_case(*arguments)
+    elif case == "masses":
+        row = masses_case(*arguments)
+    else:
+        row = {**positions_case(*arguments), "case": case}
+    return {**row, "commit": version}
 
 
 if __name__ == "__main__":
