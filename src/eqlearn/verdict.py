@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import sympy
-import torch
 
 from eqlearn.gnn.model import ParticleGNN
-from eqlearn.gnn.training import GraphSet
+from eqlearn.gnn.training import GraphSet, predict
 from eqlearn.readout.law import PairLaw, formula_size, relative_force_error
 from eqlearn.readout.refit import RefittedMessage
 
@@ -37,8 +36,7 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     masses, the law is written in `particle_masses` [S, n] (reference = 1) and `law_set` holds the
     test graphs with them, while `test_set` has the network's own.
     """
-    with torch.no_grad():
-        predicted = model(*test_set.inputs)[0].double().numpy()
+    predicted = predict(model, test_set).double().numpy()
     masses = test_set.masses.double().numpy()[..., None]
     target = test_set.accelerations.double().numpy() * masses
     network_error = relative_force_error(predicted * masses, target)

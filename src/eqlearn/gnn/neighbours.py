@@ -55,8 +55,8 @@ class NeighbourGraph:
         """|x_i - x_j| [B, n, n], computed directly (not through a matrix product, which rounds
         differently near the radius); a particle is infinitely far from itself."""
         distances = torch.cdist(chunk, chunk, compute_mode="donot_use_mm_for_euclid_dist")
-        return distances.diagonal_scatter(torch.full(distances.shape[:-1], math.inf, dtype=distances.dtype),
-                                          dim1=-2, dim2=-1)
+        far = torch.full(distances.shape[:-1], math.inf, dtype=distances.dtype, device=distances.device)
+        return distances.diagonal_scatter(far, dim1=-2, dim2=-1)
 
     def _nearest(self, chunk: torch.Tensor, slots: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(distances, indices) [B, n, slots] of every particle's `slots` nearest others."""
