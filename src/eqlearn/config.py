@@ -29,7 +29,7 @@ SECTIONS = ("data", "model", "training", "readout", "run")
 #: newtonian: a_i = Σ messages / m_i (gnn.node_models); mlp: an MLP, as in Cranmer et al.
 NODE_MODELS = ("newtonian", "mlp")
 EDGE_MODELS = ("eql", "mlp")
-EQL_FORMS = ("central", "free")
+EQL_FORMS = ("central", "screened", "free")
 #: Fields a recipe fills when the config leaves them at None.
 RECIPE_FIELDS = ("features", "eql_form", "units", "depth", "epochs", "lr", "message_l1", "weight_penalty",
                  "penalty", "node_model", "messages", "prune_thresholds")
@@ -78,8 +78,9 @@ class DiscoverConfig:
                           choices="recipes")
     edge_model: str = setting("model", "eql", "eql, or mlp: the baseline of Cranmer et al., read out by "
                                               "symbolic regression", choices=EDGE_MODELS)
-    eql_form: str | None = setting("model", None, "central: message = Σ EQL(scalars) × (u, dv); free: any EQL of "
-                                                  "all inputs", choices=EQL_FORMS)
+    eql_form: str | None = setting("model", None, "central: message = Σ EQL(scalars) × (u, dv); screened: the same "
+                                                  "with e^(kr) factors; free: any EQL of all inputs",
+                                   choices=EQL_FORMS)
     node_model: str | None = setting("model", None, "newtonian: a = Σ messages / m; mlp: a learned update, as in "
                                                     "Cranmer et al.", choices=NODE_MODELS)
     variant: str = setting("model", "l1", "mlp edge models: how the messages are made readable",
@@ -159,7 +160,7 @@ class DiscoverConfig:
         (behind Newtonian nodes the force is then a learned linear map of them)."""
         if self.edge_model == "mlp":
             return self.dim if mlp_variant(self.variant).bottleneck else self.messages
-        return self.dim if self.node_model == "newtonian" or self.eql_form == "central" else self.messages
+        return self.dim if self.node_model == "newtonian" or self.eql_form in ("central", "screened") else self.messages
 
     @property
     def messages_are_forces(self) -> bool:

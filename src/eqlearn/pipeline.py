@@ -157,8 +157,9 @@ def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN
     size = config.message_size
     if config.edge_model == "mlp":
         edge = mlp_edge_model(config.variant, len(names), size)
-    elif config.eql_form == "central":
-        edge = CentralEQLEdgeModel(names, config.dim, units=config.units, depth=config.depth)
+    elif config.eql_form in ("central", "screened"):
+        edge = CentralEQLEdgeModel(names, config.dim, units=config.units, depth=config.depth,
+                                   exponentials=config.eql_form == "screened")
     else:
         edge = EQLEdgeModel(len(names), size, units=config.units, depth=config.depth, log_inputs=logarithm_flags(names))
     if config.node_model == "newtonian":

@@ -31,7 +31,8 @@ class DataSpec:
 class Recipe:
     """Edge inputs, edge model and training budget of a discovery run.
 
-    `eql_form` is "central" (the message is Σ g(scalars)·vector, `CentralEQLEdgeModel`) or "free"
+    `eql_form` is "central" (the message is Σ g(scalars)·vector, `CentralEQLEdgeModel`), "screened"
+    (the same, with exponentials of r among its units) or "free"
     (any EQL of all inputs, `EQLEdgeModel`); `units` None means the edge model's own default.
     """
 
@@ -85,6 +86,9 @@ RECIPES: dict[str, Recipe] = {
     for recipe in [
         Recipe("central", "every input the data carry; message = Σ EQL(scalars) × (u, dv); the default",
                everything_the_data_carry, "central", CENTRAL_EDGE_UNITS, epochs=30),
+        Recipe("screened", "as central, but the exp units read r too: monomials times e^(kr) (Yukawa, Morse-like "
+                           "laws); plain power laws may come out with spurious e^(kr) factors",
+               everything_the_data_carry, "screened", CENTRAL_EDGE_UNITS, epochs=30),
         Recipe("polynomial", "u, r, 1/r, m1, m2 into a free two-layer EQL (polynomial units)",
                polynomial_features, "free", POLYNOMIAL_EDGE_UNITS, epochs=20),
         Recipe("power-law", "u and logarithms of r, m1, m2 into a free EQL with power-law units",

@@ -97,10 +97,10 @@ class EQLEdgeModel(nn.Module):
         return self.network.to_sympy(inputs, threshold=threshold, digits=digits)
 
 
-#: The central recipe's scalar network: layer 1 forms monomials times exponentials
-#: m1^a m2^b r^c e^(k r) (`exp` units that read log r, log m1, log m2 and r) beside the plain
-#: scalars and their products (q1 q2); layer 2 adds and multiplies them, so a sum of power laws and
-#: screened (Yukawa, Morse-like) terms, each optionally times q1 q2, is one network.
+#: The central recipe's scalar network: layer 1 forms monomials m1^a m2^b r^c (`exp` units that
+#: read only log r, log m1, log m2) beside the plain scalars and their products (q1 q2); layer 2
+#: adds and multiplies them, so a sum of power laws, each optionally times q1 q2, is one network.
+#: With `exponentials` (the `screened` recipe) the `exp` units read r too: m1^a m2^b r^c e^(k r).
 CENTRAL_EDGE_UNITS: list[dict[str, int]] = [{"constant": 1, "identity": 2, "product": 2, "exp": 4},
                                             {"identity": 2, "product": 2}]
 
@@ -116,7 +116,7 @@ class CentralEQLEdgeModel(nn.Module):
     """
 
     def __init__(self, feature_names: Sequence[str], dim: int, units: EdgeUnits = CENTRAL_EDGE_UNITS,
-                 depth: int = 2, init_scale: float = 0.3):
+                 depth: int = 2, init_scale: float = 0.3, exponentials: bool = False):
         super().__init__()
         names = list(feature_names)
         vectors = [[f"{prefix}{axis}" for axis in "xyz"[:dim]] for prefix in ("u", "dv")]
@@ -135,7 +135,7 @@ class CentralEQLEdgeModel(nn.Module):
         first = self.network.hidden[0]
         logarithms = logarithm_flags(self.scalar_names)
         plain = [not flag for flag in logarithms]
-        exponent = [flag or name == "r" for flag, name in zip(logarithms, self.scalar_names)]
+        exponent = [flag or (exponentials and name == "r") for flag, name in zip(logarithms, self.scalar_names)]
         first.restrict_inputs({unit.name: exponent if unit.name == "exp" else plain
                                for unit, _ in first.units if unit.arity})
 
