@@ -89,3 +89,26 @@ def test_flags_given_with_a_config_file_override_it(tmp_path):
 def test_a_bad_flag_value_is_a_usage_error(capsys):
     assert pytest.raises(SystemExit, main, ["discover", "--epochs", "many"]).value.code == 2
     assert "--epochs many" in capsys.readouterr().err
+
+
+def test_masses_cannot_be_left_unlearned_when_the_data_carry_none():
+    from eqlearn.config import resolve_config
+    from eqlearn.recipes import DataSpec
+
+    with pytest.raises(UserInputError, match="no masses"):
+        resolve_config(DiscoverConfig(learn_masses=False), DataSpec(4, 2, masses=False))
+    assert resolve_config(DiscoverConfig(), DataSpec(4, 2, masses=False)).learn_masses
+
+
+def test_a_given_softening_is_in_the_datas_units_and_stored_so(tmp_path):
+    from eqlearn.physics import get_potential, save_dataset, simulate
+    from eqlearn.physics.scales import DataUnits
+    from eqlearn.pipeline import run_discovery
+
+    data = DataUnits(0.001, 1.0).apply(simulate(get_potential("spring"), 3, 2, sims=60, steps=2))  # lengths x1000
+    save_dataset(tmp_path / "far.npz", data)
+    run = run_discovery(DiscoverConfig(data=str(tmp_path / "far.npz"), softening=10.0, epochs=1, progress=False,
+                                       out=str(tmp_path / "run")), log=lambda _: None)
+    stored = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["softening"]
+    assert run.units.changed and stored == pytest.approx(10.0)
+    assert json.loads((tmp_path / "run" / "equations.json").read_text())["softening"] == pytest.approx(10.0)

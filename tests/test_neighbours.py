@@ -90,3 +90,24 @@ def test_a_radius_is_in_the_datas_units_whatever_units_the_run_trains_in():
     config = resolve_config(DiscoverConfig(graph="radius 300"), DataSpec(16, 2))
     assert build_model(config, length_unit=100.0).edges.size == pytest.approx(3.0)
     assert build_model(config).edges.size == 300
+
+
+def test_padding_repeats_a_near_pair_and_carries_nothing():
+    positions = torch.tensor([[[0.0, 0.0], [1.0, 0.0], [800.0, 0.0]]])
+    edges = parse_graph("radius 2", 3).for_positions(positions)
+    far = (positions[0, edges.receivers] - positions[0, edges.senders[0]]).norm(dim=-1)
+    assert far.max() < 1000 and (far[~edges.mask[0]] <= far.max()).all()
+    law = PairLaw([sympy.sympify("dx*exp(r)"), sympy.sympify("dy*exp(r)")], parse_graph("radius 2", 3), 0.0)
+    forces = law.net_forces(positions, torch.ones(1, 3), torch.zeros(1, 3))
+    assert np.isfinite(forces).all() and forces[0, 2].tolist() == [0.0, 0.0]  # the lone particle feels nothing
+
+
+def test_a_radius_that_connects_no_pair_and_a_large_k_are_handled(tmp_path):
+    from eqlearn.physics.scales import choose_units
+
+    data = simulate(get_potential("spring"), 8, 2, sims=2, steps=1, spread=10.0)
+    with pytest.raises(UserInputError, match="larger radius"):
+        choose_units(data, within=1e-6)
+    assert parse_graph("knn 50", 8).for_positions(torch.tensor(data.positions[:, 0])).senders.shape[-1] == 8 * 7
+    one_state = parse_graph("radius 30", 8).for_positions(torch.tensor(data.positions[0, 0]))
+    assert one_state.edge_index.shape[0] == 2 and one_state.edge_index.shape[1] == int(one_state.mask.sum())

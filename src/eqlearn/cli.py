@@ -224,7 +224,8 @@ def _add_discover(commands) -> None:
     command.add_argument("--workers", type=int, help="restarts at a time (default: the CPUs here)")
     command.add_argument("--config", metavar="FILE", help="a run's config.json (or one written by hand): rerun it with "
                                                           "its own settings into --out; flags given as well override "
-                                                          "the file's settings")
+                                                          "the file's settings (a resolved file keeps its recipe's "
+                                                          "filled-in choices, such as the features)")
     command.set_defaults(run=_run_discover)
 
 
@@ -298,7 +299,8 @@ def _discover_config(args):
     path = Path(args.config)
     if not path.is_file():
         raise UserInputError(f"no config file at {path}")
-    return replace(DiscoverConfig.from_json(path.read_text()), **{"out": DiscoverConfig.out, **given})
+    defaults = {"out": DiscoverConfig.out, "progress": DiscoverConfig.progress}  # where and how this run shows itself
+    return replace(DiscoverConfig.from_json(path.read_text()), **{**defaults, **given})
 
 
 def _run_discover(args) -> int:

@@ -93,7 +93,8 @@ class DiscoverConfig:
                        "list with one per layer")
     depth: int | None = setting("model", None, "EQL layers")
     graph: str = setting("model", "complete", "which pairs exchange messages: complete, 'radius R' (pairs closer "
-                                              "than R, rebuilt for every state) or 'knn K' (each particle's K nearest)")
+                                              "than R in the data's units, rebuilt for every state) or 'knn K' (each "
+                                              "particle's K nearest)")
     antisymmetric: bool | None = setting("model", None, "Newton's third law built into the messages (default: on, "
                                                         "except for mlp edges behind mlp nodes)")
     learn_masses: bool | None = setting("model", None, "learn every particle's mass with the law (default: when "
@@ -260,6 +261,8 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
         resolved.loss = "relative" if resolved.node_model == "newtonian" else "huber"
     if resolved.learn_masses is None:
         resolved.learn_masses = not spec.masses
+    if not resolved.learn_masses and not spec.masses:
+        raise UserInputError("the data carry no masses, so they must be learned: leave out --no-learn-masses")
     return resolved
 
 

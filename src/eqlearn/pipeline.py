@@ -138,7 +138,7 @@ def _interacting_pairs(graph: str, n: int) -> dict:
     graph = parse_graph(graph, n)
     if isinstance(graph, EdgeList):
         return {}
-    return {"within": graph.size} if graph.kind == "radius" else {"nearest": int(graph.size)}
+    return {"within": graph.size} if graph.kind == "radius" else {"nearest": min(int(graph.size), n - 1)}
 
 
 def data_spec(trajectories) -> DataSpec:
@@ -275,6 +275,8 @@ def run_discovery(config: DiscoverConfig, log=None, engine: str | None = None, w
     """The whole pipeline; writes the run directory `config.out` as it goes. With `config.restarts`
     > 1 the initialisations run on `engine` with `workers` (`eqlearn.restarts`)."""
     log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
+    if config.edge_model != "eql":
+        require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before any work
     if config.restarts > 1:
         from eqlearn.restarts import run_with_restarts
 
@@ -333,12 +335,13 @@ def prepare_run(config: DiscoverConfig) -> PreparedRun:
     # the run works in units where the data (the pairs its graph connects) are of order one
     units = choose_units(trajectories, config.seed, **_interacting_pairs(config.graph, trajectories.positions.shape[2]))
     trajectories = units.apply(trajectories)
+    if config.softening is not None:  # given in the data's units, like the data's own
+        config = replace(config, softening=config.softening / units.length)
     config = resolve_config(config, data_spec(trajectories))
-    if config.edge_model != "eql":
-        require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before training
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = prepare_output(Path(config.out))
-    write_text_atomically(out / "config.json", config.to_json())
+    # stored in the data's units, so that --config reruns it whatever units the run chose
+    write_text_atomically(out / "config.json", replace(config, softening=config.softening * units.length).to_json())
     return PreparedRun(config, trajectories, truth, units, out, clock)
 
 
@@ -433,7 +436,7 @@ def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw) -> Judged:
         verification = verify_law(in_data_masses(law), truth.potential, config.dim,
                                   canonical=in_data_masses(canonical), **check).to_dict()
         readout_verification = verify_law(in_data_masses(readout), truth.potential, config.dim, **check).to_dict()
-    run.clock["read_out"] = round(run.clock["read_out"] + time.perf_counter() - start, 2)
+    run.clock["read_out"] = round(run.clock.get("read_out", 0.0) + time.perf_counter() - start, 2)
     return Judged(law, canonical, readout, verification, readout_verification)
 
 

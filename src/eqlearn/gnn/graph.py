@@ -75,8 +75,13 @@ class EdgeList:
 
     @property
     def edge_index(self) -> torch.Tensor:
-        """PyG's edge_index: [2, E] long, sources (senders) then targets (receivers)."""
-        return torch.stack([self.senders, self.receivers])
+        """PyG's edge_index: [2, E] long, sources (senders) then targets (receivers); the existing
+        edges of one graph (a batch of graphs built per state has one edge list per state)."""
+        if self.senders.dim() != 1:
+            raise UserInputError("a batch of neighbour graphs has no single edge_index; build one state's graph")
+        if self.mask is None:
+            return torch.stack([self.senders, self.receivers])
+        return torch.stack([self.senders[self.mask], self.receivers[self.mask]])
 
     def reverse_index(self) -> torch.Tensor | None:
         """For every edge j → i, the position of i → j; None when some reverse edge is missing (or
@@ -108,6 +113,6 @@ class EdgeList:
     def aggregate(self, messages: torch.Tensor) -> torch.Tensor:
         """Sum edge messages [..., E, M] into their receivers [..., n, M] (padding carries none)."""
         if self.mask is not None:
-            messages = messages * self.mask[..., None].to(messages.dtype)
+            messages = torch.where(self.mask[..., None], messages, messages.new_zeros(()))
         shape = (*messages.shape[:-2], self.n_nodes, messages.shape[-1])
         return messages.new_zeros(shape).index_add_(messages.dim() - 2, self.receivers, messages)

@@ -60,7 +60,8 @@ class ParticleGNN(nn.Module):
         return edges.pair_context(positions, masses, charges, velocities, self.features.softening)
 
     def messages(self, positions, masses, charges, velocities=None) -> torch.Tensor:
-        """Messages [..., E, M] for node arrays [..., n, d] and [..., n]."""
+        """Messages [..., E, M] for node arrays [..., n, d] and [..., n], padded slots of a
+        neighbour graph included (`edges.for_positions(positions).mask` says which exist)."""
         return self._messages(self.edges.for_positions(positions), positions, masses, charges, velocities)
 
     def _messages(self, edges: EdgeList, positions, masses, charges, velocities) -> torch.Tensor:
@@ -81,8 +82,10 @@ class ParticleGNN(nn.Module):
         return formulas
 
     def forward(self, positions, masses, charges, velocities=None) -> tuple[torch.Tensor, torch.Tensor]:
-        """Accelerations [..., n, d] and the messages that produced them."""
+        """Accelerations [..., n, d] and the messages that produced them: [..., E, M], or on a
+        neighbour graph with padded slots the existing edges' messages [E_existing, M] (so
+        penalties and counts over messages see real pairs only)."""
         edges = self.edges.for_positions(positions)
         messages = self._messages(edges, positions, masses, charges, velocities)
         summed = edges.aggregate(messages)
-        return self.node_model(summed, masses, charges), messages
+        return self.node_model(summed, masses, charges), messages if edges.mask is None else messages[edges.mask]

@@ -34,15 +34,23 @@ class NeighbourGraph:
     def for_positions(self, positions: torch.Tensor) -> EdgeList:
         """The edges of the graphs at `positions` [..., n, d]."""
         batch, n = positions.shape[:-2], self.n_nodes
+        if positions.shape[-2] != n:
+            raise UserInputError(f"a neighbour graph of {n} particles got positions of {positions.shape[-2]}")
         flat = torch.as_tensor(positions).detach().reshape(-1, n, positions.shape[-1])
         with torch.no_grad():
             slots = min(int(self.size), n - 1) if self.kind == "knn" else self._largest_count(flat)
             nearest = [self._nearest(flat[i:i + SEARCH_CHUNK], slots) for i in range(0, len(flat), SEARCH_CHUNK)]
         distances = torch.cat([d for d, _ in nearest]) if nearest else flat.new_zeros((0, n, slots))
-        senders = torch.cat([s for _, s in nearest]) if nearest else torch.zeros((0, n, slots), dtype=torch.long)
+        senders = torch.cat([s for _, s in nearest]) if nearest else torch.zeros((0, n, slots), dtype=torch.long,
+                                                                                 device=flat.device)
         receivers = torch.arange(n, device=flat.device).repeat_interleave(slots)
-        mask = None if self.kind == "knn" else (distances < self.size).reshape(*batch, n * slots)
-        return EdgeList(senders=senders.reshape(*batch, n * slots), receivers=receivers, n_nodes=n, mask=mask)
+        if self.kind == "knn":
+            return EdgeList(senders=senders.reshape(*batch, n * slots), receivers=receivers, n_nodes=n)
+        within = distances < self.size
+        # a padded slot repeats the particle's nearest neighbour: the edge model never sees a far pair
+        senders = torch.where(within, senders, senders[..., :1])
+        return EdgeList(senders=senders.reshape(*batch, n * slots), receivers=receivers, n_nodes=n,
+                        mask=within.reshape(*batch, n * slots))
 
     def _largest_count(self, flat: torch.Tensor) -> int:
         """The most neighbours within the radius any particle has in these graphs (at least 1)."""
@@ -61,9 +69,6 @@ class NeighbourGraph:
     def _nearest(self, chunk: torch.Tensor, slots: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(distances, indices) [B, n, slots] of every particle's `slots` nearest others."""
         return self._distances(chunk).topk(slots, dim=-1, largest=False)
-
-    def describe(self) -> str:
-        return f"{self.kind} {self.size:g}"
 
 
 def parse_graph(text: str, n: int) -> EdgeList | NeighbourGraph:

@@ -39,6 +39,9 @@ def atomic_output(path):
     try:
         with os.fdopen(handle, "wb") as file:
             yield file
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as a plain open() would have made it, not mkstemp's 0600
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

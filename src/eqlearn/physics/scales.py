@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import sympy
 
+from eqlearn.errors import UserInputError
 from eqlearn.readout.variables import DELTA, RELATIVE_VELOCITY, r
 
 #: Data whose median pair distance and median acceleration both lie within this factor of 1 keep their units.
@@ -82,6 +83,9 @@ def choose_units(trajectories, seed: int = 0, within: float | None = None, neare
     else:
         distances = distances[:, ~np.eye(n, dtype=bool)]
         distances = distances if within is None else distances[distances < within]
+    if distances.size == 0 and within is not None:
+        raise UserInputError(f"no two particles are closer than the graph's radius {within:g} in the data: "
+                             "choose a larger radius")
     if distances.size == 0:
         return DataUnits()
     length = float(np.median(distances))

@@ -116,7 +116,7 @@ class NetTerms:
     def __call__(self, term: sympy.Expr) -> np.ndarray:
         """[G, n]: the term summed over the edges into every node of every graph."""
         values = evaluate(term, self.values)
-        return (values if self.mask is None else values * self.mask) @ self.incidence.T
+        return (values if self.mask is None else np.where(self.mask, values, 0.0)) @ self.incidence.T
 
 
 def _least_squares(columns: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
