@@ -29,6 +29,7 @@ from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.pipeline import run_discovery
 from eqlearn.readout.verify import verify_law
+from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 from results_log import append_rows, parse_seeds, read_rows
 
 HERE = Path(__file__).parent
@@ -38,6 +39,11 @@ RUNS = HERE / "out" / "discover"
 #: The laws the issue names: built-in laws and custom potentials.
 ISSUE_SET = ["spring", "r1", "r2", "charge", "damped", "discontinuous", "(r - 1.5)**2", "-m1*m2/r**1.5",
              "q1*q2/r - m1*m2/r", "m1*m2*log(r) + (r - 1)**2"]
+#: Laws the issue does not name, to check the default beyond its list: screened and exponential
+#: (Yukawa, Morse, screened Coulomb), a steeper power, a shifted spring times masses, a log charge law.
+UNLISTED_SET = ["m1*m2*exp(-r)/r", "exp(-2*(r - 1)) - 2*exp(1 - r)", "q1*q2*exp(-r)/r", "-m1*m2/r**2",
+                "m1*m2*(r - 2)**2", "q1*q2*log(r)"]
+SETS = {"issue": ISSUE_SET, "unlisted": UNLISTED_SET}
 SIMS, STEPS = 5000, 4
 
 
@@ -51,8 +57,8 @@ def potential_of(law: str):
     return get_potential(law) if law.isidentifier() else get_potential(expression=law)
 
 
-def run_key(law: str, n: int, dim: int, seed: int) -> str:
-    return f"{law}|n{n}|d{dim}|s{seed}"
+def run_key(law: str, n: int, dim: int, seed: int, recipe: str = DEFAULT_RECIPE) -> str:
+    return f"{law}|n{n}|d{dim}|s{seed}" + ("" if recipe == DEFAULT_RECIPE else f"|{recipe}")
 
 
 def write_bare_file(path: Path, law: str, n: int, dim: int, seed: int) -> None:
@@ -64,22 +70,22 @@ def write_bare_file(path: Path, law: str, n: int, dim: int, seed: int) -> None:
     save_dataset(path, trajectories, metadata=False)
 
 
-def run_one(law: str, n: int, dim: int, seed: int, version: str) -> dict:
-    out = RUNS / run_key(law, n, dim, seed).replace("|", "_").replace("/", "÷").replace(" ", "")
+def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = DEFAULT_RECIPE) -> dict:
+    out = RUNS / run_key(law, n, dim, seed, recipe).replace("|", "_").replace("/", "÷").replace(" ", "")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     data = out / "data.npz"
     start = time.perf_counter()
     write_bare_file(data, law, n, dim, seed)
-    discovery = run_discovery(DiscoverConfig(data=str(data), seed=seed, out=str(out / "run"), progress=False),
-                              log=lambda _: None)
+    discovery = run_discovery(DiscoverConfig(data=str(data), seed=seed, recipe=recipe, out=str(out / "run"),
+                                             progress=False), log=lambda _: None)
     wall = time.perf_counter() - start
     potential = potential_of(law)  # the truth, used from here on only to judge
     law_found = [m.get("refitted", m["expression"]) for m in discovery.messages]
     verdict = verify_law(law_found, potential.expression, dim, canonical=discovery.canonical,
                          damping=potential.damping, softening=discovery.config.softening)
     truth_free = discovery.truth_free
-    return {"key": run_key(law, n, dim, seed), "commit": version, "recipe": discovery.config.recipe, "law": law,
+    return {"key": run_key(law, n, dim, seed, recipe), "commit": version, "recipe": discovery.config.recipe, "law": law,
             "n": n, "dim": dim, "seed": seed, "passed": verdict.passed, "unrotated": verdict.unrotated,
             "exact": all(verdict.exact), "r2": verdict.r2, "law_force_error": truth_free["law_force_error"],
             "network_force_error": truth_free["network_force_error"], "explains_data": truth_free["explains_data"],
@@ -93,9 +99,9 @@ def run_item(item: tuple) -> dict:
 
 
 def write_tables(rows: list[dict], path: Path) -> str:
-    """One table per code version, so rows of different commits never mix."""
-    versions = list(dict.fromkeys(row["commit"] for row in rows))
-    text = "\n".join(table([row for row in rows if row["commit"] == v]) for v in versions)
+    """One table per code version and recipe, so rows of different commits or recipes never mix."""
+    versions = list(dict.fromkeys((row["commit"], row["recipe"]) for row in rows))
+    text = "\n".join(table([row for row in rows if (row["commit"], row["recipe"]) == v]) for v in versions)
     path.write_text(text)
     return text
 
@@ -127,21 +133,24 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laws", help="comma-separated laws or potentials (default: the issue's set)")
-    parser.add_argument("--set", choices=["issue"], default="issue")
+    parser.add_argument("--set", choices=list(SETS), default="issue", help="issue (the laws the issue names) or "
+                                                                              "unlisted (a family beyond them)")
     parser.add_argument("--systems", default="4x2", help="comma-separated NxDIM, e.g. 4x2,8x2,4x3")
     parser.add_argument("--seeds", default="0-4")
     parser.add_argument("--results", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true", help="only rewrite the markdown table")
     parser.add_argument("--engine", choices=ENGINES, help="ray (default where installed) or process")
     parser.add_argument("--workers", type=int, default=1, help="runs side by side, one CPU thread each (default: 1)")
+    parser.add_argument("--recipe", default=DEFAULT_RECIPE, choices=list(RECIPES),
+                        help=f"one named recipe for every law (default: {DEFAULT_RECIPE}; benchmarks run the default)")
     args = parser.parse_args()
     version = commit()
     if not args.table:
-        laws = args.laws.split(",") if args.laws else ISSUE_SET
+        laws = args.laws.split(",") if args.laws else SETS[args.set]
         systems = [tuple(int(v) for v in system.split("x")) for system in args.systems.split(",")]
         done = {row["key"] for row in read_rows(args.results) if row["commit"] == version}
-        items = [(law, n, dim, seed, version) for law in laws for n, dim in systems for seed in parse_seeds(args.seeds)
-                 if run_key(law, n, dim, seed) not in done]
+        items = [(law, n, dim, seed, version, args.recipe) for law in laws for n, dim in systems
+                 for seed in parse_seeds(args.seeds) if run_key(law, n, dim, seed, args.recipe) not in done]
 
         def record(_, row: dict) -> None:
             append_rows(args.results, [row])
