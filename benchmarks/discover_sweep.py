@@ -11,6 +11,7 @@ one JSON line to the results file with the commit and the recipe; runs already t
 same commit) are skipped. `--table` rewrites the markdown summary: one table per commit.
 
     python benchmarks/discover_sweep.py --set issue --systems 4x2 --seeds 0-4
+    python benchmarks/discover_sweep.py --set unlisted --systems 4x2 --seeds 0-2 [--recipe screened]
     python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1 --workers 2
     python benchmarks/discover_sweep.py --table
 """
