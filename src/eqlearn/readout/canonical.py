@@ -22,17 +22,24 @@ def _rms(values: np.ndarray) -> float:
 
 
 def drop_negligible_terms(expr: sympy.Expr, values: dict[str, np.ndarray], relative: float = 1e-2) -> sympy.Expr:
-    """Drop the additive terms that together change `expr` by < `relative` of its RMS on `values`.
+    """Drop the additive terms that together change `expr` by < `relative` of its size on `values`.
 
     A coefficient's size says little when its term multiplies large or small variables; the
-    terms' effect on real data says how much they matter. Terms go smallest first, as a group,
-    so small terms that cancel each other go too.
+    terms' effect on real data says how much they matter. Each pair counts relative to the
+    expression's own value there (floored at its median size), as in the relative force error:
+    otherwise the few closest pairs of a law that grows like 1/r³ would make every slower term
+    look negligible. Terms go smallest first, as a group, so small terms that cancel each other
+    go too.
     """
     terms = sympy.Add.make_args(sympy.expand(expr))
     if len(terms) < 2:
         return expr
     term_values = [_evaluate(t, values) for t in terms]
-    budget = relative * _rms(sum(term_values))
+    total = sum(term_values)
+    size = np.abs(total)
+    weight = 1 / np.sqrt(size**2 + np.nanmedian(size) ** 2 + 1e-300)
+    term_values = [v * weight for v in term_values]
+    budget = relative * _rms(total * weight)
     dropped = np.zeros_like(term_values[0])
     kept = list(range(len(terms)))
     for i in sorted(kept, key=lambda i: _rms(term_values[i])):
