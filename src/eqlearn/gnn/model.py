@@ -51,23 +51,20 @@ class ParticleGNN(nn.Module):
             return self.neighbours
         return EdgeList(senders=self.senders, receivers=self.receivers, n_nodes=self.n_nodes)
 
-    def pair_context(self, positions, masses, charges, velocities=None) -> PairContext:
-        """The edges' pair quantities, with the softening the features were built for."""
-        return self._pair_context(self.edges.for_positions(positions), positions, masses, charges, velocities)
-
-    def _pair_context(self, edges: EdgeList, positions, masses, charges, velocities) -> PairContext:
+    def pair_context(self, positions, masses, charges, velocities=None, edges: EdgeList | None = None) -> PairContext:
+        """The edges' pair quantities, with the softening the features were built for; `edges`, the
+        graph of these positions where the caller has built it already."""
+        edges = self.edges.for_positions(positions) if edges is None else edges
         velocities = velocities if self.features.uses_velocities else None
         return edges.pair_context(positions, masses, charges, velocities, self.features.softening)
 
-    def messages(self, positions, masses, charges, velocities=None) -> torch.Tensor:
+    def messages(self, positions, masses, charges, velocities=None, edges: EdgeList | None = None) -> torch.Tensor:
         """Messages [..., E, M] for node arrays [..., n, d] and [..., n], padded slots of a
-        neighbour graph included (`edges.for_positions(positions).mask` says which exist)."""
-        return self._messages(self.edges.for_positions(positions), positions, masses, charges, velocities)
+        neighbour graph included (`edges.mask` says which exist).
 
-    def _messages(self, edges: EdgeList, positions, masses, charges, velocities) -> torch.Tensor:
-        """Where every edge's reverse is in the graph (complete graphs), φ(j, i) is that edge's own
+        Where every edge's reverse is in the graph (complete graphs), φ(j, i) is that edge's own
         output, so the antisymmetric messages cost one pass of the edge model, not two."""
-        context = self._pair_context(edges, positions, masses, charges, velocities)
+        context = self.pair_context(positions, masses, charges, velocities, edges)
         if not (self.antisymmetric and self.reverse is not None):
             return pair_messages(self.features, self.edge_model, context, self.antisymmetric)
         messages = self.edge_model(self.features(context))
@@ -86,6 +83,6 @@ class ParticleGNN(nn.Module):
         neighbour graph with padded slots the existing edges' messages [E_existing, M] (so
         penalties and counts over messages see real pairs only)."""
         edges = self.edges.for_positions(positions)
-        messages = self._messages(edges, positions, masses, charges, velocities)
+        messages = self.messages(positions, masses, charges, velocities, edges)
         summed = edges.aggregate(messages)
         return self.node_model(summed, masses, charges), messages if edges.mask is None else messages[edges.mask]

@@ -38,11 +38,12 @@ class NeighbourGraph:
             raise UserInputError(f"a neighbour graph of {n} particles got positions of {positions.shape[-2]}")
         flat = torch.as_tensor(positions).detach().reshape(-1, n, positions.shape[-1])
         with torch.no_grad():
-            slots = min(int(self.size), n - 1) if self.kind == "knn" else self._largest_count(flat)
-            nearest = [self._nearest(flat[i:i + SEARCH_CHUNK], slots) for i in range(0, len(flat), SEARCH_CHUNK)]
-        distances = torch.cat([d for d, _ in nearest]) if nearest else flat.new_zeros((0, n, slots))
-        senders = torch.cat([s for _, s in nearest]) if nearest else torch.zeros((0, n, slots), dtype=torch.long,
-                                                                                 device=flat.device)
+            nearest = [self._nearest(flat[i:i + SEARCH_CHUNK]) for i in range(0, len(flat), SEARCH_CHUNK)]
+        slots = max((s.shape[-1] for _, s in nearest), default=1)  # the most crowded particle of any chunk
+        distances = torch.cat([_pad(d, slots, math.inf) for d, _ in nearest]) if nearest \
+            else flat.new_zeros((0, n, slots))
+        senders = torch.cat([_pad(s, slots, 0) for _, s in nearest]) if nearest \
+            else torch.zeros((0, n, slots), dtype=torch.long, device=flat.device)
         receivers = torch.arange(n, device=flat.device).repeat_interleave(slots)
         if self.kind == "knn":
             return EdgeList(senders=senders.reshape(*batch, n * slots), receivers=receivers, n_nodes=n)
@@ -52,12 +53,6 @@ class NeighbourGraph:
         return EdgeList(senders=senders.reshape(*batch, n * slots), receivers=receivers, n_nodes=n,
                         mask=within.reshape(*batch, n * slots))
 
-    def _largest_count(self, flat: torch.Tensor) -> int:
-        """The most neighbours within the radius any particle has in these graphs (at least 1)."""
-        counts = [(self._distances(flat[i:i + SEARCH_CHUNK]) < self.size).sum(-1).max()
-                  for i in range(0, len(flat), SEARCH_CHUNK)]
-        return max(1, int(max(counts, default=1)))
-
     @staticmethod
     def _distances(chunk: torch.Tensor) -> torch.Tensor:
         """|x_i - x_j| [B, n, n], computed directly (not through a matrix product, which rounds
@@ -66,9 +61,23 @@ class NeighbourGraph:
         far = torch.full(distances.shape[:-1], math.inf, dtype=distances.dtype, device=distances.device)
         return distances.diagonal_scatter(far, dim1=-2, dim2=-1)
 
-    def _nearest(self, chunk: torch.Tensor, slots: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """(distances, indices) [B, n, slots] of every particle's `slots` nearest others."""
-        return self._distances(chunk).topk(slots, dim=-1, largest=False)
+    def _nearest(self, chunk: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(distances, indices) [B, n, slots] of every particle's nearest others: K of them, or for a
+        radius graph as many as the most crowded particle of the chunk has within the radius (at
+        least 1); the distance matrix is computed once."""
+        distances = self._distances(chunk)
+        n = chunk.shape[-2]
+        if self.kind == "knn":
+            slots = min(int(self.size), n - 1)
+        else:
+            slots = max(1, int((distances < self.size).sum(-1).max())) if distances.numel() else 1
+        return distances.topk(slots, dim=-1, largest=False)
+
+
+def _pad(values: torch.Tensor, slots: int, fill) -> torch.Tensor:
+    """[B, n, k] values widened to [B, n, slots] with `fill` (chunks with fewer neighbours)."""
+    missing = slots - values.shape[-1]
+    return values if missing == 0 else torch.cat([values, values.new_full((*values.shape[:-1], missing), fill)], -1)
 
 
 def parse_graph(text: str, n: int) -> EdgeList | NeighbourGraph:

@@ -14,6 +14,7 @@ import sympy
 import torch
 
 from eqlearn.gnn.edge_models import ReadableEdgeModel
+from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphSet
 from eqlearn.physics.dataset import write_text_atomically
@@ -50,12 +51,12 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     regression fitted to its top messages (the baseline route).
     """
     part = readout_graphs(model, graphs, limit)
+    edges = model.edges.for_positions(part.positions)
     model.eval()  # variational messages: read their means
     with torch.no_grad():
-        messages = model.messages(*part.inputs).reshape(-1, model.edge_model.n_messages).numpy()
-    kept = _existing_edges(model, part)
-    messages = messages if kept is None else messages[kept.numpy()]
-    variables = message_variables(model, part)
+        messages = _existing(model.messages(*part.inputs, edges=edges), edges).reshape(-1, model.edge_model.n_messages)
+    messages = messages.numpy()
+    variables = _variables_on(model, part, edges)
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
@@ -89,11 +90,14 @@ def message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -
     """The message variables on the read-out's edges (`read_top_messages`, and again after the
     masses they use changed)."""
     part = readout_graphs(model, graphs, limit)
+    return _variables_on(model, part, model.edges.for_positions(part.positions))
+
+
+def _variables_on(model: ParticleGNN, graphs: GraphSet, edges: EdgeList) -> dict[str, np.ndarray]:
+    """The message variables of `graphs` on their existing `edges`, one value per edge."""
     with torch.no_grad():
-        context = model.pair_context(*part.inputs)
-    kept = _existing_edges(model, part)
-    return {k: (v.reshape(-1) if kept is None else v.reshape(-1)[kept]).numpy().astype(float)
-            for k, v in context.message_variables().items()}
+        context = model.pair_context(*graphs.inputs, edges=edges)
+    return {k: _existing(v, edges).reshape(-1).numpy().astype(float) for k, v in context.message_variables().items()}
 
 
 def readout_graphs(model: ParticleGNN, graphs: GraphSet, limit: int) -> GraphSet:
@@ -104,10 +108,10 @@ def readout_graphs(model: ParticleGNN, graphs: GraphSet, limit: int) -> GraphSet
     return graphs.spread(max(1, min(limit, READOUT_EDGES // max(per_graph, 1))))
 
 
-def _existing_edges(model: ParticleGNN, graphs: GraphSet) -> torch.Tensor | None:
-    """The flat indices of the edges that exist (neighbour graphs pad theirs), None for all."""
-    mask = model.edges.for_positions(graphs.positions).mask
-    return None if mask is None else mask.reshape(-1)
+def _existing(values: torch.Tensor, edges: EdgeList) -> torch.Tensor:
+    """Per-edge values [..., E(, M)] of the edges that exist (neighbour graphs pad theirs), as
+    [edges(, M)] in graph order when some are padding, unchanged otherwise."""
+    return values if edges.mask is None else values[edges.mask]
 
 
 def write_pareto_fronts(out: Path, readout: MessageReadout) -> None:
