@@ -16,7 +16,8 @@ from sklearn.utils.validation import validate_data
 from eqlearn.devices import resolve_device
 from eqlearn.eql.export import FormulaModule, numpy_function
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
-from eqlearn.eql.restarts import extract_copy, parallel_copies
+from eqlearn.eql.ratio import RatioNetwork, ratio_residual, refit_ratio
+from eqlearn.eql.restarts import extract_copy, keep_outputs, parallel_copies
 from eqlearn.eql.selection import (
     as_good_as_best,
     eliminate_output_terms,
@@ -46,8 +47,9 @@ SNAP_VARIANTS = {
     "snapped": snap_to_halves,
     "all snapped": lambda e: snap_to_halves(e, tolerance=0.25),
 }
-#: Restarts whose network fits best (on held-out rows) that are read out as formulas and refitted.
-READ_OUT_RESTARTS = 4
+#: Restarts whose network fits best (on held-out rows) that are read out as formulas and refitted,
+#: per kind (plain networks, ratio networks).
+READ_OUT_RESTARTS = {"network": 4, "ratio": 2}
 #: Fewest rows a fit accepts: restarts and terms are chosen on held-out rows.
 MIN_ROWS = 10
 
@@ -64,6 +66,9 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
     (`SNAP_VARIANTS`), and dropped while the held-out error stays as good. Every candidate lands
     in `equations_`; the shortest one as good as the best is the model, and `predict` evaluates
     that printed formula.
+    `ratio_restarts` more restarts learn a numerator and a denominator per output and are read
+    as N / D (`eqlearn.eql.ratio`, trained without dividing), for laws such as
+    omega / (1 - v/c); their N and D terms are refitted by linear least squares on y D = N.
     With `power_law`, a power law c * x1^a1 * x2^a2 ... fitted by least squares in log space
     (strictly positive columns, a target of one sign) is one more candidate (`source` in
     `equations_` says where each candidate came from).
@@ -85,6 +90,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         prune_threshold: float = 1e-2,
         init_scale: float | tuple[float, float] = (1.0, 3.0),
         restarts: int = 12,
+        ratio_restarts: int = 6,
         validation_fraction: float = 0.2,
         power_law: bool = True,
         digits: int = 3,
@@ -102,6 +108,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.prune_threshold = prune_threshold
         self.init_scale = init_scale
         self.restarts = restarts
+        self.ratio_restarts = ratio_restarts
         self.validation_fraction = validation_fraction
         self.power_law = power_law
         self.digits = digits
@@ -142,44 +149,51 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         targets = torch.as_tensor(y_matrix / self.y_scale_, dtype=torch.float32)
         with torch.random.fork_rng(devices=[]), _single_thread():
             torch.manual_seed(int(rng.integers(2**31)))
-            parallel = self._train_parallel(inputs[train_rows], targets[train_rows])
-            networks, errors = self._restarts(parallel, (inputs[train_rows], targets[train_rows]),
-                                              (inputs[valid_rows], targets[valid_rows]))
+            train_set = inputs[train_rows], targets[train_rows]
+            valid_set = inputs[valid_rows], targets[valid_rows]
+            parallel = self._train_parallel(*train_set)
+            kinds = ["network"] * self.restarts + ["ratio"] * self.ratio_restarts
+            networks = [self._restart(parallel, index, kind, train_set, valid_set) for index, kind in enumerate(kinds)]
+            errors = [normalised_error(network, *valid_set) for network in networks]
         self.restart_errors_ = errors
         data = (X[train_rows], y_matrix[train_rows]), (X[valid_rows], y_matrix[valid_rows])
-        self._keep_best_formula(networks, errors, *data)
+        self._keep_best_formula(networks, errors, kinds, *data)
         return self
 
-    def _restarts(self, parallel: EQLNetwork, train_set: tuple, valid_set: tuple):
-        networks, errors = [], []
-        for index in range(self.restarts):
-            network = extract_copy(parallel, index, self.restarts, self.units_, self.depth).eval()
-            eliminate_output_terms(network, train_set, valid_set)
-            networks.append(network)
-            errors.append(normalised_error(network, *valid_set))
-        return networks, errors
+    def _restart(self, parallel: EQLNetwork, index: int, kind: str, train_set: tuple, valid_set: tuple):
+        """Restart `index` as a stand-alone model: a ratio network, or the numerator heads alone."""
+        network = extract_copy(parallel, index, self.restarts + self.ratio_restarts, self.units_, self.depth)
+        if kind == "ratio":
+            return RatioNetwork(network).eval()
+        network = keep_outputs(network, self.n_outputs_).eval()
+        eliminate_output_terms(network, train_set, valid_set)
+        return network
 
-    def _keep_best_formula(self, networks, errors, train: tuple, valid: tuple) -> None:
+    def _keep_best_formula(self, networks, errors, kinds, train: tuple, valid: tuple) -> None:
         """Read out the restarts that fit best, refit each formula's terms (as read and with its
         numbers snapped) and keep the shortest candidate as good as the best. Only the best
-        restarts are read out: reading out a long failed fit can take minutes. A power law fitted
-        in log space (`fit_power_law`) competes on the same terms."""
+        restarts of each kind are read out: reading out a long failed fit can take minutes. A
+        power law fitted in log space (`fit_power_law`) competes on the same terms."""
         symbols = [sympy.Symbol(name) for name in self.feature_names_]
-        sources = [(f"restart {index}", index, self._read_out(networks[index], symbols))
-                   for index in sorted(range(len(errors)), key=lambda i: errors[i])[:READ_OUT_RESTARTS]
-                   if math.isfinite(errors[index])]
+        sources = []
+        for kind, count in READ_OUT_RESTARTS.items():
+            ranked = sorted((i for i in range(len(errors)) if kinds[i] == kind), key=lambda i: errors[i])
+            sources += [(f"{kind} {index}", index, self._read_out(networks[index], symbols))
+                        for index in ranked[:count] if math.isfinite(errors[index])]
         positive = np.flatnonzero((train[0] > 0).all(axis=0))
         laws = [fit_power_law(train[0], train[1][:, o], positive, symbols) for o in range(self.n_outputs_)]
         if self.power_law and all(law is not None for law in laws):
             sources.append(("power law", None, laws))
         candidates = []
         for source, index, read_out in sources:
+            refit = refit_ratio if index is not None and kinds[index] == "ratio" else refit_terms
             for variant, transform in SNAP_VARIANTS.items():
                 formulas, output_errors = [], []
                 for o, expression in enumerate(read_out):
-                    refitted, _ = refit_terms(transform(expression), symbols, (train[0], train[1][:, o]),
-                                              (valid[0], valid[1][:, o]))
-                    formulas.append(clean_expression(refitted, digits=self.digits, drop_below=0))
+                    snapped = tuple(map(transform, expression)) if refit is refit_ratio else transform(expression)
+                    refitted, _ = refit(snapped, symbols, (train[0], train[1][:, o]),
+                                        (valid[0], valid[1][:, o]))
+                    formulas.append(self._clean(refitted))
                     output_errors.append(_formula_error(formulas[-1], symbols, valid[0], valid[1][:, o]))
                 candidates.append({"source": source, "restart": index, "variant": variant, "formulas": formulas,
                                    "size": sum(_size(f) for f in formulas), "error": float(np.mean(output_errors))})
@@ -193,6 +207,12 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.expression_ = self.expressions_[0]
         self.equations_ = _pareto_table(candidates, chosen, self._y_was_vector)
 
+    def _clean(self, formula: sympy.Expr) -> sympy.Expr:
+        """Numbers rounded to `digits`; a ratio's numerator and denominator each expanded apart."""
+        numerator, denominator = sympy.fraction(formula)
+        clean = lambda part: clean_expression(part, digits=self.digits, drop_below=0)
+        return clean(numerator) / clean(denominator)
+
     def _check_settings(self) -> None:
         resolve_device(self.device)
         for name in self._units_per_layer_names():
@@ -201,8 +221,8 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             raise UserInputError(f"unknown penalty {self.penalty!r}; choose from {', '.join(PENALTIES)}")
         if len(tuple(self.epochs)) != 3 or min(self.epochs) < 0:
             raise UserInputError(f"epochs must be three non-negative counts (fit, sparsify, fine-tune), got {self.epochs!r}")
-        if self.restarts < 1 or self.depth < 1:
-            raise UserInputError("restarts and depth must be at least 1")
+        if self.restarts < 1 or self.depth < 1 or self.ratio_restarts < 0:
+            raise UserInputError("restarts and depth must be at least 1, ratio_restarts at least 0")
 
     def _units_per_layer_names(self) -> list[str]:
         units = [DEFAULT_UNITS, *POSITIVE_INPUT_UNITS] if self.units is None else self.units
@@ -227,9 +247,14 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         return np.column_stack([scaled, np.log(scaled[:, self.log_columns_])])
 
     def _train_parallel(self, inputs: torch.Tensor, targets: torch.Tensor) -> EQLNetwork:
-        copies, outputs = self.restarts, targets.shape[1]
+        """Every restart trained side by side, each with a numerator and a denominator head per
+        output: plain restarts fit y with the numerator alone (their denominators go unused and
+        are pruned away), ratio restarts fit y = N / D through the pole-free residual of y D - N
+        (`eqlearn.eql.ratio`). One network for both keeps it one training pass."""
+        plain, copies, outputs = self.restarts, self.restarts + self.ratio_restarts, targets.shape[1]
         network = parallel_copies(
-            inputs.shape[1], outputs, copies, self.units_, self.depth, init_scales=self._init_scales()
+            inputs.shape[1], 2 * outputs, copies, self.units_, self.depth,
+            init_scales=np.concatenate([self._init_scales(plain), self._init_scales(self.ratio_restarts)]),
         )
         self._restrict_first_layer(network)
         if self.penalty == "l0":
@@ -237,11 +262,17 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         device = resolve_device(self.device)  # training only: read-out and refit run on the CPU
         network.to(device)
         inputs, targets = inputs.to(device), targets.to(device)
-        repeated = targets.repeat(1, copies)
-        variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12).repeat(copies)
+        variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12)
+
+        def errors() -> torch.Tensor:
+            parts = network(inputs).unflatten(-1, (copies, 2, outputs))
+            numerator, denominator = parts[:, :, 0], parts[:, :, 1]
+            fits = ((numerator[:, :plain] - targets[:, None]) ** 2).mean(dim=0) / variance
+            ratios = ratio_residual(numerator[:, plain:], denominator[:, plain:], targets[:, None])
+            return torch.cat([fits, ratios]).flatten()
 
         def objective(_batch, regularization: float):
-            error = ((network(inputs) - repeated) ** 2).mean(dim=0) / variance
+            error = errors()
             loss = error.sum() / outputs
             metrics = {"nmse": float(error.detach().mean())}
             if regularization > 0:
@@ -272,10 +303,10 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         first.restrict_inputs({unit.name: log if unit.name == "monomial" else raw
                                for unit, _ in first.units if unit.arity > 0})
 
-    def _init_scales(self) -> np.ndarray:
+    def _init_scales(self, copies: int) -> np.ndarray:
         """One initial weight scale per restart: a pair spreads them geometrically between its ends."""
         low, high = (self.init_scale, self.init_scale) if np.isscalar(self.init_scale) else self.init_scale
-        return np.geomspace(low, high, self.restarts)
+        return np.geomspace(low, high, copies)
 
     def _read_out(self, network: EQLNetwork, symbols: list[sympy.Symbol]) -> list[sympy.Expr]:
         """The formulas in the user's units, at full precision: read out on the scaled inputs (and
@@ -283,11 +314,17 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         positive = {i: sympy.Symbol(s.name, positive=True) for i, s in enumerate(symbols)}
         scaled = [positive.get(i, s) if i in self.log_columns_ else s for i, s in enumerate(symbols)]
         inputs = [*scaled, *[sympy.log(scaled[i]) for i in self.log_columns_]]
-        expressions = network.to_sympy(inputs, threshold=self.prune_threshold, digits=15)
         unscale = {s: s / _exact_power(k) for s, k in zip(scaled, self.x_scale_)}
         plain = {positive[i]: symbols[i] for i in self.log_columns_}
-        return [sympy.expand(e.xreplace(unscale) * _exact_power(k)).xreplace(plain)
-                for e, k in zip(expressions, self.y_scale_)]
+
+        def in_user_units(expression: sympy.Expr, factor: sympy.Expr = sympy.Integer(1)) -> sympy.Expr:
+            return sympy.expand(expression.xreplace(unscale) * factor).xreplace(plain)
+
+        if isinstance(network, RatioNetwork):  # (numerator, denominator) pairs, kept apart for the refit
+            parts = network.parts_sympy(inputs, threshold=self.prune_threshold, digits=15)
+            return [(in_user_units(n, _exact_power(k)), in_user_units(d)) for (n, d), k in zip(parts, self.y_scale_)]
+        expressions = network.to_sympy(inputs, threshold=self.prune_threshold, digits=15)
+        return [in_user_units(e, _exact_power(k)) for e, k in zip(expressions, self.y_scale_)]
 
     def _resolve_feature_names(self, X: np.ndarray, column_names: list[str] | None) -> list[str]:
         names = self.feature_names if self.feature_names is not None else column_names

@@ -80,3 +80,18 @@ def extract_copy(
             target.gate.log_alpha = torch.nn.Parameter(source.gate.log_alpha.detach()[rows][:, columns].clone())
         columns = torch.nonzero(output_owner == index).flatten()
     return single
+
+
+def keep_outputs(network: EQLNetwork, count: int) -> EQLNetwork:
+    """`network` with only its first `count` outputs (a linear output layer's first rows)."""
+    single = copy.deepcopy(network)
+    output = single.output
+    if output.units[0][0].arity != 1:
+        raise ValueError("keep_outputs needs a one-argument output unit")
+    output.weight = torch.nn.Parameter(output.weight.detach()[:count].clone())
+    output.mask = output.mask[:count].clone()
+    if output.gate is not None:
+        output.gate.log_alpha = torch.nn.Parameter(output.gate.log_alpha.detach()[:count].clone())
+    output.units = [(output.units[0][0], count)]
+    output.out_features = single.out_features = count
+    return single

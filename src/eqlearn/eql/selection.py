@@ -116,24 +116,11 @@ def refit_terms(expr: sympy.Expr, symbols, train: tuple[np.ndarray, np.ndarray],
     Returns the refitted formula and its normalised validation error. The terms are the
     formula's own: the refit cannot add a shape the network did not produce.
     """
-    shapes = list(dict.fromkeys(term.as_coeff_Mul()[1] for term in sympy.Add.make_args(sympy.expand(expr))))
     (x_train, t), (x_valid, v) = train, valid
-    columns_train, columns_valid, kept = [], [], []
-    for shape in shapes:
-        if shape.has(sympy.zoo, sympy.oo, sympy.nan):
-            continue
-        function = sympy.lambdify(list(symbols), shape, "numpy")
-        with np.errstate(all="ignore"):
-            a = np.broadcast_to(np.asarray(function(*x_train.T), dtype=np.float64), t.shape)
-            b = np.broadcast_to(np.asarray(function(*x_valid.T), dtype=np.float64), v.shape)
-        if np.isfinite(a).all() and np.isfinite(b).all():  # a shape undefined on the data is no term
-            columns_train.append(a)
-            columns_valid.append(b)
-            kept.append(shape)
+    kept, h_train, h_valid = term_columns(expr, symbols, x_train, x_valid)
     if not kept:
         return sympy.Integer(0), math.inf
     scale = max(float(v.var()), 1e-12)
-    h_train, h_valid = np.column_stack(columns_train), np.column_stack(columns_valid)
     refit = lambda active: _refit(h_train, t, h_valid, v, active, scale)
     active, coefficients, error = backward_elimination(refit, list(range(len(kept))), _as_good_as)
     formula = sympy.Add(*[sympy.Float(c) * kept[i] for c, i in zip(coefficients, active)])
@@ -153,3 +140,24 @@ def fit_power_law(x: np.ndarray, y: np.ndarray, columns, symbols) -> sympy.Expr 
     sign = 1 if (y > 0).all() else -1
     return sign * sympy.Float(math.exp(solution[-1])) * sympy.Mul(
         *[symbols[i] ** sympy.Float(a) for i, a in zip(columns, solution[:-1])])
+
+
+def term_columns(expr: sympy.Expr, symbols, x_train: np.ndarray, x_valid: np.ndarray):
+    """The distinct additive terms of `expr` (coefficients stripped) and their values on two
+    sets of rows, one column per term; a term undefined on the data is no term."""
+    shapes = list(dict.fromkeys(term.as_coeff_Mul()[1] for term in sympy.Add.make_args(sympy.expand(expr))))
+    kept, train_columns, valid_columns = [], [], []
+    for shape in shapes:
+        if shape.has(sympy.zoo, sympy.oo, sympy.nan):
+            continue
+        function = sympy.lambdify(list(symbols), shape, "numpy")
+        with np.errstate(all="ignore"):
+            a = np.broadcast_to(np.asarray(function(*x_train.T), dtype=np.float64), x_train.shape[:1])
+            b = np.broadcast_to(np.asarray(function(*x_valid.T), dtype=np.float64), x_valid.shape[:1])
+        if np.isfinite(a).all() and np.isfinite(b).all():
+            kept.append(shape)
+            train_columns.append(a)
+            valid_columns.append(b)
+    if not kept:
+        return [], None, None
+    return kept, np.column_stack(train_columns), np.column_stack(valid_columns)
