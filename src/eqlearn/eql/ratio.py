@@ -70,6 +70,8 @@ def refit_ratio(ratio: tuple[sympy.Expr, sympy.Expr], symbols, train: tuple[np.n
     to refit). Like `refit_terms`, it keeps the formula's own terms.
     """
     numerator, denominator = ratio
+    if numerator == 0 or denominator == 0:  # a head pruned away entirely: no ratio to refit
+        return sympy.Integer(0), math.inf
     n_shapes, n_train, n_valid = term_columns(numerator, symbols, train[0], valid[0])
     d_shapes, d_train, d_valid = term_columns(denominator, symbols, train[0], valid[0])
     if not n_shapes or not d_shapes or len(n_shapes) + len(d_shapes) > MAX_RATIO_TERMS:
