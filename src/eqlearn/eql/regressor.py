@@ -47,6 +47,8 @@ SNAP_VARIANTS = {
     "snapped": snap_to_halves,
     "all snapped": lambda e: snap_to_halves(e, tolerance=0.25),
 }
+#: Ratio restarts (`ratio_restarts=None`) when some input column is strictly positive.
+DEFAULT_RATIO_RESTARTS = 6
 #: Restarts whose network fits best (on held-out rows) that are read out as formulas and refitted,
 #: per kind (plain networks, ratio networks).
 READ_OUT_RESTARTS = {"network": 4, "ratio": 2}
@@ -69,6 +71,8 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
     `ratio_restarts` more restarts learn a numerator and a denominator per output and are read
     as N / D (`eqlearn.eql.ratio`, trained without dividing), for laws such as
     omega / (1 - v/c); their N and D terms are refitted by linear least squares on y D = N.
+    `None` means `DEFAULT_RATIO_RESTARTS` where some column is strictly positive (physical
+    quantities) and none otherwise: on Kim et al.'s U(-1, 1) functions they cost two of 12.
     With `power_law`, a power law c * x1^a1 * x2^a2 ... fitted by least squares in log space
     (strictly positive columns, a target of one sign) is one more candidate (`source` in
     `equations_` says where each candidate came from).
@@ -90,7 +94,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         prune_threshold: float = 1e-2,
         init_scale: float | tuple[float, float] = (1.0, 3.0),
         restarts: int = 12,
-        ratio_restarts: int = 6,
+        ratio_restarts: int | None = None,
         validation_fraction: float = 0.2,
         power_law: bool = True,
         digits: int = 3,
@@ -142,6 +146,9 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.y_scale_ = _power_of_ten(np.abs(y_matrix).max(axis=0))
         self.units_ = self._resolve_units(X)
         self.log_columns_ = np.flatnonzero((X > 0).all(axis=0)) if self._uses_monomials() else np.array([], int)
+        positive = bool((X > 0).all(axis=0).any())
+        self.ratio_restarts_ = self.ratio_restarts if self.ratio_restarts is not None \
+            else DEFAULT_RATIO_RESTARTS if positive else 0
 
         rng = np.random.default_rng(self.random_state)
         train_rows, valid_rows = _split(len(X), self.validation_fraction, rng)
@@ -152,7 +159,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             train_set = inputs[train_rows], targets[train_rows]
             valid_set = inputs[valid_rows], targets[valid_rows]
             parallel = self._train_parallel(*train_set)
-            kinds = ["network"] * self.restarts + ["ratio"] * self.ratio_restarts
+            kinds = ["network"] * self.restarts + ["ratio"] * self.ratio_restarts_
             networks = [self._restart(parallel, index, kind, train_set, valid_set) for index, kind in enumerate(kinds)]
             errors = [normalised_error(network, *valid_set) for network in networks]
         self.restart_errors_ = errors
@@ -162,7 +169,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
 
     def _restart(self, parallel: EQLNetwork, index: int, kind: str, train_set: tuple, valid_set: tuple):
         """Restart `index` as a stand-alone model: a ratio network, or the numerator heads alone."""
-        network = extract_copy(parallel, index, self.restarts + self.ratio_restarts, self.units_, self.depth)
+        network = extract_copy(parallel, index, self.restarts + self.ratio_restarts_, self.units_, self.depth)
         if kind == "ratio":
             return RatioNetwork(network).eval()
         network = keep_outputs(network, self.n_outputs_).eval()
@@ -221,7 +228,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             raise UserInputError(f"unknown penalty {self.penalty!r}; choose from {', '.join(PENALTIES)}")
         if len(tuple(self.epochs)) != 3 or min(self.epochs) < 0:
             raise UserInputError(f"epochs must be three non-negative counts (fit, sparsify, fine-tune), got {self.epochs!r}")
-        if self.restarts < 1 or self.depth < 1 or self.ratio_restarts < 0:
+        if self.restarts < 1 or self.depth < 1 or (self.ratio_restarts or 0) < 0:
             raise UserInputError("restarts and depth must be at least 1, ratio_restarts at least 0")
 
     def _units_per_layer_names(self) -> list[str]:
@@ -251,10 +258,11 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         output: plain restarts fit y with the numerator alone (their denominators go unused and
         are pruned away), ratio restarts fit y = N / D through the pole-free residual of y D - N
         (`eqlearn.eql.ratio`). One network for both keeps it one training pass."""
-        plain, copies, outputs = self.restarts, self.restarts + self.ratio_restarts, targets.shape[1]
+        plain, copies, outputs = self.restarts, self.restarts + self.ratio_restarts_, targets.shape[1]
+        heads = 2 if self.ratio_restarts_ else 1  # no ratio restarts: no denominator heads at all
         network = parallel_copies(
-            inputs.shape[1], 2 * outputs, copies, self.units_, self.depth,
-            init_scales=np.concatenate([self._init_scales(plain), self._init_scales(self.ratio_restarts)]),
+            inputs.shape[1], heads * outputs, copies, self.units_, self.depth,
+            init_scales=np.concatenate([self._init_scales(plain), self._init_scales(self.ratio_restarts_)]),
         )
         self._restrict_first_layer(network)
         if self.penalty == "l0":
@@ -265,10 +273,12 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12)
 
         def errors() -> torch.Tensor:
-            parts = network(inputs).unflatten(-1, (copies, 2, outputs))
-            numerator, denominator = parts[:, :, 0], parts[:, :, 1]
+            parts = network(inputs).unflatten(-1, (copies, heads, outputs))
+            numerator = parts[:, :, 0]
             fits = ((numerator[:, :plain] - targets[:, None]) ** 2).mean(dim=0) / variance
-            ratios = ratio_residual(numerator[:, plain:], denominator[:, plain:], targets[:, None])
+            if heads == 1:
+                return fits.flatten()
+            ratios = ratio_residual(numerator[:, plain:], parts[:, plain:, 1], targets[:, None])
             return torch.cat([fits, ratios]).flatten()
 
         def objective(_batch, regularization: float):
