@@ -64,5 +64,3 @@ def test_keep_outputs_keeps_the_first_heads_unchanged():
     kept = keep_outputs(network, 2)
     assert kept.out_features == 2
     torch.testing.assert_close(kept(X), network(X)[:, :2])
-
-

@@ -3,8 +3,8 @@
 Physics is full of ratios: (m1 r1 + m2 r2) / (m1 + m2), omega / (1 - v/c), m / sqrt(1 - v^2/c^2).
 A division unit trained by gradient descent meets poles wherever its denominator crosses zero, and
 mostly fits badly. Here one network computes both N and D, and training minimises the residual of
-y D - N (scaled by the size of D, so D = N = 0 is no solution): a smooth least-squares problem
-with no pole anywhere. The quotient is formed only to predict and to print.
+y D - N, divided by that of the best constant, (y - mean y) D, so D = N = 0 is no solution: a
+smooth problem with no pole anywhere. The quotient is formed only to predict and to print.
 """
 from __future__ import annotations
 
@@ -100,4 +100,3 @@ def refit_ratio(ratio: tuple[sympy.Expr, sympy.Expr], symbols, train: tuple[np.n
     bottom = d_shapes[anchor] + sympy.Add(*[sympy.Float(coefficients[n_terms + j]) * d_shapes[k]
                                             for j, k in enumerate(free) if n_terms + j in kept])
     return top / bottom, error
-

@@ -146,9 +146,8 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.y_scale_ = _power_of_ten(np.abs(y_matrix).max(axis=0))
         self.units_ = self._resolve_units(X)
         self.log_columns_ = np.flatnonzero((X > 0).all(axis=0)) if self._uses_monomials() else np.array([], int)
-        positive = bool((X > 0).all(axis=0).any())
         self.ratio_restarts_ = self.ratio_restarts if self.ratio_restarts is not None \
-            else DEFAULT_RATIO_RESTARTS if positive else 0
+            else DEFAULT_RATIO_RESTARTS if _has_positive_column(X) else 0
 
         rng = np.random.default_rng(self.random_state)
         train_rows, valid_rows = _split(len(X), self.validation_fraction, rng)
@@ -193,13 +192,13 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             sources.append(("power law", None, laws))
         candidates = []
         for source, index, read_out in sources:
-            refit = refit_ratio if index is not None and kinds[index] == "ratio" else refit_terms
+            ratio = index is not None and kinds[index] == "ratio"  # read out as (numerator, denominator)
             for variant, transform in SNAP_VARIANTS.items():
                 formulas, output_errors = [], []
                 for o, expression in enumerate(read_out):
-                    snapped = tuple(map(transform, expression)) if refit is refit_ratio else transform(expression)
-                    refitted, _ = refit(snapped, symbols, (train[0], train[1][:, o]),
-                                        (valid[0], valid[1][:, o]))
+                    output_rows = (train[0], train[1][:, o]), (valid[0], valid[1][:, o])
+                    refitted, _ = refit_ratio(tuple(map(transform, expression)), symbols, *output_rows) if ratio \
+                        else refit_terms(transform(expression), symbols, *output_rows)
                     formulas.append(self._clean(refitted))
                     output_errors.append(_formula_error(formulas[-1], symbols, valid[0], valid[1][:, o]))
                 candidates.append({"source": source, "restart": index, "variant": variant, "formulas": formulas,
@@ -239,7 +238,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
     def _resolve_units(self, X: np.ndarray) -> list[dict[str, int]]:
         """Units per hidden layer: the user's, or the default for these inputs."""
         if self.units is None:
-            return [dict(layer) for layer in POSITIVE_INPUT_UNITS] if (X > 0).all(axis=0).any() \
+            return [dict(layer) for layer in POSITIVE_INPUT_UNITS] if _has_positive_column(X) \
                 else [dict(DEFAULT_UNITS)] * self.depth
         if isinstance(self.units, Mapping):
             return [dict(self.units)] * self.depth
@@ -254,10 +253,11 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         return np.column_stack([scaled, np.log(scaled[:, self.log_columns_])])
 
     def _train_parallel(self, inputs: torch.Tensor, targets: torch.Tensor) -> EQLNetwork:
-        """Every restart trained side by side, each with a numerator and a denominator head per
-        output: plain restarts fit y with the numerator alone (their denominators go unused and
-        are pruned away), ratio restarts fit y = N / D through the pole-free residual of y D - N
-        (`eqlearn.eql.ratio`). One network for both keeps it one training pass."""
+        """Every restart trained side by side. With ratio restarts, each restart has a numerator
+        and a denominator head per output: plain restarts fit y with the numerator alone (their
+        denominators go unused and are pruned away), ratio restarts fit y = N / D through the
+        pole-free residual of y D - N (`eqlearn.eql.ratio`). One network for both keeps it one
+        training pass; without ratio restarts there is one head per output."""
         plain, copies, outputs = self.restarts, self.restarts + self.ratio_restarts_, targets.shape[1]
         heads = 2 if self.ratio_restarts_ else 1  # no ratio restarts: no denominator heads at all
         network = parallel_copies(
@@ -434,6 +434,11 @@ def _pareto_table(candidates: list[dict], chosen: int, vector: bool):
                          "sympy": formulas, "source": c["source"], "variant": c["variant"],
                          "selected": i == chosen})
     return pd.DataFrame(rows)
+
+
+def _has_positive_column(X: np.ndarray) -> bool:
+    """Some column strictly positive: physical quantities, read by `monomial` units and ratios."""
+    return bool((X > 0).all(axis=0).any())
 
 
 def _column_names(X) -> list[str] | None:

@@ -83,7 +83,10 @@ def extract_copy(
 
 
 def keep_outputs(network: EQLNetwork, count: int) -> EQLNetwork:
-    """`network` with only its first `count` outputs (a linear output layer's first rows)."""
+    """`network` with only its first `count` outputs (a linear output layer's first rows); the
+    network itself when it has no others."""
+    if count == network.out_features:
+        return network
     single = copy.deepcopy(network)
     output = single.output
     if output.units[0][0].arity != 1:
