@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from eqlearn.eql.network import EQLNetwork
-from eqlearn.eql.selection import _as_good_as, backward_elimination, term_columns
+from eqlearn.eql.selection import as_good_as, backward_elimination, scaled_lstsq, term_columns
 
 
 class RatioNetwork(nn.Module):
@@ -86,7 +86,7 @@ def refit_ratio(ratio: tuple[sympy.Expr, sympy.Expr], symbols, train: tuple[np.n
     n_terms = len(n_shapes)
 
     def fit(kept: list[int]) -> tuple[np.ndarray, float]:
-        coefficients = np.linalg.lstsq(a_train[:, kept], rhs, rcond=None)[0]
+        coefficients = scaled_lstsq(a_train[:, kept], rhs)
         full = np.zeros(a_train.shape[1])
         full[kept] = coefficients
         top = n_valid @ full[:n_terms]
@@ -95,7 +95,7 @@ def refit_ratio(ratio: tuple[sympy.Expr, sympy.Expr], symbols, train: tuple[np.n
             error = float(np.mean((top / bottom - v) ** 2)) / scale
         return full, error if math.isfinite(error) else math.inf
 
-    kept, coefficients, error = backward_elimination(fit, list(range(a_train.shape[1])), _as_good_as)
+    kept, coefficients, error = backward_elimination(fit, list(range(a_train.shape[1])), as_good_as)
     top = sympy.Add(*[sympy.Float(coefficients[i]) * n_shapes[i] for i in range(n_terms) if i in kept])
     bottom = d_shapes[anchor] + sympy.Add(*[sympy.Float(coefficients[n_terms + j]) * d_shapes[k]
                                             for j, k in enumerate(free) if n_terms + j in kept])

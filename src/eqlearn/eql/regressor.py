@@ -15,6 +15,7 @@ from sklearn.utils.validation import validate_data
 
 from eqlearn.devices import resolve_device
 from eqlearn.eql.export import FormulaModule, numpy_function
+from eqlearn.eql.library import fit_library, fit_library_ratio
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
 from eqlearn.eql.ratio import RatioNetwork, ratio_residual, refit_ratio
 from eqlearn.eql.restarts import extract_copy, keep_outputs, parallel_copies
@@ -74,8 +75,11 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
     `None` means `DEFAULT_RATIO_RESTARTS` where some column is strictly positive (physical
     quantities) and none otherwise: on Kim et al.'s U(-1, 1) functions they cost two of 12.
     With `power_law`, a power law c * x1^a1 * x2^a2 ... fitted by least squares in log space
-    (strictly positive columns, a target of one sign) is one more candidate (`source` in
-    `equations_` says where each candidate came from).
+    (strictly positive columns, a target of one sign) is one more candidate. With `library`, two
+    more come from sparse regression over an enumerated library (`eqlearn.eql.library`): a sum
+    of monomials (each times at most one sin, cos or log) and a ratio N / (1 + d m) of monomial
+    sums; they find sums of several products, and ratios, that gradient descent misses.
+    `source` in `equations_` says where each candidate came from.
 
     Inputs and targets are rescaled by powers of ten only, and the logarithms of strictly
     positive columns feed `monomial` units, so ranges such as U(1, 5) or targets near 1e4 train
@@ -97,6 +101,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         ratio_restarts: int | None = None,
         validation_fraction: float = 0.2,
         power_law: bool = True,
+        library: bool = True,
         digits: int = 3,
         feature_names: Sequence[str] | None = None,
         random_state: int | None = None,
@@ -115,6 +120,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.ratio_restarts = ratio_restarts
         self.validation_fraction = validation_fraction
         self.power_law = power_law
+        self.library = library
         self.digits = digits
         self.feature_names = feature_names
         self.random_state = random_state
@@ -203,6 +209,8 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
                     output_errors.append(_formula_error(formulas[-1], symbols, valid[0], valid[1][:, o]))
                 candidates.append({"source": source, "restart": index, "variant": variant, "formulas": formulas,
                                    "size": sum(_size(f) for f in formulas), "error": float(np.mean(output_errors))})
+        if self.library:
+            candidates += self._library_candidates(symbols, train, valid)
         if not candidates:
             raise UserInputError("every restart diverged; try a smaller lr or rescale the data")
         best = as_good_as_best([c["error"] for c in candidates])
@@ -212,6 +220,25 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         self.expressions_ = candidates[chosen]["formulas"]
         self.expression_ = self.expressions_[0]
         self.equations_ = _pareto_table(candidates, chosen, self._y_was_vector)
+
+    def _library_candidates(self, symbols, train: tuple, valid: tuple) -> list[dict]:
+        """Sparse sums and ratios of library terms (`eqlearn.eql.library`), one candidate per
+        kind: per output, the shortest of its fits as good as the best."""
+        candidates = []
+        for source, fit in (("library", fit_library), ("library ratio", fit_library_ratio)):
+            formulas, output_errors = [], []
+            for o in range(self.n_outputs_):
+                output_rows = (train[0], train[1][:, o]), (valid[0], valid[1][:, o])
+                fits = [(self._clean(f), e) for f, e in fit(symbols, *output_rows) if math.isfinite(e)]
+                if not fits:
+                    break
+                best = as_good_as_best([e for _, e in fits])
+                formulas.append(min((fits[i][0] for i in best), key=_size))
+                output_errors.append(_formula_error(formulas[-1], symbols, valid[0], valid[1][:, o]))
+            if len(formulas) == self.n_outputs_:
+                candidates.append({"source": source, "restart": None, "variant": "as read", "formulas": formulas,
+                                   "size": sum(_size(f) for f in formulas), "error": float(np.mean(output_errors))})
+        return candidates
 
     def _clean(self, formula: sympy.Expr) -> sympy.Expr:
         """Numbers rounded to `digits`; a ratio's numerator and denominator each expanded apart."""

@@ -18,7 +18,8 @@ RELATIVE_TOLERANCE = 0.1
 ABSOLUTE_TOLERANCE = 1e-6
 
 
-def _as_good_as(error: float) -> float:
+def as_good_as(error: float) -> float:
+    """The largest error that still counts as good as `error`."""
     return error * (1 + RELATIVE_TOLERANCE) + ABSOLUTE_TOLERANCE
 
 
@@ -32,7 +33,7 @@ def normalised_error(network: EQLNetwork, inputs: torch.Tensor, targets: torch.T
 
 def as_good_as_best(errors: list[float]) -> list[int]:
     """Indices of the models whose error is as good as the lowest one."""
-    limit = _as_good_as(min(errors))
+    limit = as_good_as(min(errors))
     return [i for i, e in enumerate(errors) if e <= limit]
 
 
@@ -54,7 +55,7 @@ def eliminate_output_terms(network: EQLNetwork, train: tuple, valid: tuple) -> N
         scale = max(float(v.var()), 1e-12)
         active = [int(i) for i in torch.nonzero(output.mask[o]).flatten()]
         refit = lambda kept: _refit(h_train, t, h_valid, v, kept, scale)
-        active, coef, _ = backward_elimination(refit, active, _as_good_as)
+        active, coef, _ = backward_elimination(refit, active, as_good_as)
         output.mask[o].zero_()
         output.weight[o].zero_()
         output.mask[o, active] = 1.0
@@ -81,6 +82,14 @@ def backward_elimination(fit: Callable[[list[int]], tuple[np.ndarray, float]], a
     return active, coefficients, error
 
 
+def scaled_lstsq(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Least squares with every column scaled to unit norm first, so columns of very different
+    size (x^4 beside 1 on x near 1e3) are not cut off by the solver's rank threshold."""
+    norms = np.linalg.norm(design, axis=0)
+    norms = np.where(norms > 0, norms, 1.0)
+    return np.linalg.lstsq(design / norms, target, rcond=None)[0] / norms
+
+
 def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:
     for layer in network.hidden:
         x = layer(x)
@@ -88,7 +97,7 @@ def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:
 
 
 def _refit(h_train, t, h_valid, v, active: list[int], scale: float) -> tuple[np.ndarray, float]:
-    coef = np.linalg.lstsq(h_train[:, active], t, rcond=None)[0]
+    coef = scaled_lstsq(h_train[:, active], t)
     error = float(np.mean((h_valid[:, active] @ coef - v) ** 2)) / scale
     return coef, error if math.isfinite(error) else math.inf
 
@@ -122,7 +131,7 @@ def refit_terms(expr: sympy.Expr, symbols, train: tuple[np.ndarray, np.ndarray],
         return sympy.Integer(0), math.inf
     scale = max(float(v.var()), 1e-12)
     refit = lambda active: _refit(h_train, t, h_valid, v, active, scale)
-    active, coefficients, error = backward_elimination(refit, list(range(len(kept))), _as_good_as)
+    active, coefficients, error = backward_elimination(refit, list(range(len(kept))), as_good_as)
     formula = sympy.Add(*[sympy.Float(c) * kept[i] for c, i in zip(coefficients, active)])
     return formula, error
 
@@ -151,13 +160,20 @@ def term_columns(expr: sympy.Expr, symbols, x_train: np.ndarray, x_valid: np.nda
         if shape.has(sympy.zoo, sympy.oo, sympy.nan):
             continue
         function = sympy.lambdify(list(symbols), shape, "numpy")
-        with np.errstate(all="ignore"):
-            a = np.broadcast_to(np.asarray(function(*x_train.T), dtype=np.float64), x_train.shape[:1])
-            b = np.broadcast_to(np.asarray(function(*x_valid.T), dtype=np.float64), x_valid.shape[:1])
-        if np.isfinite(a).all() and np.isfinite(b).all():
+        a, b = _real_values(function, x_train), _real_values(function, x_valid)
+        if a is not None and b is not None:
             kept.append(shape)
             train_columns.append(a)
             valid_columns.append(b)
     if not kept:
         return [], None, None
     return kept, np.column_stack(train_columns), np.column_stack(valid_columns)
+
+
+def _real_values(function, x: np.ndarray) -> np.ndarray | None:
+    """`function` on the rows of `x` as finite real numbers, or None (complex, inf or nan)."""
+    with np.errstate(all="ignore"):
+        values = np.broadcast_to(np.asarray(function(*x.T), dtype=np.complex128), x.shape[:1])
+    if not np.isfinite(values).all() or np.any(values.imag != 0):
+        return None
+    return np.ascontiguousarray(values.real)

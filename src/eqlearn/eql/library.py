@@ -1,0 +1,203 @@
+"""Library candidates: sparse sums of products of simple factors, and ratios of two such sums.
+
+A trained network reaches a sum of three monomials such as m v^2 + m u^2 + m w^2 only if
+gradient descent finds every exponent; a sparse regression over an enumerated library of such
+products finds it directly (FFX, McConaghy 2011; SINDy, Brunton et al. 2016). The ratio form
+fits y D = N linearly with D = 1 + d m for one monomial m, as SINDy-PI does for implicit laws
+(Kaheman et al. 2020), so omega / (1 - v/c) is one least-squares problem per m. Terms are chosen
+by forward regression on the training rows and pruned by backward elimination on held-out
+rows, like the networks' read-outs, and the results compete with them on held-out error and size.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import sympy
+
+from eqlearn.eql.ratio import refit_ratio
+from eqlearn.eql.selection import refit_terms
+
+#: Largest total |exponent| of a library monomial (x0 x1^2, x0 x1 / x2^2, ...); lowered for
+#: many inputs until the library fits `MAX_COLUMNS`.
+MAX_DEGREE = 4
+MAX_COLUMNS = 12_000
+#: Terms forward regression picks before backward elimination prunes them.
+FORWARD_TERMS = 20
+#: Factors (sin x2, log x0, ...) whose sums are refitted, besides the monomials alone.
+FACTOR_REFITS = 3
+#: Forward regression reads at most this many training rows (the refit reads them all).
+MAX_FORWARD_ROWS = 2_000
+#: Ratios: at most this many numerator columns and candidate denominators (degrees lowered to
+#: fit), the numerator's forward steps, and how many denominators per numerator degree are
+#: refitted on held-out rows.
+MAX_RATIO_NUMERATORS = 300
+MAX_DENOMINATORS = 700
+RATIO_FORWARD_TERMS = 10
+RATIO_REFITS = 2
+#: A column that forward regression would add must keep this share of its norm once the chosen
+#: columns are projected out; below it, it is a numerical copy of them.
+INDEPENDENCE = 1e-6
+
+
+def monomial_exponents(signed: np.ndarray, degree: int) -> np.ndarray:
+    """Integer exponent vectors with total |exponent| <= `degree`, lowest degree first (the
+    constant first); negative exponents only on the `signed` columns (one sign, never zero)."""
+    def vectors(columns: list[bool], budget: int):
+        if not columns:
+            yield ()
+            return
+        for e in (range(-budget, budget + 1) if columns[0] else range(budget + 1)):
+            for rest in vectors(columns[1:], budget - abs(e)):
+                yield (e, *rest)
+
+    found = sorted(vectors([bool(s) for s in signed], degree), key=lambda v: (sum(map(abs, v)), [-e for e in v]))
+    return np.array(found, dtype=float).reshape(len(found), len(signed))
+
+
+def largest_degree(signed: np.ndarray, per_monomial: int, limit: int, top: int = MAX_DEGREE) -> int:
+    """The largest degree <= `top` whose monomials, `per_monomial` columns each, fit in `limit`
+    columns (0: the constant alone)."""
+    for degree in range(1, top + 1):
+        if count_monomials(int(np.sum(signed)), len(signed) - int(np.sum(signed)), degree) * per_monomial > limit:
+            return degree - 1
+    return top
+
+
+def count_monomials(signed: int, unsigned: int, degree: int) -> int:
+    """How many exponent vectors `monomial_exponents` gives, without listing them."""
+    # vectors of total |exponent| exactly k: choose the nonzero entries' places, sizes and signs
+    total = 0
+    for k in range(degree + 1):
+        if k == 0:
+            total += 1
+            continue
+        for nonzero in range(1, k + 1):
+            for among_signed in range(0, nonzero + 1):
+                places = math.comb(signed, among_signed) * math.comb(unsigned, nonzero - among_signed)
+                total += places * math.comb(k - 1, nonzero - 1) * 2**among_signed
+    return total
+
+
+class Library:
+    """Monomials of the inputs, and the factors a monomial may be multiplied by: 1, sin and cos
+    of every column, log of every strictly positive one."""
+
+    def __init__(self, x: np.ndarray, symbols, degree: int | None = None):
+        self.symbols = list(symbols)
+        self.signed = (x > 0).all(axis=0) | (x < 0).all(axis=0)
+        self.factors = [sympy.Integer(1)]
+        for i, s in enumerate(self.symbols):
+            self.factors += [sympy.sin(s), sympy.cos(s)] + ([sympy.log(s)] if (x[:, i] > 0).all() else [])
+        if degree is None:
+            degree = largest_degree(self.signed, len(self.factors), MAX_COLUMNS)
+        self.exponents = monomial_exponents(self.signed, degree)
+        self.degrees = np.abs(self.exponents).sum(axis=1)
+        self.monomials = [sympy.Mul(*[s ** int(e) for s, e in zip(self.symbols, v)]) for v in self.exponents]
+
+    def monomial_columns(self, x: np.ndarray) -> np.ndarray:
+        """One column per monomial, in `monomials` order."""
+        with np.errstate(all="ignore"):
+            return np.prod(x[:, None, :] ** self.exponents[None], axis=2)
+
+    def factor_values(self, x: np.ndarray, k: int) -> np.ndarray:
+        """Factor `k` on the rows of `x`."""
+        with np.errstate(all="ignore"):
+            values = sympy.lambdify(self.symbols, self.factors[k], "numpy")(*x.T)
+        return np.broadcast_to(np.asarray(values, dtype=float), x.shape[:1])
+
+
+def forward_regression(columns: np.ndarray, target: np.ndarray, steps: int = FORWARD_TERMS,
+                       first: int | None = None) -> list[int]:
+    """Greedy orthogonal forward regression: each step adds the column that lowers the
+    least-squares residual most, with the chosen columns projected out of the rest; `first`
+    is taken first, whatever its gain."""
+    norms = np.linalg.norm(columns, axis=0)
+    usable = np.isfinite(norms) & (norms > 0) & np.isfinite(columns).all(axis=0)
+    basis = np.where(usable, columns / np.where(usable, norms, 1.0), 0.0)
+    residual = target.astype(float).copy()
+    chosen: list[int] = []
+    if first is not None and not usable[first]:
+        return chosen
+    for _ in range(min(steps, int(usable.sum()))):
+        remaining = np.einsum("ij,ij->j", basis, basis)
+        open_ = usable & (remaining > INDEPENDENCE)
+        open_[chosen] = False
+        if not open_.any():
+            break
+        gain = np.where(open_, (basis.T @ residual) ** 2 / np.where(open_, remaining, 1.0), -np.inf)
+        best = first if first is not None and not chosen else int(np.argmax(gain))
+        direction = basis[:, best] / math.sqrt(remaining[best])
+        residual -= direction * (direction @ residual)
+        basis -= np.outer(direction, direction @ basis)
+        chosen.append(best)
+    return chosen
+
+
+def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
+                valid: tuple[np.ndarray, np.ndarray]) -> list[tuple[sympy.Expr, float]]:
+    """Sparse sums of monomials and of monomials times one factor f (sin x2, log x0, ...): per
+    f, forward regression over the monomials and the monomials times f; the monomials alone and
+    the `FACTOR_REFITS` factors whose sums fit the training rows best are refitted by
+    `refit_terms` (least squares, backward elimination on the held-out rows). Each fit is
+    (formula, held-out error). One factor at a time: in one library of every product, forward
+    regression drifts among hundreds of near-copies and misses m v^2 + q sin(theta)."""
+    x, y = _forward_rows(train)
+    library = Library(x, symbols)
+    monomials = library.monomial_columns(x)
+    sums = []
+    for k, factor in enumerate(library.factors):
+        with np.errstate(all="ignore"):
+            columns = monomials if k == 0 else np.concatenate(
+                [monomials, monomials * library.factor_values(x, k)[:, None]], axis=1)
+        chosen = forward_regression(columns, y)
+        if not chosen:
+            continue
+        residual = y - columns[:, chosen] @ np.linalg.lstsq(columns[:, chosen], y, rcond=None)[0]
+        shapes = [library.monomials[i % len(library.monomials)] * (factor if i >= len(library.monomials) else 1)
+                  for i in chosen]
+        sums.append((float(np.sum(residual**2)) if k else -math.inf, sympy.Add(*shapes)))
+    sums.sort(key=lambda s: s[0])
+    return [refit_terms(expression, symbols, train, valid) for _, expression in sums[:1 + FACTOR_REFITS]]
+
+
+def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
+                      valid: tuple[np.ndarray, np.ndarray]) -> list[tuple[sympy.Expr, float]]:
+    """N / (1 + d m) with m one monomial and N a sparse sum of monomials: for every m, forward
+    regression on the linear form y = N - d y m with the -y m column first, with numerators of
+    degree 1, 2, ... in turn (a low-degree numerator such as u + v is lost among the terms of
+    a larger library). Per numerator degree, the m whose fits have the lowest pole-free
+    residual |y D - N|^2 / |(y - mean y) D|^2 on the training rows are refitted by
+    `refit_ratio` (which prunes N and D on held-out rows)."""
+    x, y = _forward_rows(train)
+    signed = (x > 0).all(axis=0) | (x < 0).all(axis=0)
+    numerators = Library(x, symbols, largest_degree(signed, 1, MAX_RATIO_NUMERATORS))
+    denominators = Library(x, symbols, largest_degree(signed, 1, MAX_DENOMINATORS))
+    top_columns, bottom_columns = numerators.monomial_columns(x), denominators.monomial_columns(x)
+    centred = y - y.mean()
+    fits = []
+    for degree in range(1, int(numerators.degrees.max()) + 1):
+        kept = np.flatnonzero(numerators.degrees <= degree)
+        ranked = []
+        for j in range(1, len(denominators.monomials)):  # monomial 0 is D's constant
+            with np.errstate(all="ignore"):
+                columns = np.column_stack([-y * bottom_columns[:, j], top_columns[:, kept]])
+            chosen = forward_regression(columns, y, RATIO_FORWARD_TERMS, first=0)
+            if len(chosen) < 2:
+                continue
+            coefficients = np.linalg.lstsq(columns[:, chosen], y, rcond=None)[0]
+            residual = y - columns[:, chosen] @ coefficients
+            pole_free = np.sum((centred * (1 + coefficients[0] * bottom_columns[:, j])) ** 2)
+            score = float(np.sum(residual**2) / max(float(pole_free), 1e-300))
+            if math.isfinite(score):
+                ranked.append((score, j, [int(kept[i - 1]) for i in chosen[1:]]))
+        for _, j, terms in sorted(ranked, key=lambda r: r[0])[:RATIO_REFITS]:
+            numerator = sympy.Add(*[numerators.monomials[i] for i in terms])
+            fits.append(refit_ratio((numerator, 1 + denominators.monomials[j]), symbols, train, valid))
+    return fits
+
+
+def _forward_rows(train: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The training rows forward regression reads (already in random order: `_split`)."""
+    x, y = train
+    return x[:MAX_FORWARD_ROWS], y[:MAX_FORWARD_ROWS]

@@ -1,0 +1,80 @@
+"""Library candidates: enumerated monomials (times sin, cos, log), forward regression, ratios."""
+import numpy as np
+import sympy
+
+from eqlearn.eql.library import (
+    Library,
+    count_monomials,
+    fit_library,
+    fit_library_ratio,
+    forward_regression,
+    largest_degree,
+    monomial_exponents,
+)
+
+x0, x1, x2 = sympy.symbols("x0 x1 x2")
+
+
+def _split(X, y):
+    return (X[:240], y[:240]), (X[240:], y[240:])
+
+
+def test_exponents_are_bounded_and_negative_only_on_signed_columns():
+    exponents = monomial_exponents(np.array([True, False]), degree=2)
+    assert (np.abs(exponents).sum(axis=1) <= 2).all()
+    assert (exponents[:, 1] >= 0).all() and (exponents[:, 0] < 0).any()
+    assert (exponents[0] == 0).all()  # the constant comes first
+    # 1 + 3 (x0, 1/x0, x1) + degree 2: x0^2, x0^-2, x1^2, x0 x1, x1 / x0
+    assert len(exponents) == 9
+
+
+def test_degree_is_lowered_until_the_library_fits():
+    signed = np.ones(10, dtype=bool)
+    assert largest_degree(signed, 1, 8_000) == 3  # 8,361 monomials of degree <= 4 in 10 signed columns
+    assert largest_degree(signed, 31, 8_000) == 2
+    assert largest_degree(signed, 1, 0) == 0
+    for columns in ([True, False], [False, False, True, True], [True] * 5):
+        for degree in range(5):
+            count = len(monomial_exponents(np.array(columns), degree))
+            assert count == count_monomials(sum(columns), len(columns) - sum(columns), degree)
+
+
+def test_library_monomials_and_factors_match_their_columns():
+    X = np.random.default_rng(0).uniform(1, 3, size=(20, 2))
+    library = Library(X, [x0, x1], degree=2)
+    columns = library.monomial_columns(X)
+    assert columns.shape == (20, len(library.monomials)) and len(library.factors) == 1 + 3 * 2
+    for k in (0, 4, len(library.monomials) - 1):
+        values = sympy.lambdify([x0, x1], library.monomials[k], "numpy")(X[:, 0], X[:, 1])
+        np.testing.assert_allclose(columns[:, k], np.broadcast_to(values, (20,)))
+    np.testing.assert_allclose(library.factor_values(X, len(library.factors) - 1), np.log(X[:, 1]))
+
+
+def test_forward_regression_finds_the_support_among_correlated_columns():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(1, 5, size=200)
+    columns = np.column_stack([x**k for k in range(6)])  # strongly correlated on U(1, 5)
+    chosen = forward_regression(columns, 2 * x**4 - 3 * x, steps=6)
+    assert set(chosen[:2]) == {1, 4}
+    assert len(chosen) == len(set(chosen))
+
+
+def test_a_sum_of_three_monomials_comes_back_exactly():
+    X = np.random.default_rng(2).uniform(1, 5, size=(300, 3))
+    y = X[:, 0] * (X[:, 1] ** 2 + X[:, 2] ** 2) / 2 + 3 * X[:, 2] * np.sin(X[:, 0])
+    fits = fit_library([x0, x1, x2], *_split(X, y))
+    formula, error = min(fits, key=lambda f: f[1])
+    assert error < 1e-20
+    truth = x0 * (x1**2 + x2**2) / 2 + 3 * x2 * sympy.sin(x0)
+    assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - truth) == 0
+
+
+def test_a_ratio_with_a_one_term_denominator_comes_back_exactly():
+    X = np.random.default_rng(3).uniform(1, 5, size=(300, 3))
+    y = (X[:, 0] + X[:, 1]) / (1 + X[:, 0] * X[:, 1] / X[:, 2] ** 2)
+    fits = fit_library_ratio([x0, x1, x2], *_split(X, y))
+    formula, error = min(fits, key=lambda f: f[1])
+    assert error < 1e-20
+    truth = (x0 + x1) / (1 + x0 * x1 / x2**2)
+    exact = sympy.nsimplify(formula, tolerance=1e-8, rational=True)
+    assert sympy.simplify(exact - truth) == 0
