@@ -78,3 +78,15 @@ def test_a_ratio_with_a_one_term_denominator_comes_back_exactly():
     truth = (x0 + x1) / (1 + x0 * x1 / x2**2)
     exact = sympy.nsimplify(formula, tolerance=1e-8, rational=True)
     assert sympy.simplify(exact - truth) == 0
+
+
+def test_with_many_inputs_the_factor_runs_keep_the_one_the_data_need(monkeypatch):
+    import eqlearn.eql.library as library_module
+
+    monkeypatch.setattr(library_module, "MAX_FACTOR_RUNS", 1)  # 3 inputs: 9 factors, one run
+    X = np.random.default_rng(4).uniform(1, 5, size=(300, 3))
+    y = X[:, 0] * X[:, 1] + 2 * X[:, 0] * np.cos(X[:, 2])
+    formula, error = min(fit_library([x0, x1, x2], *_split(X, y)), key=lambda f: f[1])
+    assert error < 1e-20
+    assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True)
+                          - (x0 * x1 + 2 * x0 * sympy.cos(x2))) == 0

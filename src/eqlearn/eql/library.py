@@ -19,9 +19,13 @@ from eqlearn.eql.ratio import refit_ratio
 from eqlearn.eql.selection import refit_terms
 
 #: Largest total |exponent| of a library monomial (x0 x1^2, x0 x1 / x2^2, ...); lowered for
-#: many inputs until the library fits `MAX_COLUMNS`.
+#: many inputs until there are at most `MAX_MONOMIALS` (681 for five inputs of one sign).
 MAX_DEGREE = 4
-MAX_COLUMNS = 12_000
+MAX_MONOMIALS = 1_000
+#: Factors (sin x2, log x0, ...) given a full forward run each; with more (six or more inputs),
+#: the ones whose products explain most of what the monomials alone leave, in short runs.
+MAX_FACTOR_RUNS = 16
+SCREEN_TERMS = 4
 #: Terms forward regression picks before backward elimination prunes them.
 FORWARD_TERMS = 20
 #: Factors (sin x2, log x0, ...) whose sums are refitted, besides the monomials alone.
@@ -90,7 +94,7 @@ class Library:
         for i, s in enumerate(self.symbols):
             self.factors += [sympy.sin(s), sympy.cos(s)] + ([sympy.log(s)] if (x[:, i] > 0).all() else [])
         if degree is None:
-            degree = largest_degree(self.signed, len(self.factors), MAX_COLUMNS)
+            degree = largest_degree(self.signed, 1, MAX_MONOMIALS)
         self.exponents = monomial_exponents(self.signed, degree)
         self.degrees = np.abs(self.exponents).sum(axis=1)
         self.monomials = [sympy.Mul(*[s ** int(e) for s, e in zip(self.symbols, v)]) for v in self.exponents]
@@ -145,8 +149,9 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
     x, y = _forward_rows(train)
     library = Library(x, symbols)
     monomials = library.monomial_columns(x)
-    sums = []
-    for k, factor in enumerate(library.factors):
+    sums, runs = [], [0, *range(1, len(library.factors))]
+    while runs:
+        k = runs.pop(0)
         with np.errstate(all="ignore"):
             columns = monomials if k == 0 else np.concatenate(
                 [monomials, monomials * library.factor_values(x, k)[:, None]], axis=1)
@@ -154,6 +159,9 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
         if not chosen:
             continue
         residual = y - columns[:, chosen] @ np.linalg.lstsq(columns[:, chosen], y, rcond=None)[0]
+        if k == 0 and len(runs) > MAX_FACTOR_RUNS:
+            runs = _best_aligned(library, x, monomials, residual, runs)
+        factor = library.factors[k]
         shapes = [library.monomials[i % len(library.monomials)] * (factor if i >= len(library.monomials) else 1)
                   for i in chosen]
         sums.append((float(np.sum(residual**2)) if k else -math.inf, sympy.Add(*shapes)))
@@ -195,6 +203,22 @@ def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
             numerator = sympy.Add(*[numerators.monomials[i] for i in terms])
             fits.append(refit_ratio((numerator, 1 + denominators.monomials[j]), symbols, train, valid))
     return fits
+
+
+def _best_aligned(library: Library, x: np.ndarray, monomials: np.ndarray, residual: np.ndarray,
+                 factors: list[int]) -> list[int]:
+    """The `MAX_FACTOR_RUNS` factors whose products (monomial times factor) best explain what
+    the monomials' own sum leaves: a short forward run (`SCREEN_TERMS` steps) per factor on
+    that residual, so many inputs do not multiply the full forward runs."""
+    left = {}
+    for k in factors:
+        with np.errstate(all="ignore"):
+            products = monomials * library.factor_values(x, k)[:, None]
+        chosen = forward_regression(products, residual, SCREEN_TERMS)
+        if chosen:
+            fitted = products[:, chosen] @ np.linalg.lstsq(products[:, chosen], residual, rcond=None)[0]
+            left[k] = float(np.sum((residual - fitted) ** 2))
+    return sorted(left, key=left.get)[:MAX_FACTOR_RUNS]
 
 
 def _forward_rows(train: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
