@@ -17,9 +17,16 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def read_rows(path: Path) -> list[dict]:
+    """The rows of a results file, the first one of each key only (a run restarted while an old
+    worker was still finishing can write a key twice)."""
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    rows = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            rows.setdefault(row.get("key", len(rows)), row)
+    return list(rows.values())
 
 
 def done_keys(path: Path) -> set[str]:
