@@ -95,9 +95,11 @@ def check_engine(engine: str | None, address: str | None = None) -> str:
 def _single_threaded(function: Callable, item):
     """Run one task with one CPU thread: parallelism comes from running tasks side by side."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
-    return function(item)
+    with threadpool_limits(limits=1):  # numpy's BLAS was loaded before ONE_THREAD could apply
+        return function(item)
 
 
 #: The environment of every worker: OpenMP and BLAS pools of one thread.

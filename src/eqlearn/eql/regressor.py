@@ -12,6 +12,7 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
+from threadpoolctl import threadpool_limits
 
 from eqlearn.devices import resolve_device
 from eqlearn.eql.export import FormulaModule, numpy_function
@@ -167,9 +168,9 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             kinds = ["network"] * self.restarts + ["ratio"] * self.ratio_restarts_
             networks = [self._restart(parallel, index, kind, train_set, valid_set) for index, kind in enumerate(kinds)]
             errors = [normalised_error(network, *valid_set) for network in networks]
-        self.restart_errors_ = errors
-        data = (X[train_rows], y_matrix[train_rows]), (X[valid_rows], y_matrix[valid_rows])
-        self._keep_best_formula(networks, errors, kinds, *data)
+            self.restart_errors_ = errors
+            data = (X[train_rows], y_matrix[train_rows]), (X[valid_rows], y_matrix[valid_rows])
+            self._keep_best_formula(networks, errors, kinds, *data)
         return self
 
     def _restart(self, parallel: EQLNetwork, index: int, kind: str, train_set: tuple, valid_set: tuple):
@@ -478,12 +479,14 @@ def _column_names(X) -> list[str] | None:
 
 @contextmanager
 def _single_thread() -> Iterator[None]:
-    """Tiny networks run fastest on one thread; extra threads only add synchronisation (>10x
-    slower on a busy machine)."""
+    """Tiny networks and the read-out's small least-squares problems run fastest on one thread;
+    extra threads only add synchronisation (>10x slower on a busy machine), in torch and in
+    numpy's BLAS alike."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield
+        with threadpool_limits(limits=1):
+            yield
     finally:
         torch.set_num_threads(threads)
 
