@@ -6,7 +6,11 @@ beyond float32 rounding.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator
+
 import torch
+from threadpoolctl import threadpool_limits
 
 from eqlearn.errors import UserInputError
 
@@ -22,3 +26,17 @@ def resolve_device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserInputError(f"--device {name}: no CUDA GPU is visible here (torch {torch.__version__}); use --device cpu")
     return torch.device(name)
+
+
+@contextmanager
+def one_cpu_thread() -> Iterator[None]:
+    """Run a block on one CPU thread, in torch and in numpy's BLAS alike. Tiny networks and small
+    least-squares problems run fastest that way; extra threads only add synchronisation (>10x
+    slower on a busy machine), and parallel work comes from tasks side by side."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(limits=1):
+            yield
+    finally:
+        torch.set_num_threads(threads)

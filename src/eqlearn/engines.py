@@ -94,11 +94,9 @@ def check_engine(engine: str | None, address: str | None = None) -> str:
 
 def _single_threaded(function: Callable, item):
     """Run one task with one CPU thread: parallelism comes from running tasks side by side."""
-    import torch
-    from threadpoolctl import threadpool_limits
+    from eqlearn.devices import one_cpu_thread  # torch loads in the worker, not at CLI start
 
-    torch.set_num_threads(1)
-    with threadpool_limits(limits=1):  # numpy's BLAS was loaded before ONE_THREAD could apply
+    with one_cpu_thread():  # numpy's BLAS was loaded before ONE_THREAD could apply
         return function(item)
 
 

@@ -71,16 +71,18 @@ def largest_degree(signed: np.ndarray, per_monomial: int, limit: int, top: int =
 def count_monomials(signed: int, unsigned: int, degree: int) -> int:
     """How many exponent vectors `monomial_exponents` gives, without listing them."""
     # vectors of total |exponent| exactly k: choose the nonzero entries' places, sizes and signs
-    total = 0
-    for k in range(degree + 1):
-        if k == 0:
-            total += 1
-            continue
+    total = 1  # the constant
+    for k in range(1, degree + 1):
         for nonzero in range(1, k + 1):
             for among_signed in range(0, nonzero + 1):
                 places = math.comb(signed, among_signed) * math.comb(unsigned, nonzero - among_signed)
                 total += places * math.comb(k - 1, nonzero - 1) * 2**among_signed
     return total
+
+
+def one_sign_columns(x: np.ndarray) -> np.ndarray:
+    """Columns of one sign, which never reach zero: the ones that may take negative exponents."""
+    return (x > 0).all(axis=0) | (x < 0).all(axis=0)
 
 
 class Library:
@@ -89,7 +91,7 @@ class Library:
 
     def __init__(self, x: np.ndarray, symbols, degree: int | None = None):
         self.symbols = list(symbols)
-        self.signed = (x > 0).all(axis=0) | (x < 0).all(axis=0)
+        self.signed = one_sign_columns(x)
         self.factors = [sympy.Integer(1)]
         for i, s in enumerate(self.symbols):
             self.factors += [sympy.sin(s), sympy.cos(s)] + ([sympy.log(s)] if (x[:, i] > 0).all() else [])
@@ -178,7 +180,7 @@ def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
     residual |y D - N|^2 / |(y - mean y) D|^2 on the training rows are refitted by
     `refit_ratio` (which prunes N and D on held-out rows)."""
     x, y = _forward_rows(train)
-    signed = (x > 0).all(axis=0) | (x < 0).all(axis=0)
+    signed = one_sign_columns(x)
     numerators = Library(x, symbols, largest_degree(signed, 1, MAX_RATIO_NUMERATORS))
     denominators = Library(x, symbols, largest_degree(signed, 1, MAX_DENOMINATORS))
     top_columns, bottom_columns = numerators.monomial_columns(x), denominators.monomial_columns(x)

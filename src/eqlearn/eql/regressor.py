@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from typing import Iterator, Mapping, Sequence
+from typing import Mapping, Sequence
 
 import numpy as np
 import scipy.sparse
@@ -12,9 +11,8 @@ import torch
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import validate_data
-from threadpoolctl import threadpool_limits
 
-from eqlearn.devices import resolve_device
+from eqlearn.devices import one_cpu_thread, resolve_device
 from eqlearn.eql.export import FormulaModule, numpy_function
 from eqlearn.eql.library import fit_library, fit_library_ratio
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
@@ -160,7 +158,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         train_rows, valid_rows = _split(len(X), self.validation_fraction, rng)
         inputs = torch.as_tensor(self._network_inputs(X), dtype=torch.float32)
         targets = torch.as_tensor(y_matrix / self.y_scale_, dtype=torch.float32)
-        with torch.random.fork_rng(devices=[]), _single_thread():
+        with torch.random.fork_rng(devices=[]), one_cpu_thread():
             torch.manual_seed(int(rng.integers(2**31)))
             train_set = inputs[train_rows], targets[train_rows]
             valid_set = inputs[valid_rows], targets[valid_rows]
@@ -475,20 +473,6 @@ def _column_names(X) -> list[str] | None:
     if columns is None or not all(isinstance(c, str) for c in columns):
         return None
     return list(columns)
-
-
-@contextmanager
-def _single_thread() -> Iterator[None]:
-    """Tiny networks and the read-out's small least-squares problems run fastest on one thread;
-    extra threads only add synchronisation (>10x slower on a busy machine), in torch and in
-    numpy's BLAS alike."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(limits=1):
-            yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 def _as_matrix(values, name: str, allow_vector: bool = False) -> np.ndarray:
