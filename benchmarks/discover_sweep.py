@@ -22,7 +22,7 @@ import shutil
 import statistics
 import subprocess
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from eqlearn.config import DiscoverConfig
@@ -86,7 +86,8 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = D
     verdict = verify_law(law_found, potential.expression, dim, canonical=discovery.canonical,
                          damping=potential.damping, softening=discovery.config.softening)
     truth_free = discovery.truth_free
-    return {"key": run_key(law, n, dim, seed, recipe), "commit": version, "recipe": discovery.config.recipe, "law": law,
+    return {"key": run_key(law, n, dim, seed, recipe), "commit": version, "recipe": recipe, "law": law,
+            "chosen_recipe": discovery.config.recipe,
             "n": n, "dim": dim, "seed": seed, "passed": verdict.passed, "unrotated": verdict.unrotated,
             "exact": all(verdict.exact), "r2": verdict.r2, "law_force_error": truth_free["law_force_error"],
             "network_force_error": truth_free["network_force_error"], "explains_data": truth_free["explains_data"],
@@ -115,8 +116,8 @@ def table(rows: list[dict]) -> str:
     lines = [f"Default recipe `{rows[0]['recipe'] if rows else '-'}`, commit `{version}`, metadata-free data files "
              f"({SIMS} systems x {STEPS} states); `python benchmarks/discover_sweep.py`.", "",
              "| law | n | d | verifier pass | exact and per-axis | law error ≤ network's (exact runs) | "
-             "law / network error, failed runs | median wall s | max wall s | example law (u = Δ/|Δ|) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "law / network error, failed runs | median wall s | max wall s | chosen recipe | example law (u = Δ/|Δ|) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (law, n, dim), group in groups.items():
         exact = [r for r in group if r["exact"]]
         failed = [r for r in group if not r["exact"]]
@@ -124,10 +125,12 @@ def table(rows: list[dict]) -> str:
         example = "; ".join((exact or group)[0]["law_found"])
         example = example if len(example) <= 90 else example[:90] + " …"
         fails = ", ".join(f"{r['law_force_error']:.2g} / {r['network_force_error']:.2g}" for r in failed) or "-"
+        chosen = Counter(r.get("chosen_recipe", r["recipe"]) for r in group)
+        chosen = ", ".join(f"{name} {count}" for name, count in chosen.most_common())
         lines.append(
             f"| `{law}` | {n} | {dim} | {sum(r['passed'] for r in group)}/{len(group)} | {len(exact)}/{len(group)} | "
             f"{sum(r['law_force_error'] <= r['network_force_error'] for r in exact)}/{len(exact)} | {fails} | "
-            f"{statistics.median(walls):.1f} | {max(walls):.1f} | `{example}` |")
+            f"{statistics.median(walls):.1f} | {max(walls):.1f} | {chosen} | `{example}` |")
     return "\n".join(lines) + "\n"
 
 

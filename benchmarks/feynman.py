@@ -46,6 +46,8 @@ from results_log import append_rows, done_keys, read_rows  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 ROWS = RESULTS / "feynman.jsonl"
+#: A key is an equation, noise, seed and method, done once whatever the commit (a rerun starts a new file).
+ONE_ROW_PER_KEY = ("key",)
 N_TRAIN, N_TEST = 1000, 2000
 WIDEN = 1.5
 
@@ -343,7 +345,7 @@ def run_equation(equation: Equation, noise: float, seed: int, methods: list[str]
     for method in methods:
         key = f"{equation.name}|{noise}|{seed}|{method}"
         if key in done:
-            budget = budget or next((r["seconds"] for r in read_rows(ROWS) if r["key"] == f"{equation.name}|{noise}|{seed}|eql"), None)
+            budget = budget or next((r["seconds"] for r in read_rows(ROWS, ONE_ROW_PER_KEY) if r["key"] == f"{equation.name}|{noise}|{seed}|eql"), None)
             continue
         start = time.perf_counter()
         try:
@@ -446,7 +448,7 @@ def main() -> None:
         done = done_keys(ROWS)
         items = [(entry, args.noise, args.seed, args.methods.split(","), done) for entry in EQUATIONS if entry[0] in names]
         run_tasks(run_item, items, engine=args.engine, workers=args.workers, progress=False)  # rows are appended as they finish
-    print(write_table(read_rows(ROWS)))
+    print(write_table(read_rows(ROWS, ONE_ROW_PER_KEY)))
 
 
 def run_item(item: tuple) -> list[dict]:

@@ -16,21 +16,23 @@ def parse_seeds(text: str) -> list[int]:
     return [int(s) for s in text.split(",")]
 
 
-def read_rows(path: Path) -> list[dict]:
-    """The rows of a results file, the first one of each key only (a run restarted while an old
-    worker was still finishing can write a key twice)."""
+def read_rows(path: Path, unique: tuple[str, ...] = ("key", "commit")) -> list[dict]:
+    """The rows of a results file, the first one of each `unique` identity only (a run restarted
+    while an old worker was still finishing can write a row twice). The default keeps one row per
+    key and commit, so reruns at other commits stay beside the old ones."""
     if not path.exists():
         return []
     rows = {}
-    for line in path.read_text().splitlines():
+    for number, line in enumerate(path.read_text().splitlines()):
         if line.strip():
             row = json.loads(line)
-            rows.setdefault(row.get("key", len(rows)), row)
+            identity = tuple(row.get(name) for name in unique) if "key" in row else number
+            rows.setdefault(identity, row)
     return list(rows.values())
 
 
 def done_keys(path: Path) -> set[str]:
-    return {row["key"] for row in read_rows(path)}
+    return {row["key"] for row in read_rows(path, unique=("key",))}
 
 
 def append_rows(path: Path, rows: list[dict]) -> None:

@@ -12,6 +12,7 @@ from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
 from eqlearn.pipeline import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.readout.verify import parse_message
+from eqlearn.recipes import DEFAULT_RECIPE, candidate_recipes
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 
@@ -31,7 +32,12 @@ def test_run_directory_contract(spring_run):
     eq = json.loads((out / "equations.json").read_text())
     assert eq["format"] == "eqlearn.equations/2" and eq["law"] == "spring" and eq["dim"] == 2
     assert eq["variables"] == ["dx", "dy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"]
-    assert eq["recipe"] == "central" and eq["truth"]["potential"] == "(r - 1)**2"
+    assert eq["recipe"] in candidate_recipes(DEFAULT_RECIPE) and eq["truth"]["potential"] == "(r - 1)**2"
+    # the default portfolio: every member trained into its own directory, one chosen without the truth
+    assert [c["recipe"] for c in eq["restarts"]] == list(candidate_recipes(DEFAULT_RECIPE)) == ["central", "screened"]
+    assert sum(c["chosen"] for c in eq["restarts"]) == 1
+    assert eq["recipe"] == next(c["recipe"] for c in eq["restarts"] if c["chosen"])
+    assert all((out / "restarts" / name / "equations.json").is_file() for name in ("central", "screened"))
     assert set(eq["truth_free"]) >= {"law_force_error", "network_force_error", "explains_data", "candidates"}
     assert len(eq["messages"]) == 2 and len(eq["canonical"]) == 2
     stds = [m["std"] for m in eq["messages"]]

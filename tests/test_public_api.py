@@ -18,4 +18,4 @@ def test_discover_from_python_is_the_cli_run(tmp_path):
 
     found = discover(law="spring", n=3, sims=100, epochs=1, out=str(tmp_path / "run"), progress=False)
     assert (tmp_path / "run" / "equations.json").exists()
-    assert found.config.law == "spring" and found.config.recipe == "central"
+    assert found.config.law == "spring" and found.config.recipe in ("central", "screened")

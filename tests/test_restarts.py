@@ -5,7 +5,7 @@ import json
 
 from eqlearn.config import DiscoverConfig
 from eqlearn.pipeline import run_discovery
-from eqlearn.restarts import choose
+from eqlearn.restarts import candidate_configs, choose
 
 
 def _summary(error, size, network=0.01):
@@ -23,7 +23,7 @@ def test_without_a_law_the_network_error_decides():
 
 def test_two_restarts_run_side_by_side_and_are_all_listed(tmp_path):
     config = DiscoverConfig(law="spring", n=3, sims=150, steps=4, epochs=2, restarts=2, out=str(tmp_path / "run"),
-                            progress=False)
+                            progress=False, recipe="central")
     discovery = run_discovery(config, log=lambda _: None, engine="process", workers=2)
     equations = json.loads((tmp_path / "run" / "equations.json").read_text())
     assert [r["restart"] for r in equations["restarts"]] == [0, 1]
@@ -32,3 +32,14 @@ def test_two_restarts_run_side_by_side_and_are_all_listed(tmp_path):
     assert discovery.config.out == str(tmp_path / "run")
     first, second = (json.loads((tmp_path / "run" / "restarts" / k / "equations.json").read_text()) for k in "01")
     assert first["test_loss"] != second["test_loss"]  # different initialisations, same data
+
+
+def test_a_portfolio_times_restarts_gives_one_directory_per_recipe_and_initialisation(tmp_path):
+    single = candidate_configs(DiscoverConfig(recipe="central", restarts=2, out=str(tmp_path)))
+    assert [(c.recipe, c.restart, c.out) for c in single] == [("central", k, str(tmp_path / "restarts" / str(k)))
+                                                             for k in range(2)]
+    portfolio = candidate_configs(DiscoverConfig(recipe="auto", restarts=2, out=str(tmp_path)))
+    assert [(c.recipe, c.restart, c.out.split("/")[-1]) for c in portfolio] == [
+        ("central", 0, "central-0"), ("central", 1, "central-1"), ("screened", 0, "screened-0"), ("screened", 1, "screened-1")]
+    assert all(c.restarts == 1 for c in single + portfolio)
+    assert [c.out.split("/")[-1] for c in candidate_configs(DiscoverConfig(out=str(tmp_path)))] == ["central", "screened"]

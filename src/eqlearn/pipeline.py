@@ -56,7 +56,7 @@ from eqlearn.readout.refit import RefittedMessage, refit_messages
 from eqlearn.readout.variables import DELTA, variable_names
 from eqlearn.readout.variables import evaluate as evaluate_expression
 from eqlearn.readout.verify import verify_law
-from eqlearn.recipes import DataSpec
+from eqlearn.recipes import DataSpec, candidate_recipes
 from eqlearn.sr import require_engine
 from eqlearn.symbolic import to_latex, to_string
 from eqlearn.train import Phase, TrainingDiverged, train
@@ -271,17 +271,19 @@ def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | No
 RESTART_SEED_STRIDE = 7919
 
 
-def run_discovery(config: DiscoverConfig, log=None, engine: str | None = None, workers: int | None = None) -> Discovery:
-    """The whole pipeline; writes the run directory `config.out` as it goes. With `config.restarts`
-    > 1 the initialisations run on `engine` with `workers` (`eqlearn.restarts`)."""
+def run_discovery(config: DiscoverConfig, log=None, engine: str | None = None, workers: int | None = None,
+                  loaded: tuple | None = None) -> Discovery:
+    """The whole pipeline; writes the run directory `config.out` as it goes. A portfolio recipe or
+    `config.restarts` > 1 trains several candidates and reports one (`eqlearn.restarts`); restarts
+    run on `engine` with `workers`."""
     log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
     if config.edge_model != "eql":
         require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before any work
-    if config.restarts > 1:
+    if config.restarts > 1 or len(candidate_recipes(config.recipe)) > 1:
         from eqlearn.restarts import run_with_restarts
 
         return run_with_restarts(config, log, engine, workers)
-    run = prepare_run(config)
+    run = prepare_run(config, loaded)
     trained = train_model(run, log)
     law = read_out(run, trained)
     return write_discovery(run, trained, law, judge(run, trained, law))
@@ -326,12 +328,12 @@ class ReadOutLaw:
     truth_free: dict
 
 
-def prepare_run(config: DiscoverConfig) -> PreparedRun:
+def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> PreparedRun:
     """Load or simulate the data, choose the run's units, resolve the config from the recipe and the
     data, create the run directory and store the resolved config in it."""
     start = time.perf_counter()
     refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
-    trajectories, truth = load_or_simulate(config)
+    trajectories, truth = loaded or load_or_simulate(config)
     # the run works in units where the data (the pairs its graph connects) are of order one
     units = choose_units(trajectories, config.seed, **_interacting_pairs(config.graph, trajectories.positions.shape[2]))
     trajectories = units.apply(trajectories)

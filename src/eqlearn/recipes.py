@@ -4,10 +4,13 @@ A recipe sees only what the data carry (`DataSpec`: dimension, particles, whethe
 velocities and charges, the softening of r), never the law that made them: the law is what a run
 is looking for. `--recipe NAME` picks one; `DEFAULT_RECIPE` is what a run uses when told nothing.
 Like torchdiffeq's solvers, recipes live in one registry (`RECIPES`) behind one checked lookup.
+A *portfolio* recipe (`members`) trains each member recipe on the same data and split and reports
+the law chosen by held-out error and size alone (`eqlearn.restarts.choose`), so a law outside
+one model's family can still come out of the default.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from eqlearn.errors import UserInputError
@@ -34,6 +37,8 @@ class Recipe:
     `eql_form` is "central" (the message is Σ g(scalars)·vector, `CentralEQLEdgeModel`), "screened"
     (the same, with exponentials of r among its units) or "free"
     (any EQL of all inputs, `EQLEdgeModel`); `units` None means the edge model's own default.
+    `members` names the recipes a portfolio trains; a portfolio's own fields are those of its
+    first member, the model built where one model must stand for it (e.g. `eqlearn compare`).
     """
 
     name: str
@@ -50,6 +55,7 @@ class Recipe:
     node_model: str = "newtonian"
     messages: int = 100
     prune_thresholds: tuple[float, ...] = field(default=(0.01, 0.03, 0.05))
+    members: tuple[str, ...] = ()
 
 
 def _axes(prefix: str, spec: DataSpec) -> list[str]:
@@ -81,11 +87,16 @@ def seed_features(spec: DataSpec) -> list[str]:
     return [*_axes("d", spec), "r", "1/r", "m1", "m2"]
 
 
+CENTRAL = Recipe("central", "every input the data carry; message = Σ EQL(scalars) × (u, dv): sums of power "
+                            "laws, each optionally times q1 q2", everything_the_data_carry, "central",
+                 CENTRAL_EDGE_UNITS, epochs=30)
 RECIPES: dict[str, Recipe] = {
     recipe.name: recipe
     for recipe in [
-        Recipe("central", "every input the data carry; message = Σ EQL(scalars) × (u, dv); the default",
-               everything_the_data_carry, "central", CENTRAL_EDGE_UNITS, epochs=30),
+        replace(CENTRAL, name="auto", summary="the default: central and screened, each trained on the same data; the "
+                                              "law with the smaller held-out error is reported (the shorter of "
+                                              "equals)", members=("central", "screened")),
+        CENTRAL,
         Recipe("screened", "as central, but the exp units read r too: monomials times e^(kr) (Yukawa, Morse-like "
                            "laws); plain power laws may come out with spurious e^(kr) factors",
                everything_the_data_carry, "screened", CENTRAL_EDGE_UNITS, epochs=30),
@@ -99,7 +110,12 @@ RECIPES: dict[str, Recipe] = {
                node_model="mlp", prune_thresholds=()),
     ]
 }
-DEFAULT_RECIPE = "central"
+DEFAULT_RECIPE = "auto"
+
+
+def candidate_recipes(name: str) -> tuple[str, ...]:
+    """The recipes a run with recipe `name` trains: a portfolio's members, else `name` itself."""
+    return get_recipe(name).members or (name,)
 
 
 def get_recipe(name: str) -> Recipe:

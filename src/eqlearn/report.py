@@ -55,14 +55,15 @@ def _truth_free_lines(verdict: dict) -> list[str]:
 
 
 def _restart_lines(restarts: list[dict] | None) -> list[str]:
-    """Every initialisation's law and held-out error; the chosen one marked."""
+    """Every candidate's recipe, law and held-out error; the chosen one marked."""
     if not restarts:
         return []
-    lines = [f"restarts ({len(restarts)} initialisations; chosen: the shortest law within 10 % of the smallest "
+    lines = [f"candidates ({len(restarts)} models; chosen: the shortest law within 10 % of the smallest "
              "held-out law error, without the truth):"]
     for s in restarts:
         error = s["law_force_error"] if s["law_force_error"] is not None else float("nan")
-        lines.append(f"  {'*' if s['chosen'] else ' '} {s['restart']}: law error {error:.3g}, network "
+        name = f"{s.get('recipe', '')} {s['restart']}".strip()
+        lines.append(f"  {'*' if s['chosen'] else ' '} {name}: law error {error:.3g}, network "
                      f"{s['network_force_error']:.3g}, size {s['law_size']}: {'; '.join(s['law'])}")
     return lines
 

@@ -1,23 +1,29 @@
-"""Several initialisations of one discovery run, and the law chosen among them without the truth.
+"""Several candidate models of one discovery run, and the law chosen among them without the truth.
 
 Training an EQL is not convex: one initialisation in a few settles on a wrong law (the truth-free
-verdict then says so). `discover --restarts K` trains K initialisations side by side on the same
-data and split (`eqlearn.engines.run_tasks`), each into `OUT/restarts/K`, and reports the law with
-the smallest held-out law error, preferring the shortest law as good as it by the truth-free
-verdict's own rule (`verdict.AS_GOOD_AS_NETWORK`, `verdict.ERROR_FLOOR`). The truth is never
-consulted; the verifier's verdict on each restart is only recorded.
+verdict then says so), and one model's family does not hold every law. A run trains every
+recipe of its portfolio (`recipes.candidate_recipes`: the default `auto` is central and screened)
+times `--restarts K` initialisations on the same data and split, each into `OUT/restarts/LABEL`,
+and reports the law with the smallest held-out law error, preferring the shortest law as good as
+it by the truth-free verdict's own rule (`verdict.AS_GOOD_AS_NETWORK`, `verdict.ERROR_FLOOR`).
+With K > 1 the candidates run side by side (`eqlearn.engines.run_tasks`); a portfolio alone runs
+its members one after another in this process, so a run stays one CPU's work wherever it is
+placed (a sweep, a benchmark). The truth is never consulted; the verifier's verdict on each
+candidate is only recorded.
 """
 from __future__ import annotations
 
 import json
 import logging
 import shutil
+import time
 from dataclasses import replace
 from pathlib import Path
 
 from eqlearn.engines import run_tasks
 from eqlearn.physics.dataset import write_text_atomically
-from eqlearn.pipeline import prepare_output, run_discovery
+from eqlearn.pipeline import load_or_simulate, prepare_output, refuse_nonempty, run_discovery
+from eqlearn.recipes import candidate_recipes
 from eqlearn.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR
 
 
@@ -26,10 +32,10 @@ def _run_one(config):
 
 
 def summary(restart: int, discovery) -> dict:
-    """One restart as the verdict lists it."""
+    """One candidate as the verdict lists it."""
     verdict = discovery.truth_free
     verification = discovery.verification
-    return {"restart": restart, "law": [m.get("unit_vector_form", m["expression"]) for m in discovery.messages],
+    return {"restart": restart, "recipe": discovery.config.recipe, "law": [m.get("unit_vector_form", m["expression"]) for m in discovery.messages],
             "law_force_error": verdict.get("law_force_error"), "network_force_error": verdict["network_force_error"],
             "law_size": verdict.get("law_size"), "recovered": None if verification is None else verification["passed"],
             "directory": discovery.config.out}
@@ -44,25 +50,49 @@ def choose(summaries: list[dict]) -> int:
     return min(good, key=lambda i: (summaries[i]["law_size"] or 0, error(summaries[i])))
 
 
+def candidate_configs(config) -> list:
+    """One config per recipe of the portfolio and initialisation, each with its own directory
+    under OUT/restarts: the restart's number, the recipe's name, or both."""
+    recipes = candidate_recipes(config.recipe)
+    out = Path(config.out)
+    label = lambda recipe, k: "-".join(([recipe] if len(recipes) > 1 else []) + ([str(k)] if config.restarts > 1 else []))
+    return [replace(config, recipe=recipe, restarts=1, restart=k, out=str(out / "restarts" / label(recipe, k)),
+                    progress=False)
+            for recipe in recipes for k in range(config.restarts)]
+
+
 def run_with_restarts(config, log=None, engine: str | None = None, workers: int | None = None):
-    """`config.restarts` discovery runs differing only in their initialisation; the chosen one's
-    files are copied to `config.out`, whose equations.json lists every restart."""
+    """Every candidate of `config` (its portfolio's recipes × `config.restarts`); the chosen one's
+    files are copied to `config.out`, whose equations.json lists every candidate."""
     log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
+    start = time.perf_counter()
+    refuse_nonempty(Path(config.out))
+    loaded = load_or_simulate(config)  # bad data stop here, before anything is written
     out = prepare_output(Path(config.out))
-    runs = [replace(config, restarts=1, restart=k, out=str(out / "restarts" / str(k)), progress=False)
-            for k in range(config.restarts)]
-    log(f"training {len(runs)} initialisations side by side")
-    discoveries = run_tasks(_run_one, runs, engine=engine, workers=workers, progress=config.progress,
-                            description="restarts")
-    summaries = [summary(k, d) for k, d in enumerate(discoveries)]
+    runs = candidate_configs(config)
+    if config.restarts > 1:
+        log(f"training {len(runs)} candidate models side by side")
+        discoveries = run_tasks(_run_one, runs, engine=engine, workers=workers, progress=config.progress,
+                                description="candidates")
+    else:
+        discoveries = []
+        for number, run in enumerate(runs, 1):
+            log(f"candidate {number}/{len(runs)}: recipe {run.recipe}")
+            discoveries.append(run_discovery(replace(run, progress=config.progress), log=log, loaded=loaded))
+    summaries = [summary(run.restart, d) for run, d in zip(runs, discoveries)]
     chosen = choose(summaries)
     for s in summaries:
-        s["chosen"] = s["restart"] == chosen
+        s["chosen"] = s is summaries[chosen]
     discovery = discoveries[chosen]
+    log(f"chosen: recipe {discovery.config.recipe}, restart {discovery.config.restart} (held-out error and size)")
     for item in Path(discovery.config.out).iterdir():
         if item.is_file():
             shutil.copy2(item, out / item.name)
     discovery.restarts = summaries
+    discovery.seconds = {**discovery.seconds, "all candidates": round(time.perf_counter() - start, 2)}
+    # the chosen candidate's settings, from this directory: --config reruns the reported law's model
     discovery.config = replace(discovery.config, out=str(out), restarts=config.restarts)
+    stored = replace(discovery.config, softening=discovery.config.softening * discovery.units.length)
+    write_text_atomically(out / "config.json", stored.to_json())
     write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     return discovery
