@@ -101,8 +101,9 @@ def run_item(item: tuple) -> dict:
 
 
 def write_tables(rows: list[dict], path: Path) -> str:
-    """One table per code version and recipe, so rows of different commits or recipes never mix."""
-    versions = list(dict.fromkeys((row["commit"], row["recipe"]) for row in rows))
+    """One table per code version and recipe, so rows of different commits or recipes never mix;
+    the newest first."""
+    versions = list(dict.fromkeys((row["commit"], row["recipe"]) for row in rows))[::-1]
     text = "\n".join(table([row for row in rows if (row["commit"], row["recipe"]) == v]) for v in versions)
     path.write_text(text)
     return text
@@ -113,7 +114,7 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         groups[(row["law"], row["n"], row["dim"])].append(row)
     version = rows[0]["commit"] if rows else "-"
-    lines = [f"Default recipe `{rows[0]['recipe'] if rows else '-'}`, commit `{version}`, metadata-free data files "
+    lines = [f"Recipe `{rows[0]['recipe'] if rows else '-'}`, commit `{version}`, metadata-free data files "
              f"({SIMS} systems x {STEPS} states); `python benchmarks/discover_sweep.py`.", "",
              "| law | n | d | verifier pass | exact and per-axis | law error ≤ network's (exact runs) | "
              "law / network error, failed runs | median wall s | max wall s | chosen recipe | example law (u = Δ/|Δ|) |",
