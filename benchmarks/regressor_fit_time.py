@@ -1,0 +1,77 @@
+"""Wall time of one `EQLRegressor` fit, on the AI Feynman equations that took longest.
+
+The Feynman benchmark runs equations side by side and beside other methods, so its seconds are
+those of a busy machine. This script times fits one after another in one process, on the same
+samples the benchmark uses (1,000 points, seed 0), with the regressor's defaults: run it on an
+otherwise idle machine. By default it takes the `--slowest` equations by the EQL seconds recorded
+in `results/feynman.jsonl` (noise-free rows), so the cases that could break the 60 s bar are the
+ones measured.
+
+    python benchmarks/regressor_fit_time.py                 # the 8 slowest
+    python benchmarks/regressor_fit_time.py --only I.50.26,II.21.32
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))
+from eqlearn import EQLRegressor  # noqa: E402
+from feynman import EQUATIONS, N_TRAIN, ONE_ROW_PER_KEY, ROWS, Equation, commit  # noqa: E402
+from results_log import append_rows, read_rows, write_markdown  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "regressor_fit_time.jsonl"
+TABLE = RESULTS.with_suffix(".md")
+
+
+def slowest(count: int) -> list[str]:
+    """The equations whose noise-free EQL fit took longest in the Feynman results."""
+    rows = [r for r in read_rows(ROWS, ONE_ROW_PER_KEY) if r["method"] == "eql" and r["noise"] == 0]
+    return [r["equation"] for r in sorted(rows, key=lambda r: -r["seconds"])[:count]]
+
+
+def time_fit(name: str, seed: int = 0) -> dict:
+    entry = next(e for e in EQUATIONS if e[0] == name)
+    equation = Equation(*entry)
+    rng = np.random.default_rng([seed, EQUATIONS.index(entry)])  # the Feynman benchmark's own samples
+    X, y = equation.sample(N_TRAIN, rng)
+    start = time.perf_counter()
+    model = EQLRegressor(random_state=seed).fit(X, y)
+    seconds = time.perf_counter() - start
+    return {"key": f"{name}|{seed}", "equation": name, "n_variables": X.shape[1], "seconds": round(seconds, 2),
+            "formula": str(model.sympy()), "commit": commit()}
+
+
+def write_table(rows: list[dict]) -> str:
+    lines = ["# One EQLRegressor fit, one after another on an idle machine", "",
+             "Written by `benchmarks/regressor_fit_time.py` (1,000 points of the Feynman benchmark's samples, "
+             "defaults, seed 0).", "", "| commit | equation | variables | seconds | formula |", "|---|---|---|---|---|"]
+    lines += [f"| {r['commit']} | {r['equation']} | {r['n_variables']} | {r['seconds']} | `{r['formula'][:80]}` |"
+              for r in rows]
+    for version in dict.fromkeys(r["commit"] for r in rows):
+        seconds = [r["seconds"] for r in rows if r["commit"] == version]
+        lines.append(f"\n{version}: {len(seconds)} fits, median {statistics.median(seconds):.1f} s, "
+                     f"max {max(seconds):.1f} s.")
+    return write_markdown(TABLE, lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slowest", type=int, default=8, help="how many of the slowest Feynman fits (default 8)")
+    parser.add_argument("--only", help="comma-separated equation names instead")
+    args = parser.parse_args()
+    names = args.only.split(",") if args.only else slowest(args.slowest)
+    for name in names:
+        row = time_fit(name)
+        append_rows(RESULTS, [row])
+        print(f"{name}: {row['seconds']} s  {row['formula'][:100]}", flush=True)
+    print(write_table(read_rows(RESULTS)))
+
+
+if __name__ == "__main__":
+    main()
