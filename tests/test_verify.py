@@ -34,6 +34,15 @@ def test_rotated_law_passes_but_is_rotated_until_canonicalised():
     assert verify_law(rotated, SPRING, 2, canonical=[str(c) for c in canonical]).unrotated
 
 
+def test_canonical_form_keeps_ratios_of_snapped_coefficients_exact():
+    # a screened Coulomb law as the refit wrote it: exact, but in terms whose coefficients are 101 and -100
+    law = [f"101*d{a}*q1*q2/(r**2*exp(r) - 0.01*r*exp(r)) - 100*d{a}*q1*q2*exp(-r)/r**2" for a in "xy"]
+    canonical = canonical_form([sympy.sympify(e) for e in law], sympy.symbols("dx dy"))
+    assert verify_law(law, "q1*q2*exp(-r)/r", 2, canonical=[str(c) for c in canonical]).exact == [True, True]
+    # plain 3-digit coefficients stay as they are
+    assert "0.27" in str(canonical_form([sympy.sympify("dx + 0.27*dx/r"), sympy.sympify("dy")], sympy.symbols("dx dy"))[0])
+
+
 def test_acceleration_form_is_recognised_for_mass_laws():
     result = verify_law(["-dx*m2/(r*(r - 0.01))", "-dy*m2/(r*(r - 0.01))"], "m1*m2*log(r)", 2)
     assert result.passed and result.form == "acceleration" and result.exact == [True, True]

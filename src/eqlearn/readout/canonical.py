@@ -13,6 +13,12 @@ from eqlearn.symbolic import clean_expression
 
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8
+#: A reduced coefficient that rounding would change, but that lies within this relative distance
+#: of a fraction p/q with q <= EXACT_DENOMINATOR, is that fraction: pivoting divides coefficients
+#: the refit snapped (101 and -100 in a screened Coulomb law), and 100/101 rounded to 0.99 is no
+#: longer the law.
+EXACT_RATIO_TOLERANCE = 1e-9
+EXACT_DENOMINATOR = 1000
 
 
 
@@ -93,9 +99,21 @@ def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], di
     scales = np.array([_rms(_evaluate(t, values)) for t in terms]) if values is not None else np.ones(len(terms))
     reduced, pivots = _gauss_jordan(matrix, scales)
     order = sorted(range(len(pivots)), key=lambda i: (_axis_rank(terms[pivots[i]], axes), pivots[i]))
-    canonical = [clean_expression(sympy.Add(*[sympy.Float(c) * t for c, t in zip(reduced[i], terms)]),
+    canonical = [clean_expression(sympy.Add(*[reduced_coefficient(c, digits) * t for c, t in zip(reduced[i], terms)]),
                                   digits=digits, drop_below=drop_below) for i in order]
     return canonical + [sympy.Integer(0)] * (len(exprs) - len(canonical))
+
+
+def reduced_coefficient(value: float, digits: int = 3) -> sympy.Expr:
+    """`value` as the fraction it is (EXACT_RATIO_TOLERANCE) where rounding to `digits` would
+    change it, else as a float for `clean_expression` to round."""
+    value = float(value)
+    if value == 0 or float(f"{value:.{digits}g}") == value:
+        return sympy.Float(value)
+    fraction = sympy.Rational(value).limit_denominator(EXACT_DENOMINATOR)
+    if abs(float(fraction) - value) <= EXACT_RATIO_TOLERANCE * abs(value):
+        return fraction
+    return sympy.Float(value)
 
 
 def _gauss_jordan(matrix: np.ndarray, scales: np.ndarray, tolerance: float = 1e-9) -> tuple[np.ndarray, list[int]]:
