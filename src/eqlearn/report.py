@@ -8,7 +8,9 @@ def describe_discovery(discovery) -> str:
     eq = discovery.equations()
     source = f"data {eq['data']}" if eq["data"] else "simulated data"
     eps = eq["softening"] or 0
-    lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {eq['recipe']}", *_derivative_lines(eq), "",
+    recipes = list(dict.fromkeys(c.get("recipe") for c in eq.get("restarts") or [] if c.get("recipe")))
+    recipe = eq["recipe"] + (f" (chosen from {', '.join(recipes)})" if len(recipes) > 1 else "")
+    lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {recipe}", *_derivative_lines(eq), "",
              "top messages (by std), read from the edge model:"]
     lines += [f"  m{k + 1} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for k, m in enumerate(eq["messages"])]
     if any("refitted" in m for m in eq["messages"]):
