@@ -345,7 +345,8 @@ def run_equation(equation: Equation, noise: float, seed: int, methods: list[str]
     for method in methods:
         key = f"{equation.name}|{noise}|{seed}|{method}"
         if key in done:
-            budget = budget or next((r["seconds"] for r in read_rows(ROWS, ONE_ROW_PER_KEY) if r["key"] == f"{equation.name}|{noise}|{seed}|eql"), None)
+            eql_key = f"{equation.name}|{noise}|{seed}|eql"
+            budget = budget or next((r["seconds"] for r in read_rows(ROWS, ONE_ROW_PER_KEY) if r["key"] == eql_key), None)
             continue
         start = time.perf_counter()
         try:

@@ -13,6 +13,7 @@ from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
 from eqlearn.pipeline import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.readout.verify import parse_message
 from eqlearn.recipes import DEFAULT_RECIPE, candidate_recipes
+from eqlearn.restarts import RETRY_ABOVE
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 
@@ -34,10 +35,15 @@ def test_run_directory_contract(spring_run):
     assert eq["variables"] == ["dx", "dy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"]
     assert eq["recipe"] in candidate_recipes(DEFAULT_RECIPE) and eq["truth"]["potential"] == "(r - 1)**2"
     # the default portfolio: every member trained into its own directory, one chosen without the truth
-    assert [c["recipe"] for c in eq["restarts"]] == list(candidate_recipes(DEFAULT_RECIPE)) == ["central", "screened"]
+    assert list(candidate_recipes(DEFAULT_RECIPE)) == ["central", "screened"]
     assert sum(c["chosen"] for c in eq["restarts"]) == 1
     assert eq["recipe"] == next(c["recipe"] for c in eq["restarts"] if c["chosen"])
-    assert all((out / "restarts" / name / "equations.json").is_file() for name in ("central", "screened"))
+    # two epochs leave no law that explains the data, so each member got a second initialisation
+    assert [(c["recipe"], c["restart"]) for c in eq["restarts"]] == [("central", 0), ("screened", 0),
+                                                                     ("central", 1), ("screened", 1)]
+    assert min(c["law_force_error"] for c in eq["restarts"][:2]) > RETRY_ABOVE
+    for name in ("central", "screened", "central-1", "screened-1"):
+        assert (out / "restarts" / name / "equations.json").is_file(), name
     assert set(eq["truth_free"]) >= {"law_force_error", "network_force_error", "explains_data", "candidates"}
     assert len(eq["messages"]) == 2 and len(eq["canonical"]) == 2
     stds = [m["std"] for m in eq["messages"]]
@@ -176,7 +182,9 @@ def test_law_is_refitted_and_written_with_the_unit_vector(spring_run):
         parse_message(message["refitted"])
         assert message["refit_r2"] <= 1 + 1e-9  # held-out R², negative for a law worse than zero
         readable = {str(s) for s in sympy.sympify(message["unit_vector_form"]).free_symbols}
-        assert readable <= {"ux", "uy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"}  # Δ appears only through u
+        # Δ appears only through u, except in laws left as they are (long, or with powers beyond halves)
+        kept = sympy.simplify(sympy.sympify(message["unit_vector_form"]) - sympy.sympify(message["refitted"])) == 0
+        assert readable <= {"ux", "uy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"} or kept, message
     assert set(eq["readout_verification"]) >= {"form", "r2", "passed"}
 
 

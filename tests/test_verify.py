@@ -43,6 +43,15 @@ def test_canonical_form_keeps_ratios_of_snapped_coefficients_exact():
     assert "0.27" in str(canonical_form([sympy.sympify("dx + 0.27*dx/r"), sympy.sympify("dy")], sympy.symbols("dx dy"))[0])
 
 
+def test_unit_vector_form_leaves_exponentials_of_long_fractions_alone():
+    from eqlearn.readout.canonical import unit_vector_form
+
+    # nsimplify makes exp(0.30664384006727*r) exp(30664384006727*r/10**14): factoring that as a polynomial
+    # in exp(r/10**14) would need astronomically many coefficients
+    law = sympy.sympify("1.3*dx/(r*exp(0.30664384006727*r) - 0.01*exp(0.30664384006727*r))")
+    assert unit_vector_form(law, dim=2) == law
+
+
 def test_acceleration_form_is_recognised_for_mass_laws():
     result = verify_law(["-dx*m2/(r*(r - 0.01))", "-dy*m2/(r*(r - 0.01))"], "m1*m2*log(r)", 2)
     assert result.passed and result.form == "acceleration" and result.exact == [True, True]

@@ -146,8 +146,8 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
     writes it: `-2*ux*(r - 1)` rather than `-2*dx*r/(r - 0.01) + 2*dx/(r - 0.01)`. The algebra is
     done in exact rationals; numbers that are not simple fractions come back as rounded floats.
     Given `dim`, |u|² = 1 is used too (an EQL can build the constant 1 as ux·ux + uy·uy).
-    Long expressions (more than `READABLE_TERMS` terms) and ones with powers other than multiples
-    of ½ are returned unchanged.
+    Long expressions (more than `READABLE_TERMS` terms), ones with powers other than multiples
+    of ½ and ones with exponentials of r times a long fraction are returned unchanged.
     """
     if len(sympy.Add.make_args(sympy.expand(expr))) > READABLE_TERMS:
         return expr
@@ -155,6 +155,8 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
     exact = sympy.nsimplify(sympy.sympify(expr), rational=True)
     if any(power.exp.is_Rational and power.exp.q > 2 for power in exact.atoms(sympy.Pow)):
         return expr  # powers such as r**(389/125): factoring them can run for hours, and no short form hides there
+    if any(q.q > 1000 for e in exact.atoms(sympy.exp) for q in e.args[0].atoms(sympy.Rational)):
+        return expr  # exp(p r / q) with a long fraction: factoring treats it as exp(r/q)**p and runs out of memory
     distance = r - sympy.nsimplify(softening, rational=True)
     substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
     rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
