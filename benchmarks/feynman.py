@@ -336,9 +336,15 @@ def commit() -> str:
     return head + ("+dirty" if dirty else "")
 
 
-def run_equation(equation: Equation, noise: float, seed: int, methods: list[str], done: set[str]) -> list[dict]:
+def training_data(equation: Equation, seed: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray]:
+    """An equation's N_TRAIN training points for `seed`, and the generator that drew them (the
+    noise and the test points continue from it)."""
     rng = np.random.default_rng([seed, EQUATIONS.index(next(e for e in EQUATIONS if e[0] == equation.name))])
-    X, y = equation.sample(N_TRAIN, rng)
+    return (rng, *equation.sample(N_TRAIN, rng))
+
+
+def run_equation(equation: Equation, noise: float, seed: int, methods: list[str], done: set[str]) -> list[dict]:
+    rng, X, y = training_data(equation, seed)
     if noise > 0:
         y = y + rng.normal(0, noise * np.sqrt(np.mean(y**2)), size=y.shape)
     rows, budget = [], None

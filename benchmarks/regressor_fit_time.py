@@ -18,11 +18,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).parent))
 from eqlearn import EQLRegressor  # noqa: E402
-from feynman import EQUATIONS, N_TRAIN, ONE_ROW_PER_KEY, ROWS, Equation, commit  # noqa: E402
+from feynman import EQUATIONS, ONE_ROW_PER_KEY, ROWS, Equation, commit, training_data  # noqa: E402
 from results_log import append_rows, read_rows, write_markdown  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "regressor_fit_time.jsonl"
@@ -36,10 +34,8 @@ def slowest(count: int) -> list[str]:
 
 
 def time_fit(name: str, seed: int = 0) -> dict:
-    entry = next(e for e in EQUATIONS if e[0] == name)
-    equation = Equation(*entry)
-    rng = np.random.default_rng([seed, EQUATIONS.index(entry)])  # the Feynman benchmark's own samples
-    X, y = equation.sample(N_TRAIN, rng)
+    equation = Equation(*next(e for e in EQUATIONS if e[0] == name))
+    _, X, y = training_data(equation, seed)  # the Feynman benchmark's own samples
     start = time.perf_counter()
     model = EQLRegressor(random_state=seed).fit(X, y)
     seconds = time.perf_counter() - start

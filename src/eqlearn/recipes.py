@@ -97,9 +97,9 @@ RECIPES: dict[str, Recipe] = {
                                               "law with the smaller held-out error is reported (the shorter of "
                                               "equals)", members=("central", "screened")),
         CENTRAL,
-        Recipe("screened", "as central, but the exp units read r too: monomials times e^(kr) (Yukawa, Morse-like "
-                           "laws); plain power laws may come out with spurious e^(kr) factors",
-               everything_the_data_carry, "screened", CENTRAL_EDGE_UNITS, epochs=30),
+        replace(CENTRAL, name="screened", eql_form="screened",
+                summary="as central, but the exp units read r too: monomials times e^(kr) (Yukawa, Morse-like "
+                        "laws); plain power laws may come out with spurious e^(kr) factors"),
         Recipe("polynomial", "u, r, 1/r, m1, m2 into a free two-layer EQL (polynomial units)",
                polynomial_features, "free", POLYNOMIAL_EDGE_UNITS, epochs=20),
         Recipe("power-law", "u and logarithms of r, m1, m2 into a free EQL with power-law units",

@@ -38,11 +38,12 @@ def _run_one(config):
     return run_discovery(config, log=lambda _: None)
 
 
-def summary(restart: int, discovery) -> dict:
+def summary(discovery) -> dict:
     """One candidate as the verdict lists it."""
     verdict = discovery.truth_free
     verification = discovery.verification
-    return {"restart": restart, "recipe": discovery.config.recipe, "law": [m.get("unit_vector_form", m["expression"]) for m in discovery.messages],
+    return {"restart": discovery.config.restart, "recipe": discovery.config.recipe,
+            "law": [m.get("unit_vector_form", m["expression"]) for m in discovery.messages],
             "law_force_error": verdict.get("law_force_error"), "network_force_error": verdict["network_force_error"],
             "law_size": verdict.get("law_size"), "recovered": None if verification is None else verification["passed"],
             "directory": discovery.config.out}
@@ -55,21 +56,22 @@ def law_error(summary: dict) -> float:
 
 def choose(summaries: list[dict]) -> int:
     """The index of the shortest law within AS_GOOD_AS_NETWORK of the smallest held-out law error."""
-    error = law_error
-    best = min(error(s) for s in summaries)
-    good = [i for i, s in enumerate(summaries) if error(s) <= AS_GOOD_AS_NETWORK * best + ERROR_FLOOR]
-    return min(good, key=lambda i: (summaries[i]["law_size"] or 0, error(summaries[i])))
+    best = min(law_error(s) for s in summaries)
+    good = [i for i, s in enumerate(summaries) if law_error(s) <= AS_GOOD_AS_NETWORK * best + ERROR_FLOOR]
+    return min(good, key=lambda i: (summaries[i]["law_size"] or 0, law_error(summaries[i])))
 
 
-def candidate_configs(config) -> list:
-    """One config per recipe of the portfolio and initialisation, each with its own directory
-    under OUT/restarts: the restart's number, the recipe's name, or both."""
+def candidate_configs(config, restarts: range | None = None) -> list:
+    """One config per recipe of the portfolio and initialisation (`restarts`, default all of
+    `config.restarts`), each with its own directory under OUT/restarts: the restart's number, the
+    recipe's name, or both."""
     recipes = candidate_recipes(config.recipe)
-    out = Path(config.out)
-    label = lambda recipe, k: "-".join(([recipe] if len(recipes) > 1 else []) + ([str(k)] if config.restarts > 1 else []))
-    return [replace(config, recipe=recipe, restarts=1, restart=k, out=str(out / "restarts" / label(recipe, k)),
+    restarts = range(config.restarts) if restarts is None else restarts
+    numbered = list(restarts) != [0]
+    label = lambda recipe, k: "-".join(([recipe] if len(recipes) > 1 else []) + ([str(k)] if numbered else []))
+    return [replace(config, recipe=recipe, restarts=1, restart=k, out=str(Path(config.out) / "restarts" / label(recipe, k)),
                     progress=False)
-            for recipe in recipes for k in range(config.restarts)]
+            for recipe in recipes for k in restarts]
 
 
 def _one_after_another(runs: list, progress: bool, log, loaded) -> list:
@@ -95,15 +97,12 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
                                 description="candidates")
     else:
         discoveries = _one_after_another(runs, config.progress, log, loaded)
-        best = min(law_error(summary(run.restart, d)) for run, d in zip(runs, discoveries))
+        best = min(law_error(summary(d)) for d in discoveries)
         if best > RETRY_ABOVE:
             log(f"no candidate's law explains the held-out data (best error {best:.2g} > {RETRY_ABOVE:g}): "
                 "one more initialisation of each")
-            again = [replace(run, restart=run.restart + 1, out=str(Path(run.out).parent / f"{run.recipe}-{run.restart + 1}"))
-                     for run in runs]
-            discoveries += _one_after_another(again, config.progress, log, loaded)
-            runs += again
-    summaries = [summary(run.restart, d) for run, d in zip(runs, discoveries)]
+            discoveries += _one_after_another(candidate_configs(config, range(1, 2)), config.progress, log, loaded)
+    summaries = [summary(d) for d in discoveries]
     chosen = choose(summaries)
     for s in summaries:
         s["chosen"] = s is summaries[chosen]
