@@ -72,6 +72,34 @@ def test_units_whose_inputs_are_all_pruned_vanish_from_the_read_out():
     assert network.to_sympy(["x"])[0] == sympy.sympify("3*x")
 
 
+def small_coefficient_fit(undo: float | None):
+    """y = 0.0009 x through two weights of about 0.03: pruning at 0.05 takes the whole law away."""
+    torch.manual_seed(0)
+    x = torch.linspace(-1, 1, 64).unsqueeze(-1)
+    y = 9e-4 * x
+    network = EQLNetwork(1, 1, {"identity": 1}, depth=1)
+    with torch.no_grad():
+        network.hidden[0].weight.fill_(0.02)
+        network.output.weight.fill_(0.02)
+
+    def objective(_batch, _regularization):
+        loss = ((network(x) - y) ** 2).mean() / (y**2).mean()
+        return loss, {"loss": float(loss.detach())}
+
+    phases = [Phase(100, 1e-3), Phase(5, 1e-3, prune_threshold=0.05)]
+    history = train(network, objective, lambda: [None], phases, progress=False, undo_spoiling_prune=undo)
+    return network, history, x, y
+
+
+def test_a_pruning_round_that_spoils_the_fit_is_undone():
+    pruned, history, x, _ = small_coefficient_fit(undo=None)
+    assert history.undone_prunes == [] and count_active_weights(pruned) == 0
+    kept, history, x, y = small_coefficient_fit(undo=10.0)
+    assert history.undone_prunes == [0.05]
+    assert count_active_weights(kept) == 2
+    assert torch.allclose(kept(x), y, rtol=0.05, atol=1e-6)
+
+
 def test_hard_concrete_gates_are_random_in_training_and_fixed_in_eval():
     gate = HardConcreteGate((50, 4))
     first, second = gate(), gate()

@@ -177,3 +177,33 @@ def test_antisymmetric_messages_without_reverse_edges_evaluate_the_pair_both_way
     pairs = [tuple(pair) for pair in complete.edges.edge_index.T.tolist()]
     for k, pair in enumerate(one_way_pairs):
         torch.testing.assert_close(some[:, k], everything[:, pairs.index(pair)])
+
+
+def test_messages_print_in_the_reported_unit_of_mass_before_small_terms_are_dropped():
+    """Learned masses train in one unit and are reported in another: the formula printed with
+    `mass_unit` computes the same messages from the reported masses, and a law whose coefficient is
+    small only in the training unit (0.009 m1 m2 / r², kept at 0.9 when masses are 10x smaller) stays."""
+    from eqlearn.gnn.edge_models import CentralEQLEdgeModel
+
+    names = ["ux", "uy", "r", "log_r", "log_m1", "log_m2"]
+    edge = CentralEQLEdgeModel(names, 2).double()
+    with torch.no_grad():
+        for layer in edge.network.layers:
+            layer.weight.zero_()
+        first, second = edge.network.hidden
+        first.weight[6] = torch.tensor([0.0, -2.0, 1.0, 1.0], dtype=torch.float64)  # first exp unit: m1 m2 / r²
+        second.weight[0, 5] = 0.3  # an identity unit of layer 2 reads it
+        edge.network.output.weight[0, 0] = 0.03
+    model = ParticleGNN(FeatureBuilder(names, 2), edge, NewtonianNodeModel(2), EdgeList.complete(3), antisymmetric=True)
+    assert model.message_expressions() == [0, 0]  # 0.009 is below the read-out's threshold
+    dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
+    printed = model.message_expressions(mass_unit=10.0)
+    assert sympy.simplify(printed[0] - 0.9 * m1 * m2 * dx / r**3) == 0
+    positions, masses, charges = random_systems(batch=2, n=3)
+    with torch.no_grad():
+        messages = model.messages(positions, masses, charges)
+    context = model.pair_context(positions, masses / 10.0, charges)
+    values = [context.delta[..., 0], context.delta[..., 1], context.r, context.m1, context.m2]
+    for k, expr in enumerate(printed):
+        np.testing.assert_allclose(sympy.lambdify((dx, dy, r, m1, m2), expr, "numpy")(*(v.numpy() for v in values)),
+                                   messages[..., k].numpy(), rtol=1e-6)

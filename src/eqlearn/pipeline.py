@@ -48,7 +48,6 @@ from eqlearn.readout.messages import (
     message_variables,
     read_top_messages,
     readout_graphs,
-    to_reference_unit,
     write_pareto_fronts,
 )
 from eqlearn.readout.polish import polish_law_and_masses
@@ -172,6 +171,10 @@ def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN
     return ParticleGNN(features, edge, node, graph, antisymmetric=config.antisymmetric)
 
 
+#: A pruning round that leaves the force error this many times higher removed part of the law (`train`).
+SPOILING_PRUNE = 10.0
+
+
 def training_phases(config: DiscoverConfig) -> list[Phase]:
     """A sparsity phase, pruning rounds at rising thresholds, then fine-tuning without penalty.
 
@@ -261,9 +264,12 @@ def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | No
         return None
     initial, trusted = masses_from_momentum(train_data.accelerations)
     reference = choose_reference(initial, getattr(train_data, "names", None), config.reference_particle)
-    # training unit: each system's geometric-mean mass is 1, so typical forces are of order one even
-    # where the masses span decades (the report's unit, the reference particle's mass, is applied after)
-    initial = initial / np.exp(np.log(initial).mean(axis=1, keepdims=True))
+    # training unit: each system's heaviest particle (the momentum estimate's own scale). The run's
+    # time unit makes the median acceleration one, and in a law that couples masses the heaviest
+    # partners dominate it, so the law's coefficient is then of order one. In units of a typical
+    # (geometric-mean) mass Newton's coefficient for the solar system is 1e-6 instead of 0.06, made
+    # of weights that pruning takes for noise. The report's unit, the reference particle's mass,
+    # is applied after.
     return LearnedMasses(initial, reference, trusted)
 
 
@@ -363,10 +369,13 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     with_learned = lambda g: g if masses is None else g.with_masses(masses(g.system).detach())
     generator = torch.Generator().manual_seed(initialisation)
 
-    def on_epoch(row: dict) -> None:
-        _append_csv(out / "metrics.csv", row)
+    def save_checkpoint() -> None:
         with atomic_output(out / "checkpoint.pt") as handle:  # a kill mid-write leaves the last good one
             torch.save({"state_dict": trainable.state_dict(), "config": asdict(config)}, handle)
+
+    def on_epoch(row: dict) -> None:
+        _append_csv(out / "metrics.csv", row)
+        save_checkpoint()
 
     learning = f"; learning a mass per particle ({reference_name(masses, run.trajectories)} = 1)" if masses else ""
     device = resolve_device(config.device)
@@ -376,14 +385,18 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     trainable.to(device)
     train_on, val_on = train_set.to(device), val_set.to(device)
     try:
-        train(trainable, objective, lambda: train_on.batches(config.batch_size, generator), training_phases(config),
-              validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))}, on_epoch=on_epoch,
-              progress=config.progress)
+        history = train(trainable, objective, lambda: train_on.batches(config.batch_size, generator),
+                        training_phases(config), validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))},
+                        on_epoch=on_epoch, progress=config.progress, undo_spoiling_prune=SPOILING_PRUNE)
     except TrainingDiverged as error:
         raise TrainingDiverged(f"{error}; the last good checkpoint is in {out / 'checkpoint.pt'}") from None
     finally:
         trainable.cpu()  # read-out, refit and verdicts run on the CPU
     run.clock["train"] = round(time.perf_counter() - start, 2)
+    for threshold in history.undone_prunes:
+        log(f"pruning at {threshold:g} raised the loss more than {SPOILING_PRUNE:g}x: undone, no further pruning")
+    if history.undone_prunes:
+        save_checkpoint()  # the weights from before the undone round, not the last epoch's
     network_sets = [with_learned(g) for g in (train_set, val_set, test_set)]  # the masses the network trained with
     return TrainedRun(model, masses, splits, network_sets)
 
@@ -393,12 +406,12 @@ def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
     its canonical form and the truth-free verdict, all in the run's units."""
     config, model, masses, network_sets = run.config, trained.model, trained.masses, trained.network_sets
     start = time.perf_counter()
-    readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed)
+    readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed,
+                                mass_unit=1.0 if masses is None else masses.unit)
     reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
     if masses is not None:
         reported = masses.in_reference_units()
         law_sets = [_with_masses(g, reported) for g in network_sets]
-        to_reference_unit(readout, masses.unit, message_variables(model, law_sets[2]))
     refitted, law, reported, polished, test_law = read_out_law(config, model, readout, law_sets, reported,
                                                                None if masses is None else masses.reference)
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)

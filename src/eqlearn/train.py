@@ -45,6 +45,7 @@ class TrainingDiverged(RuntimeError):
 @dataclass
 class History:
     rows: list[dict] = field(default_factory=list)
+    undone_prunes: list[float] = field(default_factory=list)  # thresholds whose pruning was undone
 
     def log(self, **row) -> None:
         self.rows.append(row)
@@ -79,12 +80,18 @@ def train(
     on_epoch: Callable[[dict], None] | None = None,
     progress: bool = True,
     divergence_factor: float = 1e4,
+    undo_spoiling_prune: float | None = None,
 ) -> History:
     """Run `phases` in order; `batches()` yields one epoch of batches (re-called every epoch).
 
     After every epoch the metrics (mean over batches, plus `validate()`) go to `history` and to
     `on_epoch` (e.g. for checkpoints). A NaN/inf loss, or one `divergence_factor` times the first
     epoch's, restores the last good weights and raises `TrainingDiverged`.
+
+    `undo_spoiling_prune`: a pruning round whose phase ends with a loss more than this factor above
+    the loss before it took away part of the fit, not spurious terms (weights that are small only
+    because the data's scales make the law's coefficients small). The weights before the round come
+    back, the rest of the schedule runs without pruning, and `history.undone_prunes` says so.
     """
     history = History()
     good_state = _snapshot(model)
@@ -92,9 +99,14 @@ def train(
     total_epochs = sum(p.epochs for p in phases)
     bar = tqdm(total=total_epochs, disable=not progress, file=sys.stderr, unit="epoch", dynamic_ncols=True)
     epoch = 0
+    pruning = True
     try:
         for phase in phases:
-            if phase.prune_threshold is not None:
+            before_pruning = None
+            if phase.prune_threshold is not None and pruning:
+                if undo_spoiling_prune is not None and history.rows:
+                    prune(model, 0.0)  # fold any gates first: the state to come back to is then a plain one
+                    before_pruning = (_snapshot(model), history.last.get("loss"))
                 prune(model, phase.prune_threshold)
                 good_state = _snapshot(model)
             epoch_batches = list(batches())
@@ -133,12 +145,22 @@ def train(
                     on_epoch(row)
                 bar.set_postfix({k: _short(v) for k, v in row.items() if k not in ("epoch", "phase")}, refresh=False)
                 bar.update(1)
+            if before_pruning is not None and _spoiled(before_pruning[1], history.last.get("loss"), undo_spoiling_prune):
+                model.load_state_dict(before_pruning[0])
+                good_state, pruning = before_pruning[0], False
+                history.undone_prunes.append(phase.prune_threshold)
     except TrainingDiverged:
         model.load_state_dict(good_state)
         raise
     finally:
         bar.close()
     return history
+
+
+def _spoiled(before: float | None, after: float | None, factor: float) -> bool:
+    if before is None or after is None:
+        return False
+    return not math.isfinite(after) or after > factor * max(before, 1e-12)
 
 
 def _snapshot(model: nn.Module) -> dict:

@@ -1,6 +1,7 @@
 """The particle GNN: pair features → edge model → sum per receiver → node model → accelerations."""
 from __future__ import annotations
 
+import numpy as np
 import sympy
 import torch
 from torch import nn
@@ -8,7 +9,7 @@ from torch import nn
 from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
-from eqlearn.readout.variables import REVERSE_PAIR
+from eqlearn.readout.variables import REVERSE_PAIR, m1, m2
 
 
 def pair_messages(features: FeatureBuilder, edge_model: nn.Module, context: PairContext,
@@ -70,10 +71,21 @@ class ParticleGNN(nn.Module):
         messages = self.edge_model(self.features(context))
         return (messages - messages[..., self.reverse, :]) / 2
 
-    def message_expressions(self, **readout) -> list[sympy.Expr]:
+    def message_expressions(self, mass_unit: float = 1.0, **readout) -> list[sympy.Expr]:
         """Every message as a formula in the pair variables (edge models that can print themselves);
-        `readout` (threshold, digits) goes to the edge model's `to_sympy`."""
-        formulas = self.edge_model.to_sympy(self.features.expressions, **readout)
+        `readout` (threshold, digits) goes to the edge model's `to_sympy`.
+
+        `mass_unit`: the masses the network read were `mass_unit` times those the formula is written
+        in (learned masses: trained in one unit, reported in the reference particle's). The formula
+        is written in the reported masses *before* small terms are dropped, so what counts as small
+        does not depend on the unit training happened to drift to."""
+        inputs = self.features.expressions
+        if mass_unit != 1.0:
+            shift = sympy.Float(float(np.log(mass_unit)))
+            scaled = {sympy.log(m1): shift + sympy.log(m1), sympy.log(m2): shift + sympy.log(m2),
+                      m1: mass_unit * m1, m2: mass_unit * m2}
+            inputs = [e.xreplace(scaled) for e in inputs]
+        formulas = self.edge_model.to_sympy(inputs, **readout)
         if self.antisymmetric:
             formulas = [sympy.expand((f - f.xreplace(REVERSE_PAIR)) / 2) for f in formulas]
         return formulas

@@ -19,8 +19,6 @@ from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphSet
 from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.readout.canonical import drop_negligible_terms
-from eqlearn.readout.variables import m1 as sym_m1
-from eqlearn.readout.variables import m2 as sym_m2
 from eqlearn.sr import fit_symbolic, plot_pareto_front
 from eqlearn.symbolic import to_string
 
@@ -44,11 +42,14 @@ class MessageReadout:
     fits: list = field(default_factory=list)  # the symbolic regressions of the top messages (baseline route)
 
 
-def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048) -> MessageReadout:
+def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048,
+                      mass_unit: float = 1.0) -> MessageReadout:
     """Rank messages by std, keep the top `dim`, and write them as formulas.
 
     An EQL edge model is read straight from its weights; any other edge model gets a symbolic
-    regression fitted to its top messages (the baseline route).
+    regression fitted to its top messages (the baseline route). With learned masses, `graphs`
+    carry them in the training unit and the formulas come out in masses `mass_unit` times smaller
+    (the reference particle's unit), and so do the masses among `variables`.
     """
     part = readout_graphs(model, graphs, limit)
     edges = model.edges.for_positions(part.positions)
@@ -57,11 +58,13 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
         messages = _existing(model.messages(*part.inputs, edges=edges), edges).reshape(-1, model.edge_model.n_messages)
     messages = messages.numpy()
     variables = _variables_on(model, part, edges)
+    for mass in ("m1", "m2"):  # in the unit the formulas are written in
+        variables[mass] = variables[mass] / mass_unit
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
     if isinstance(model.edge_model, ReadableEdgeModel):
-        formulas = model.message_expressions()
+        formulas = model.message_expressions(mass_unit=mass_unit)
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
         full = {i: formulas[i] for i in top}
         expressions = [drop_negligible_terms(full[i], variables, NEGLIGIBLE_TERM) for i in top]
@@ -74,16 +77,6 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
         expressions = [fit.expression for fit in fits]
         full = dict(zip(top, expressions))
     return MessageReadout(top, expressions, stds, messages[:, top], variables, live, full, fits)
-
-
-def to_reference_unit(readout: MessageReadout, unit: float, variables: dict[str, np.ndarray]) -> None:
-    """Rewrite the read-out, read in the training unit of mass, in units of the reference particle's
-    mass (m → unit · m), with the message variables of the same edges in that unit."""
-    scale = {sym_m1: unit * sym_m1, sym_m2: unit * sym_m2}
-    rewrite = lambda e: sympy.expand(sympy.expand_power_base(e.xreplace(scale), force=True))
-    readout.expressions = [rewrite(e) for e in readout.expressions]
-    readout.formulas = {k: rewrite(e) for k, e in readout.formulas.items()}
-    readout.variables = variables
 
 
 def message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -> dict[str, np.ndarray]:
