@@ -99,6 +99,9 @@ class DiscoverConfig:
                                                         "except for mlp edges behind mlp nodes)")
     learn_masses: bool | None = setting("model", None, "learn every particle's mass with the law (default: when "
                                                        "the data carry no masses)")
+    learn_charges: bool = setting("model", False, "learn every particle's charge (sign included) with the law, for "
+                                                  "charged particles of unknown charge (charges in the data are then "
+                                                  "used only to judge); experimental: not yet reliable (README)")
     # training: how it is trained
     epochs: int | None = setting("training", None, "epochs of the (sparsity) training phase")
     batch_size: int = setting("training", 256, "graphs per batch")
@@ -243,6 +246,8 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     Pure: the same config and data description always give the same resolved config, and the
     law being looked for is not an input.
     """
+    if config.learn_charges:  # the user says the particles carry charges, whether or not the data hold them
+        spec = replace(spec, charges=True)
     recipe = get_recipe(config.recipe)
     chosen = {name: getattr(config, name) for name in RECIPE_FIELDS}
     defaults = {name: getattr(recipe, name) for name in RECIPE_FIELDS}

@@ -32,8 +32,8 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.neighbours import NeighbourGraph, parse_graph
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
-from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
-from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate
+from eqlearn.gnn.particles import LearnedCharges, LearnedMasses, choose_charge_signs, choose_reference, masses_from_momentum
+from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate, predict, relative_force_error_per_graph
 from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation, write_text_atomically
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.scales import DataUnits, choose_units
@@ -41,7 +41,7 @@ from eqlearn.physics.simulator import simulate
 from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
 from eqlearn.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
 from eqlearn.readout.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
-from eqlearn.readout.masses import particle_table, reference_name, to_data_mass_units
+from eqlearn.readout.masses import charge_table, particle_table, reference_name, to_data_charge_units, to_data_mass_units
 from eqlearn.readout.messages import (
     NEGLIGIBLE_TERM,
     MessageReadout,
@@ -171,6 +171,10 @@ def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN
     return ParticleGNN(features, edge, node, graph, antisymmetric=config.antisymmetric)
 
 
+#: Learned charges: after every epoch of these phases each system's signs are chosen again, on at
+#: most SIGN_SEARCH_GRAPHS training graphs.
+SIGN_SEARCH_PHASES = ("law first", "sparsify")
+SIGN_SEARCH_GRAPHS = 4000
 #: A pruning round that leaves the force error this many times higher removed part of the law (`train`).
 SPOILING_PRUNE = 10.0
 
@@ -253,7 +257,7 @@ def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:
 def split_data(trajectories, config: DiscoverConfig):
     """(train, validation, test) trajectories: by simulation, or by time blocks where the systems are
     few or their masses are learned (a learned mass can only be tested on its own system)."""
-    if config.learn_masses or len(trajectories) < MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION:
+    if config.learn_masses or config.learn_charges or len(trajectories) < MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION:
         return split_by_time(trajectories)
     return split_by_simulation(trajectories, seed=config.seed)
 
@@ -317,6 +321,7 @@ class TrainedRun:
     masses: LearnedMasses | None
     splits: tuple
     network_sets: list[GraphSet]
+    charges: LearnedCharges | None = None
 
 
 @dataclass
@@ -332,6 +337,8 @@ class ReadOutLaw:
     masses: np.ndarray | None
     polished: object
     truth_free: dict
+    charges: np.ndarray | None = None  # learned charges, the reference particle's +1
+    charge_reference: tuple[int, int] | None = None
 
 
 def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> PreparedRun:
@@ -360,24 +367,44 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     torch.manual_seed(initialisation)
     splits = split_data(run.trajectories, config)
     masses = learned_masses_for(config, splits[0])
+    charges = LearnedCharges(*splits[0].positions.shape[0:3:2], seed=initialisation) if config.learn_charges else None
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
     train_set = training_graphs(train_set, config)
     model = build_model(config, run.units.length)
     objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss,
-                               learned_masses=masses)
-    trainable = model if masses is None else torch.nn.ModuleDict({"gnn": model, "masses": masses})
-    with_learned = lambda g: g if masses is None else g.with_masses(masses(g.system).detach())
+                               learned_masses=masses, learned_charges=charges)
+    learned = {name: module for name, module in (("masses", masses), ("charges", charges)) if module is not None}
+    trainable = torch.nn.ModuleDict({"gnn": model, **learned}) if learned else model
+
+    def with_learned(graphs: GraphSet) -> GraphSet:
+        """The graphs with the masses and charges the network trains with."""
+        if masses is not None:
+            graphs = graphs.with_masses(masses(graphs.system).detach())
+        return graphs if charges is None else graphs.with_charges(charges(graphs.system).detach())
+
     generator = torch.Generator().manual_seed(initialisation)
 
     def save_checkpoint() -> None:
         with atomic_output(out / "checkpoint.pt") as handle:  # a kill mid-write leaves the last good one
             torch.save({"state_dict": trainable.state_dict(), "config": asdict(config)}, handle)
 
+    sign_graphs = train_set.spread(SIGN_SEARCH_GRAPHS)
+
+    def charge_signs() -> int:
+        """Each system's charge signs chosen again under the current law (`choose_charge_signs`)."""
+        with_masses = sign_graphs if masses is None else sign_graphs.with_masses(masses(sign_graphs.system).detach())
+        on = lambda q: with_masses.with_charges(q[with_masses.system])
+        error = lambda q: relative_force_error_per_graph(predict(model, on(q)), on(q))
+        return choose_charge_signs(charges, error, with_masses.system)
+
     def on_epoch(row: dict) -> None:
+        if charges is not None and row["phase"] in SIGN_SEARCH_PHASES:
+            row = {**row, "charge_signs_changed": charge_signs()}
         _append_csv(out / "metrics.csv", row)
         save_checkpoint()
 
     learning = f"; learning a mass per particle ({reference_name(masses, run.trajectories)} = 1)" if masses else ""
+    learning += "; learning a charge per particle" if charges is not None else ""
     device = resolve_device(config.device)
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
         f"{len(train_set)} graphs on {device}; inputs {', '.join(config.features)}{learning}")
@@ -398,7 +425,7 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     if history.undone_prunes:
         save_checkpoint()  # the weights from before the undone round, not the last epoch's
     network_sets = [with_learned(g) for g in (train_set, val_set, test_set)]  # the masses the network trained with
-    return TrainedRun(model, masses, splits, network_sets)
+    return TrainedRun(model, masses, splits, network_sets, charges)
 
 
 def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
@@ -406,22 +433,30 @@ def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
     its canonical form and the truth-free verdict, all in the run's units."""
     config, model, masses, network_sets = run.config, trained.model, trained.masses, trained.network_sets
     start = time.perf_counter()
+    charges, charge_reference, charge_unit = None, None, 1.0
+    if trained.charges is not None:  # learned charges in units of the reference particle's (+1)
+        charge_reference = choose_reference(np.abs(trained.charges.value.detach().numpy()),
+                                            getattr(run.trajectories, "names", None), config.reference_particle)
+        charges, charge_unit = (trained.charges.in_reference_units(charge_reference),
+                                trained.charges.unit(charge_reference))
     readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed,
-                                mass_unit=1.0 if masses is None else masses.unit)
+                                mass_unit=1.0 if masses is None else masses.unit, charge_unit=charge_unit)
     reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
     if masses is not None:
         reported = masses.in_reference_units()
         law_sets = [_with_masses(g, reported) for g in network_sets]
+    if charges is not None:
+        law_sets = [_with_charges(g, charges) for g in law_sets]
     refitted, law, reported, polished, test_law = read_out_law(config, model, readout, law_sets, reported,
                                                                None if masses is None else masses.reference)
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
                  for c in canonical_form(law, DELTA[: config.dim], values=readout.variables)]
     by_axis = [law[readout.top.index(k)] for k in range(config.dim)] if config.messages_are_forces else None
     truth_free = truth_free_verdict(by_axis, model, network_sets[2], trained.splits[2], config.softening, refitted,
-                                    reported, law_set=test_law)
+                                    reported, law_set=test_law, particle_charges=charges)
     _write_plots(run.out, readout, law if config.messages_are_forces else None)
     run.clock["read_out"] = round(time.perf_counter() - start, 2)
-    return ReadOutLaw(readout, refitted, law, canonical, reported, polished, truth_free)
+    return ReadOutLaw(readout, refitted, law, canonical, reported, polished, truth_free, charges, charge_reference)
 
 
 @dataclass
@@ -445,6 +480,9 @@ def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw) -> Judged:
                                for group in (found.law, found.canonical, found.readout.expressions))
     verification = readout_verification = None
     to_data_units = to_data_mass_units(trained.masses, run.trajectories) if truth is not None else None
+    if to_data_units is not None and found.charges is not None:
+        in_data_charges = to_data_charge_units(found.charge_reference, run.trajectories)
+        to_data_units = None if in_data_charges is None else {**to_data_units, **in_data_charges}
     if to_data_units is not None:
         check = dict(damping=truth.damping, softening=config.softening * units.length)
         in_data_masses = lambda group: [to_string(e.xreplace(to_data_units)) for e in group]
@@ -468,13 +506,15 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
         message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
     particles = None if masses is None else particle_table(found.masses, masses.reference, run.trajectories,
                                                              found.polished)
+    if found.charges is not None:
+        particles = {**(particles or {}), "charges": charge_table(found.charges, found.charge_reference, run.trajectories)}
     discovery = Discovery(config, run.truth, messages, [to_string(c) for c in judged.canonical], found.readout.live,
                           found.truth_free, judged.verification, judged.readout_verification,
                           round(evaluate(trained.model, trained.network_sets[2]), 6), run.clock, particles,
                           run.trajectories.meta.get("derivatives"), run.units)
     write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     write_pareto_fronts(out, found.readout)
-    if particles is not None:
+    if particles is not None and "table" in particles:
         plot_learned_masses(particles["table"], out / "masses.png")
     return discovery
 
@@ -511,6 +551,11 @@ def read_out_law(config: DiscoverConfig, model: ParticleGNN, readout: MessageRea
 def _with_masses(graphs: GraphSet, masses: np.ndarray) -> GraphSet:
     """The graphs with per-system masses [S, n] looked up by their system index."""
     return graphs.with_masses(torch.as_tensor(masses, dtype=torch.float32)[graphs.system])
+
+
+def _with_charges(graphs: GraphSet, charges: np.ndarray) -> GraphSet:
+    """The graphs with per-system charges [S, n] looked up by their system index."""
+    return graphs.with_charges(torch.as_tensor(charges, dtype=torch.float32)[graphs.system])
 
 
 def _append_csv(path: Path, row: dict) -> None:

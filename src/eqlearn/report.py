@@ -75,9 +75,33 @@ PRINTED_PARTICLES = 20
 
 
 def _particle_lines(particles: dict | None) -> list[str]:
-    """The learned masses, relative to the reference particle, beside the true ones where known."""
+    """The learned masses and charges, relative to the reference particle, beside the true ones where known."""
     if particles is None:
         return []
+    lines = _mass_lines(particles) if "table" in particles else []
+    return lines + (_charge_lines(particles["charges"]) if "charges" in particles else [])
+
+
+def _charge_lines(charges: dict) -> list[str]:
+    reference = charges["reference"]
+    lines = [f"learned charges, in units of the charge of {reference['name']} (system {reference['system']}, +1), "
+             "which fixes the scale and sign the law and the charges share:"]
+    table = charges["table"]
+    if len(table) <= PRINTED_PARTICLES:
+        known = "true_charge" in table[0]
+        lines.append(f"  {'particle':12s} {'learned':>12s}" + (f" {'true':>12s}" if known else ""))
+        lines += [f"  {row['name']:12s} {row['learned_charge']:12.6g}" + (f" {row['true_charge']:12.6g}" if known else "")
+                  for row in table]
+    else:
+        lines.append(f"  {len(table)} particles (all in equations.json)")
+    if "max_absolute_error" in charges:
+        signs = "" if charges["signs_right"] is None else f"; signs right for {charges['signs_right']:.0%} of the charged"
+        lines.append(f"  learned against true: median error {charges['median_absolute_error']:.3g}, "
+                     f"max {charges['max_absolute_error']:.3g}{signs}")
+    return lines + [""]
+
+
+def _mass_lines(particles: dict) -> list[str]:
     reference = particles["reference"]
     lines = [f"learned masses, in units of the mass of {reference['name']} (system {reference['system']}), "
              "which fixes the scale the law and the masses share:"]
@@ -101,7 +125,7 @@ def _particle_lines(particles: dict | None) -> list[str]:
 def _verifier_lines(eq: dict) -> list[str]:
     v = eq["verification"]
     if v is None and eq["truth"] is not None:
-        return ["verifier: the masses were learned and the data carry none to convert the law to the data's"
+        return ["verifier: the masses or charges were learned and the data carry none to convert the law to the data's"
                 " mass unit, so the law is not checked against the data's own; rely on the truth-free check above"]
     if v is None:
         return ["verifier: the data carry no law, so there is no ground truth to check against;"

@@ -27,14 +27,15 @@ ROLLOUT_SYSTEMS = 64
 
 def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_set: GraphSet, trajectories,
                        softening: float, refitted: list[RefittedMessage], particle_masses: np.ndarray | None = None,
-                       law_set: GraphSet | None = None) -> dict:
+                       law_set: GraphSet | None = None, particle_charges: np.ndarray | None = None) -> dict:
     """How well the law alone explains held-out systems, next to the trained network (no truth used).
 
     Net forces on the held-out graphs: relative error of the law and of the network. Where the
     data hold trajectories (≥ ROLLOUT_MIN_STEPS stored steps with times and velocities), also the
     law integrated from held-out initial states over the stored horizon. Where the run learned the
     masses, the law is written in `particle_masses` [S, n] (reference = 1) and `law_set` holds the
-    test graphs with them, while `test_set` has the network's own.
+    test graphs with them, while `test_set` has the network's own; likewise learned charges
+    (`particle_charges`, reference = +1).
     """
     predicted = predict(model, test_set).double().numpy()
     masses = test_set.masses.double().numpy()[..., None]
@@ -54,12 +55,13 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     verdict["law_size"] = formula_size(law)
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
                                     + ERROR_FLOOR)
-    verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses)
+    verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses, particle_charges)
     verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
     return verdict
 
 
-def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None) -> dict | None:
+def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None,
+                   charges: np.ndarray | None = None) -> dict | None:
     """The law integrated from the first stored state of held-out systems over their stored times:
     position error relative to each system's spread, at the last stored time."""
     t = trajectories
@@ -67,7 +69,9 @@ def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = 
         return None
     x, v = t.positions[:ROLLOUT_SYSTEMS].astype(float), t.velocities[:ROLLOUT_SYSTEMS].astype(float)
     masses = (t.masses if masses is None else masses)[:ROLLOUT_SYSTEMS].astype(float)
-    charges = np.zeros_like(masses) if t.charges is None else t.charges[:ROLLOUT_SYSTEMS].astype(float)
+    if charges is None:
+        charges = np.zeros_like(masses) if t.charges is None else t.charges
+    charges = charges[:ROLLOUT_SYSTEMS].astype(float)
     times = np.broadcast_to(np.asarray(t.times, dtype=float), t.positions.shape[:2])[: len(x)]
     if np.allclose(times, times[:1]):  # one clock for all systems: integrate them together
         predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, times[0])

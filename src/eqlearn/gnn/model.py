@@ -9,7 +9,7 @@ from torch import nn
 from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
-from eqlearn.readout.variables import REVERSE_PAIR, m1, m2
+from eqlearn.readout.variables import REVERSE_PAIR, m1, m2, q1, q2
 
 
 def pair_messages(features: FeatureBuilder, edge_model: nn.Module, context: PairContext,
@@ -71,19 +71,24 @@ class ParticleGNN(nn.Module):
         messages = self.edge_model(self.features(context))
         return (messages - messages[..., self.reverse, :]) / 2
 
-    def message_expressions(self, mass_unit: float = 1.0, **readout) -> list[sympy.Expr]:
+    def message_expressions(self, mass_unit: float = 1.0, charge_unit: float = 1.0, **readout) -> list[sympy.Expr]:
         """Every message as a formula in the pair variables (edge models that can print themselves);
         `readout` (threshold, digits) goes to the edge model's `to_sympy`.
 
         `mass_unit`: the masses the network read were `mass_unit` times those the formula is written
         in (learned masses: trained in one unit, reported in the reference particle's). The formula
         is written in the reported masses *before* small terms are dropped, so what counts as small
-        does not depend on the unit training happened to drift to."""
+        does not depend on the unit training happened to drift to. `charge_unit` likewise for
+        learned charges (signed)."""
         inputs = self.features.expressions
+        scaled = {}
         if mass_unit != 1.0:
             shift = sympy.Float(float(np.log(mass_unit)))
-            scaled = {sympy.log(m1): shift + sympy.log(m1), sympy.log(m2): shift + sympy.log(m2),
-                      m1: mass_unit * m1, m2: mass_unit * m2}
+            scaled.update({sympy.log(m1): shift + sympy.log(m1), sympy.log(m2): shift + sympy.log(m2),
+                           m1: mass_unit * m1, m2: mass_unit * m2})
+        if charge_unit != 1.0:
+            scaled.update({q1: charge_unit * q1, q2: charge_unit * q2})
+        if scaled:
             inputs = [e.xreplace(scaled) for e in inputs]
         formulas = self.edge_model.to_sympy(inputs, **readout)
         if self.antisymmetric:

@@ -8,6 +8,9 @@ masses are determined only up to one common scale: one reference particle's mass
 """
 from __future__ import annotations
 
+import itertools
+from typing import Callable
+
 import numpy as np
 import torch
 from torch import nn
@@ -110,3 +113,69 @@ def choose_reference(initial: np.ndarray, names: list[str] | None, wanted: str |
         return 0, int(wanted) % n
     known = f"names {', '.join(map(str, names))} or " if names is not None else ""
     raise UserInputError(f"--reference-particle {wanted!r} is not a particle; use {known}an index 0..{n - 1}")
+
+
+class LearnedCharges(nn.Module):
+    """One charge per particle of every system, sign included, learned with the law.
+
+    Nothing like momentum conservation fixes charges before the law is known, so they start at
+    ±1 with seeded random signs (not 0: a product q1 q2 has no gradient there). A law k q1 q2 f(r)
+    and the charges share a scale and a sign that the data cannot fix (q → s q, k → k / s²); the
+    report fixes them by one reference particle, whose charge is +1 (`in_reference_units`): by
+    default the most strongly charged of the first system (`choose_reference` on |q|), as a
+    neutral particle cannot fix a scale.
+    """
+
+    def __init__(self, systems: int, n: int, seed: int = 0):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        signs = torch.randint(0, 2, (systems, n), generator=generator).float() * 2 - 1
+        self.value = nn.Parameter(signs)
+
+    def forward(self, system: torch.Tensor) -> torch.Tensor:
+        """Charges [..., n] of the given systems, in the training unit."""
+        return self.value[system]
+
+    def unit(self, reference: tuple[int, int]) -> float:
+        """The reference particle's charge in the training unit (signed): training charge = unit × reported charge."""
+        return float(self.value.detach()[reference].double())
+
+    def in_reference_units(self, reference: tuple[int, int]) -> np.ndarray:
+        """All charges [S, n] as float64, the reference exactly +1."""
+        values = self.value.detach().double().numpy()
+        if values[reference] == 0:
+            raise UserInputError("the reference particle's learned charge is 0: choose a charged particle with "
+                                 "--reference-particle")
+        return values / values[reference]
+
+
+#: Particles per system up to which `choose_charge_signs` tries every sign pattern (2^(n-1) each).
+SIGN_SEARCH_PARTICLES = 10
+
+
+@torch.no_grad()
+def choose_charge_signs(charges: LearnedCharges, error_per_graph: Callable[[torch.Tensor], torch.Tensor],
+                        system: torch.Tensor) -> int:
+    """Give every system the signs of its charges that the current law explains best; returns how
+    many systems changed.
+
+    A charge cannot change sign by small steps without passing through 0, where the forces it
+    feels and exerts vanish; started with random signs, gradient descent leaves half of them wrong.
+    So the magnitudes stay as trained and each system tries every sign pattern (the first
+    particle's sign kept: flipping all changes no force). `error_per_graph(charges [S, n])` is the
+    force error of each graph [G] with those charges; `system` [G] says whose graph it is.
+    """
+    systems, n = charges.value.shape
+    if n > SIGN_SEARCH_PARTICLES:
+        return 0
+    value = charges.value.detach()
+    patterns = torch.tensor([(1.0, *rest) for rest in itertools.product((1.0, -1.0), repeat=n - 1)], device=value.device)
+    keep = torch.where(value[:, :1] < 0, -1.0, 1.0)
+    counts = torch.zeros(systems, device=value.device).index_add_(0, system, torch.ones_like(system, dtype=value.dtype))
+    errors = torch.stack([torch.zeros(systems, device=value.device).index_add_(
+        0, system, error_per_graph(value.abs() * pattern * keep).to(value.dtype)) for pattern in patterns], dim=1)
+    errors = errors / counts.clamp(min=1).unsqueeze(-1)
+    chosen = value.abs() * patterns[errors.argmin(dim=1)] * keep
+    changed = int((torch.sign(chosen) != torch.sign(value)).any(dim=1).sum())
+    charges.value.copy_(chosen)
+    return changed

@@ -79,6 +79,10 @@ class GraphSet:
         """The same graphs with other masses [N, n] (learned ones, possibly still training)."""
         return replace(self, masses=masses)
 
+    def with_charges(self, charges: torch.Tensor) -> "GraphSet":
+        """The same graphs with other charges [N, n] (learned ones)."""
+        return replace(self, charges=charges)
+
     def check_finite(self) -> None:
         for name in ("positions", "masses", "charges", "accelerations", "velocities"):
             value = getattr(self, name)
@@ -99,16 +103,19 @@ class GraphObjective:
     """
 
     def __init__(self, model: ParticleGNN, message_l1: float, weight_penalty: float, penalty_kind: str = "l1",
-                 loss: str = "relative", learned_masses=None):
+                 loss: str = "relative", learned_masses=None, learned_charges=None):
         self.model, self.message_l1, self.weight_penalty, self.penalty_kind = model, message_l1, weight_penalty, penalty_kind
         self.force_error = force_loss(loss)
         self.learned_masses = learned_masses  # a LearnedMasses module: masses trained with the law
+        self.learned_charges = learned_charges  # a LearnedCharges module: charges trained with the law
         if learned_masses is not None and loss == "relative":
             self.force_error = log_force_error
 
     def __call__(self, batch: GraphSet, regularization: float):
         if self.learned_masses is not None:
             batch = batch.with_masses(self.learned_masses(batch.system))
+        if self.learned_charges is not None:
+            batch = batch.with_charges(self.learned_charges(batch.system))
         predicted, messages = self.model(*batch.inputs)
         loss = self.force_error(predicted, batch)
         message_l1 = messages.abs().sum(-1).mean()
@@ -158,6 +165,14 @@ def relative_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tens
     size = target.norm(dim=-1)
     floor = size.median().detach()
     return (((force - target) ** 2).sum(-1) / (size**2 + floor**2)).mean()
+
+
+def relative_force_error_per_graph(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
+    """`relative_force_error` of each graph [G] (the floor f is still the whole batch's median |F|)."""
+    force, target = _net_forces(predicted, batch)
+    size = target.norm(dim=-1)
+    floor = size.median().detach()
+    return (((force - target) ** 2).sum(-1) / (size**2 + floor**2)).mean(-1)
 
 
 def log_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:

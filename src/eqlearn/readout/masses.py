@@ -1,5 +1,5 @@
-"""Learned masses as a run reports them: per particle, in the reference particle's unit, beside
-the true ones where the data (or their metadata, e.g. JPL's masses) say."""
+"""Learned masses and charges as a run reports them: per particle, in the reference particle's
+unit, beside the true ones where the data (or their metadata, e.g. JPL's masses) say."""
 from __future__ import annotations
 
 import numpy as np
@@ -7,6 +7,8 @@ import numpy as np
 from eqlearn.gnn.particles import LearnedMasses
 from eqlearn.readout.variables import m1 as sym_m1
 from eqlearn.readout.variables import m2 as sym_m2
+from eqlearn.readout.variables import q1 as sym_q1
+from eqlearn.readout.variables import q2 as sym_q2
 
 
 def particle_names(trajectories) -> list[str]:
@@ -67,3 +69,38 @@ def particle_table(learned: np.ndarray, reference: tuple[int, int], trajectories
         deviation = np.abs(np.array([row["ratio"] for row in table]) - 1)
         summary.update(median_relative_error=float(np.median(deviation)), max_relative_error=float(deviation.max()))
     return summary
+
+
+def charge_table(learned: np.ndarray, reference: tuple[int, int], trajectories) -> dict:
+    """`particles.charges` of equations.json: every particle's learned charge in units of the
+    `reference` particle's (+1), and where the data hold charges (kept only to judge), the true
+    one in the same unit (sign included) and their difference."""
+    names = particle_names(trajectories)
+    true = None if trajectories.charges is None else np.asarray(trajectories.charges, dtype=float)
+    if true is not None and true[reference] == 0:
+        true = None  # a neutral reference particle gives the true charges no unit to compare in
+    table = []
+    for s in range(learned.shape[0]):
+        for i, name in enumerate(names):
+            row = {"system": s, "name": name, "learned_charge": float(learned[s, i])}
+            if true is not None:
+                row["true_charge"] = float(true[s, i] / true[reference])
+                row["error"] = row["learned_charge"] - row["true_charge"]
+            table.append(row)
+    summary = {"reference": {"system": reference[0], "name": names[reference[1]]},
+               "unit": "the reference particle's charge (+1)", "table": table}
+    if true is not None:
+        error = np.abs([row["error"] for row in table])
+        signs = [np.sign(row["learned_charge"]) == np.sign(row["true_charge"]) for row in table if row["true_charge"]]
+        summary.update(median_absolute_error=float(np.median(error)), max_absolute_error=float(error.max()),
+                       signs_right=float(np.mean(signs)) if signs else None)
+    return summary
+
+
+def to_data_charge_units(reference: tuple[int, int], trajectories) -> dict | None:
+    """The substitution that writes a law in learned charges (reference = +1) in the data's own
+    charges (only to judge against a stored law); None when the data hold no charges to convert with."""
+    if trajectories.charges is None or np.asarray(trajectories.charges)[reference] == 0:
+        return None
+    scale = float(np.asarray(trajectories.charges)[reference])
+    return {sym_q1: sym_q1 / scale, sym_q2: sym_q2 / scale}

@@ -43,13 +43,14 @@ class MessageReadout:
 
 
 def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048,
-                      mass_unit: float = 1.0) -> MessageReadout:
+                      mass_unit: float = 1.0, charge_unit: float = 1.0) -> MessageReadout:
     """Rank messages by std, keep the top `dim`, and write them as formulas.
 
     An EQL edge model is read straight from its weights; any other edge model gets a symbolic
     regression fitted to its top messages (the baseline route). With learned masses, `graphs`
     carry them in the training unit and the formulas come out in masses `mass_unit` times smaller
-    (the reference particle's unit), and so do the masses among `variables`.
+    (the reference particle's unit), and so do the masses among `variables`; learned charges the
+    same with `charge_unit` (signed: the reference particle's charge becomes +1).
     """
     part = readout_graphs(model, graphs, limit)
     edges = model.edges.for_positions(part.positions)
@@ -58,13 +59,13 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
         messages = _existing(model.messages(*part.inputs, edges=edges), edges).reshape(-1, model.edge_model.n_messages)
     messages = messages.numpy()
     variables = _variables_on(model, part, edges)
-    for mass in ("m1", "m2"):  # in the unit the formulas are written in
-        variables[mass] = variables[mass] / mass_unit
+    for name, unit in (("m1", mass_unit), ("m2", mass_unit), ("q1", charge_unit), ("q2", charge_unit)):
+        variables[name] = variables[name] / unit  # in the units the formulas are written in
     stds = messages.std(axis=0)
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
     if isinstance(model.edge_model, ReadableEdgeModel):
-        formulas = model.message_expressions(mass_unit=mass_unit)
+        formulas = model.message_expressions(mass_unit=mass_unit, charge_unit=charge_unit)
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
         full = {i: formulas[i] for i in top}
         expressions = [drop_negligible_terms(full[i], variables, NEGLIGIBLE_TERM) for i in top]
