@@ -8,6 +8,7 @@ rewrites results/real_trajectories.md.
     python benchmarks/real_trajectories.py --cases positions --laws spring,r2 --seeds 0-4 --noise 0,1e-6
     python benchmarks/real_trajectories.py --cases noise --laws spring,r2 --seeds 0-1 --noise 1e-5,1e-4,1e-3
     python benchmarks/real_trajectories.py --cases masses --laws r2 --seeds 0-4
+    python benchmarks/real_trajectories.py --cases charges --laws charge --seeds 0-2
     python benchmarks/real_trajectories.py --cases solar --start 1980-01-01 --years 30
     python benchmarks/real_trajectories.py --table
 """
@@ -42,10 +43,11 @@ SIMS, STEPS, DT_FRACTION = 500, 100, 0.1
 MASS_SIMS, MASS_STEPS = 200, 100
 
 
-def _discover(path: Path, out: Path, seed: int) -> tuple[dict, float]:
+def _discover(path: Path, out: Path, seed: int, **options) -> tuple[dict, float]:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
-    discovery = run_discovery(DiscoverConfig(data=str(path), out=str(out), seed=seed, progress=False), log=lambda _: None)
+    discovery = run_discovery(DiscoverConfig(data=str(path), out=str(out), seed=seed, progress=False, **options),
+                              log=lambda _: None)
     return discovery.equations(), round(time.perf_counter() - start, 1)
 
 
@@ -90,6 +92,28 @@ def masses_case(law: str, seed: int) -> dict:
             "masses_within_2pct": float(np.mean(error <= 0.02)), "seconds": seconds}
 
 
+def charges_case(law: str, seed: int) -> dict:
+    """Exact accelerations, charges learned (`learn_charges`; the file keeps the true ones, which the
+    run uses only to judge): the verifier on the law, and the learned charges against the true ones
+    up to each system's overall sign (q → -q changes no force)."""
+    full = simulate(get_potential(law), 4, 2, MASS_SIMS, MASS_STEPS, seed=seed)
+    path = RUNS / f"charges_{law}_{seed}.npz"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_dataset(path, full)
+    equations, seconds = _discover(path, path.with_suffix(""), seed, learn_charges=True)
+    charges = equations["particles"]["charges"]
+    learned = np.array([row["learned_charge"] for row in charges["table"]]).reshape(full.charges.shape)
+    true = np.array([row["true_charge"] for row in charges["table"]]).reshape(full.charges.shape)
+    aligned = learned * np.where((learned * true).sum(axis=1, keepdims=True) < 0, -1.0, 1.0)
+    charged = true != 0
+    v = equations["verification"]
+    return {"case": "charges", "law": law, "seed": seed, "recovered": v is not None and v["passed"],
+            "exact": v is not None and all(v["exact"]), "law_found": [m["unit_vector_form"] for m in equations["messages"]],
+            "signs_right": float(np.mean(np.sign(aligned[charged]) == np.sign(true[charged]))),
+            "median_charge_error": float(np.median(np.abs(aligned - true))),
+            "network_error": equations["truth_free"]["network_force_error"], "seconds": seconds}
+
+
 def solar_case(start: str, years: float, step_days: float) -> dict:
     """DE421 positions, no masses: is the law m1*m2*u/r**2 up to scale, and how close are the masses to JPL's?"""
     from eqlearn.physics.ephemeris import solar_system
@@ -118,6 +142,8 @@ def write_table() -> None:
              "every row names the commit it ran at. Times are wall seconds of one run on 2 CPU cores.", ""]
     for case, header in (("positions", "| commit | law | noise σ | seed | recovered | exact | derivative error | law error | s |"),
                          ("masses", "| commit | law | seed | exact | median mass error | max mass error | masses within 2 % | s |"),
+                         ("charges", "| commit | law | seed | exact | signs right (up to each system's sign) | "
+                                     "median charge error | network error | s |"),
                          ("solar", "| commit | window | Newton's form | max mass error | network error | s |")):
         chosen = [row for row in rows if row["case"] in ((case, "noise") if case == "positions" else (case,))]
         if not chosen:
@@ -127,6 +153,9 @@ def write_table() -> None:
             if case == "positions":
                 lines.append(f"| {row['commit']} | {row['law']} | {row['noise']:g} | {row['seed']} | {row['recovered']} | "
                              f"{row['exact']} | {row['derivative_error']:.2g} | {row['law_error']:.3g} | {row['seconds']} |")
+            elif case == "charges":
+                lines.append(f"| {row['commit']} | {row['law']} | {row['seed']} | {row['exact']} | {row['signs_right']:.3f} | "
+                             f"{row['median_charge_error']:.2g} | {row['network_error']:.3g} | {row['seconds']} |")
             elif case == "masses":
                 lines.append(f"| {row['commit']} | {row['law']} | {row['seed']} | {row['exact']} | {row['median_mass_error']:.2g} | "
                              f"{row['max_mass_error']:.2g} | {row['masses_within_2pct']:.3f} | {row['seconds']} |")
@@ -141,7 +170,7 @@ def write_table() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", default="positions", help="positions, noise, masses or solar (comma-separated)")
+    parser.add_argument("--cases", default="positions", help="positions, noise, masses, charges or solar (comma-separated)")
     parser.add_argument("--laws", default="spring,r2")
     parser.add_argument("--seeds", default="0-4")
     parser.add_argument("--noise", default="0,1e-6")
@@ -159,8 +188,8 @@ def main() -> None:
         for case in args.cases.split(","):
             if case == "solar":
                 items.append(("solar", (args.start, args.years, args.step_days), version))
-            elif case == "masses":
-                items += [("masses", (law, seed), version) for law in args.laws.split(",")
+            elif case in ("masses", "charges"):
+                items += [(case, (law, seed), version) for law in args.laws.split(",")
                           for seed in parse_seeds(args.seeds)]
             else:
                 items += [(case, (law, seed, noise), version) for law in args.laws.split(",")
@@ -181,6 +210,8 @@ def run_item(item: tuple) -> dict:
         row = solar_case(*arguments)
     elif case == "masses":
         row = masses_case(*arguments)
+    elif case == "charges":
+        row = charges_case(*arguments)
     else:
         row = {**positions_case(*arguments), "case": case}
     return {**row, "commit": version}
