@@ -268,13 +268,15 @@ def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | No
         return None
     initial, trusted = masses_from_momentum(train_data.accelerations)
     reference = choose_reference(initial, getattr(train_data, "names", None), config.reference_particle)
-    # training unit: each system's heaviest particle (the momentum estimate's own scale). The run's
-    # time unit makes the median acceleration one, and in a law that couples masses the heaviest
-    # partners dominate it, so the law's coefficient is then of order one. In units of a typical
-    # (geometric-mean) mass Newton's coefficient for the solar system is 1e-6 instead of 0.06, made
-    # of weights that pruning takes for noise. The report's unit, the reference particle's mass,
-    # is applied after.
-    return LearnedMasses(initial, reference, trusted)
+    # training unit: every system starts with the same geometric-mean mass (systems of like particles
+    # then start at like scales, which training only has to adjust), and the heaviest particle of
+    # the reference's system weighs 1. The run's time unit makes the median acceleration one, and in
+    # a law that couples masses the heaviest partners dominate it, so the law's coefficient is then of
+    # order one; in units of a typical mass, Newton's coefficient for the solar system is 1e-6
+    # instead of 0.06, made of weights that pruning takes for noise. The report's unit, the
+    # reference particle's mass, is applied after.
+    initial = initial / np.exp(np.log(initial).mean(axis=1, keepdims=True))
+    return LearnedMasses(initial / initial[reference[0]].max(), reference, trusted)
 
 
 #: Initialisation k uses the seed `seed + RESTART_SEED_STRIDE * k` for weights and batch order.

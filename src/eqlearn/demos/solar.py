@@ -1,9 +1,8 @@
 """The solar system as a demo: DE421 positions in, the law and every body's mass out, beside JPL's.
 
 `eqlearn demo solar-system` writes the ephemeris window (no masses), runs the default discovery on
-it and draws the orbits and the learned masses against JPL's (log scale). It shows what the
-pipeline does with real data today: the masses (from momentum conservation and the joint fit) come
-out to a fraction of a percent, while the law itself is not yet found on this data (README).
+it and draws the orbits and the learned masses against JPL's (log scale): Newton's law and every
+body's mass, from positions alone (README, "Unknown masses").
 """
 from __future__ import annotations
 
