@@ -84,16 +84,10 @@ def _particle_lines(particles: dict | None) -> list[str]:
 
 def _charge_lines(charges: dict) -> list[str]:
     reference = charges["reference"]
-    lines = [f"learned charges, in units of the charge of {reference['name']} (system {reference['system']}, +1), "
-             "which fixes the scale and sign the law and the charges share:"]
-    table = charges["table"]
-    if len(table) <= PRINTED_PARTICLES:
-        known = "true_charge" in table[0]
-        lines.append(f"  {'particle':12s} {'learned':>12s}" + (f" {'true':>12s}" if known else ""))
-        lines += [f"  {row['name']:12s} {row['learned_charge']:12.6g}" + (f" {row['true_charge']:12.6g}" if known else "")
-                  for row in table]
-    else:
-        lines.append(f"  {len(table)} particles (all in equations.json)")
+    lines = _particle_table(f"learned charges, in units of the charge of {reference['name']} (system "
+                            f"{reference['system']}, +1), which fixes the scale and sign the law and the charges share:",
+                            charges["table"], [("learned_charge", "learned", "12.6g"), ("true_charge", "true", "12.6g")],
+                            "all in equations.json")
     if "max_absolute_error" in charges:
         signs = "" if charges["signs_right"] is None else f"; signs right for {charges['signs_right']:.0%} of the charged"
         lines.append(f"  learned against true: median error {charges['median_absolute_error']:.3g}, "
@@ -103,23 +97,25 @@ def _charge_lines(charges: dict) -> list[str]:
 
 def _mass_lines(particles: dict) -> list[str]:
     reference = particles["reference"]
-    lines = [f"learned masses, in units of the mass of {reference['name']} (system {reference['system']}), "
-             "which fixes the scale the law and the masses share:"]
-    table = particles["table"]
-    if len(table) <= PRINTED_PARTICLES:
-        known = "true_mass" in table[0]
-        lines.append(f"  {'particle':12s} {'learned':>12s}" + (f" {'true':>12s} {'ratio':>9s}" if known else ""))
-        for row in table:
-            line = f"  {row['name']:12s} {row['learned_mass']:12.6g}"
-            if known:
-                line += f" {row['true_mass']:12.6g} {row['ratio']:9.5f}"
-            lines.append(line)
-    else:
-        lines.append(f"  {len(table)} particles (all in equations.json and masses.png)")
+    lines = _particle_table(f"learned masses, in units of the mass of {reference['name']} (system {reference['system']}), "
+                            "which fixes the scale the law and the masses share:", particles["table"],
+                            [("learned_mass", "learned", "12.6g"), ("true_mass", "true", "12.6g"), ("ratio", "ratio", "9.5f")],
+                            "all in equations.json and masses.png")
     if "max_relative_error" in particles:
         lines.append(f"  learned against true: median relative error {particles['median_relative_error']:.3g}, "
                      f"max {particles['max_relative_error']:.3g}")
     return lines + [""]
+
+
+def _particle_table(heading: str, table: list[dict], columns: list[tuple[str, str, str]], overflow: str) -> list[str]:
+    """`heading`, then one line per particle with the `columns` (key, title, format) its rows have,
+    or a count beyond PRINTED_PARTICLES."""
+    if len(table) > PRINTED_PARTICLES:
+        return [heading, f"  {len(table)} particles ({overflow})"]
+    shown = [(key, title, form) for key, title, form in columns if key in table[0]]
+    width = lambda form: form.split(".")[0]
+    lines = [heading, f"  {'particle':12s}" + "".join(f" {title:>{width(form)}s}" for _, title, form in shown)]
+    return lines + [f"  {row['name']:12s}" + "".join(f" {row[key]:{form}}" for key, _, form in shown) for row in table]
 
 
 def _verifier_lines(eq: dict) -> list[str]:
