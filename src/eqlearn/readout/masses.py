@@ -52,14 +52,9 @@ def particle_table(learned: np.ndarray, reference: tuple[int, int], trajectories
     particle's) and, where the data say, the true one in the same unit and their ratio."""
     true = true_masses(trajectories)
     names = particle_names(trajectories)
-    table = []
-    for s in range(learned.shape[0]):
-        for i, name in enumerate(names):
-            row = {"system": s, "name": name, "learned_mass": float(learned[s, i])}
-            if true is not None:
-                row["true_mass"] = float(true[s, i] / true[reference])
-                row["ratio"] = row["learned_mass"] / row["true_mass"]
-            table.append(row)
+    table = _rows(learned, true, reference, names, "mass")
+    for row in table if true is not None else []:
+        row["ratio"] = row["learned_mass"] / row["true_mass"]
     summary = {"reference": {"system": reference[0], "name": names[reference[1]]},
                "unit": "the reference particle's mass", "table": table,
                "polished": None if polished is None else {
@@ -71,6 +66,20 @@ def particle_table(learned: np.ndarray, reference: tuple[int, int], trajectories
     return summary
 
 
+def _rows(learned: np.ndarray, true: np.ndarray | None, reference: tuple[int, int], names: list[str],
+          quantity: str) -> list[dict]:
+    """One row per particle of every system: `learned_<quantity>` and, where known, `true_<quantity>`
+    in units of the reference particle's."""
+    rows = []
+    for s in range(learned.shape[0]):
+        for i, name in enumerate(names):
+            row = {"system": s, "name": name, f"learned_{quantity}": float(learned[s, i])}
+            if true is not None:
+                row[f"true_{quantity}"] = float(true[s, i] / true[reference])
+            rows.append(row)
+    return rows
+
+
 def charge_table(learned: np.ndarray, reference: tuple[int, int], trajectories) -> dict:
     """`particles.charges` of equations.json: every particle's learned charge in units of the
     `reference` particle's (+1), and where the data hold charges (kept only to judge), the true
@@ -79,14 +88,9 @@ def charge_table(learned: np.ndarray, reference: tuple[int, int], trajectories) 
     true = None if trajectories.charges is None else np.asarray(trajectories.charges, dtype=float)
     if true is not None and true[reference] == 0:
         true = None  # a neutral reference particle gives the true charges no unit to compare in
-    table = []
-    for s in range(learned.shape[0]):
-        for i, name in enumerate(names):
-            row = {"system": s, "name": name, "learned_charge": float(learned[s, i])}
-            if true is not None:
-                row["true_charge"] = float(true[s, i] / true[reference])
-                row["error"] = row["learned_charge"] - row["true_charge"]
-            table.append(row)
+    table = _rows(learned, true, reference, names, "charge")
+    for row in table if true is not None else []:
+        row["error"] = row["learned_charge"] - row["true_charge"]
     summary = {"reference": {"system": reference[0], "name": names[reference[1]]},
                "unit": "the reference particle's charge (+1)", "table": table}
     if true is not None:
