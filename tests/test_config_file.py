@@ -112,3 +112,15 @@ def test_a_given_softening_is_in_the_datas_units_and_stored_so(tmp_path):
     stored = json.loads((tmp_path / "run" / "config.json").read_text())["data"]["softening"]
     assert run.units.changed and stored == pytest.approx(10.0)
     assert json.loads((tmp_path / "run" / "equations.json").read_text())["softening"] == pytest.approx(10.0)
+
+
+def test_small_data_sets_train_for_more_epochs_so_the_optimiser_takes_about_as_many_steps():
+    from eqlearn.config import resolve_config
+    from eqlearn.recipes import DataSpec
+
+    epochs = lambda states, **given: resolve_config(DiscoverConfig(recipe="central", **given),
+                                                    DataSpec(4, 2, states=states)).epochs
+    assert epochs(20000) == epochs(0) == 30  # 16,000 training graphs: the recipe's own budget
+    assert epochs(10000) == 60  # 8,000 training graphs: twice the epochs
+    assert epochs(100) == 120  # at most four times
+    assert epochs(100, epochs=7) == 7  # a budget the user gives is kept

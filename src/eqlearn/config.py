@@ -10,6 +10,7 @@ field from the recipe and the data, in one pure function that never sees the law
 from __future__ import annotations
 
 import json
+import math
 import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from types import NoneType
@@ -240,6 +241,24 @@ def _check_choice(name: str, value: str, options: tuple[str, ...]) -> None:
         raise UserInputError(f"unknown {name} {value!r}; choose one of {', '.join(options)}")
 
 
+#: A recipe's epochs are meant for this many training graphs (the default simulated job's 16,000):
+#: on fewer, a run trains for more epochs, at most MAX_EPOCH_STRETCH times as many, so that the
+#: optimiser's steps, not its passes over the data, stay about the same. Training graphs are
+#: TRAINING_FRACTION of the stored states, at most `max_graphs`.
+STEP_BUDGET_GRAPHS = 16000
+MAX_EPOCH_STRETCH = 4
+TRAINING_FRACTION = 0.8
+
+
+def stretched_epochs(epochs: int, states: int, max_graphs: int) -> int:
+    """`epochs` for a data set of `states` stored states (see STEP_BUDGET_GRAPHS); unchanged when
+    the number of states is not known."""
+    graphs = min(TRAINING_FRACTION * states, max_graphs)
+    if graphs <= 0:
+        return epochs
+    return int(math.ceil(epochs * min(MAX_EPOCH_STRETCH, max(1.0, STEP_BUDGET_GRAPHS / graphs))))
+
+
 def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     """The config with every open setting filled from its recipe and the data; nothing else.
 
@@ -251,7 +270,8 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     recipe = get_recipe(config.recipe)
     chosen = {name: getattr(config, name) for name in RECIPE_FIELDS}
     defaults = {name: getattr(recipe, name) for name in RECIPE_FIELDS}
-    defaults.update(features=recipe.features(spec), prune_thresholds=list(recipe.prune_thresholds))
+    defaults.update(features=recipe.features(spec), prune_thresholds=list(recipe.prune_thresholds),
+                    epochs=stretched_epochs(recipe.epochs, spec.states, config.max_graphs))
     filled = {name: defaults[name] if value is None else value for name, value in chosen.items()}
     if filled["units"] is None and filled["eql_form"] == "free":
         filled["units"] = default_edge_units(filled["features"])

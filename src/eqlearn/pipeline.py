@@ -145,7 +145,8 @@ def data_spec(trajectories) -> DataSpec:
     _, _, n, dim = trajectories.positions.shape
     return DataSpec(n=n, dim=dim, velocities=trajectories.velocities is not None,
                     charges=trajectories.charges is not None, softening=trajectories.softening,
-                    masses=trajectories.masses is not None)
+                    masses=trajectories.masses is not None,
+                    states=int(np.prod(trajectories.positions.shape[:2])))
 
 
 def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN:

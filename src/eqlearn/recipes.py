@@ -28,6 +28,7 @@ class DataSpec:
     charges: bool = False
     softening: float = 0.0
     masses: bool = True  # whether the data carry every particle's mass
+    states: int = 0  # stored states in all (systems × time points); 0: not known
 
 
 @dataclass(frozen=True)
