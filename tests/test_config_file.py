@@ -65,7 +65,7 @@ def test_every_setting_has_a_discover_flag_that_sets_it():
               "weight_penalty": "0.2", "penalty": "l0", "loss": "log", "prune_thresholds": "0.1,0.2",
               "reference_particle": "Sun", "data": "file.npz", "seed": "4", "restarts": "2", "restart": "1", "device": "cpu",
               "out": "elsewhere"}
-    argv = ["discover", "--no-antisymmetric", "--learn-masses", "--no-refit", "--quiet"]
+    argv = ["discover", "--no-antisymmetric", "--learn-masses", "--learn-charges", "--no-refit", "--quiet"]
     for name, text in values.items():
         argv += ["--" + name.replace("_", "-"), text]
     config = _discover_config(parse_arguments(argv))
