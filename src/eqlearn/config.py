@@ -21,6 +21,7 @@ from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS, default_edge_units, mlp_variant
 from eqlearn.gnn.neighbours import parse_graph
 from eqlearn.gnn.training import FORCE_LOSSES, force_loss
+from eqlearn.physics.dataset import SPLIT_FRACTIONS
 from eqlearn.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
 
 CONFIG_FORMAT = "eqlearn.config/2"
@@ -243,17 +244,16 @@ def _check_choice(name: str, value: str, options: tuple[str, ...]) -> None:
 
 #: A recipe's epochs are meant for this many training graphs (the default simulated job's 16,000):
 #: on fewer, a run trains for more epochs, at most MAX_EPOCH_STRETCH times as many, so that the
-#: optimiser's steps, not its passes over the data, stay about the same. Training graphs are
-#: TRAINING_FRACTION of the stored states, at most `max_graphs`.
+#: optimiser's steps, not its passes over the data, stay about the same. Training graphs are the
+#: training share of the stored states (SPLIT_FRACTIONS), at most `max_graphs`.
 STEP_BUDGET_GRAPHS = 16000
 MAX_EPOCH_STRETCH = 4
-TRAINING_FRACTION = 0.8
 
 
 def stretched_epochs(epochs: int, states: int, max_graphs: int) -> int:
     """`epochs` for a data set of `states` stored states (see STEP_BUDGET_GRAPHS); unchanged when
     the number of states is not known."""
-    graphs = min(TRAINING_FRACTION * states, max_graphs)
+    graphs = min(SPLIT_FRACTIONS[0] * states, max_graphs)
     if graphs <= 0:
         return epochs
     return int(math.ceil(epochs * min(MAX_EPOCH_STRETCH, max(1.0, STEP_BUDGET_GRAPHS / graphs))))

@@ -364,7 +364,7 @@ def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> Prepared
 
 
 def train_model(run: PreparedRun, log) -> TrainedRun:
-    """Split the data, build the GNN (and learnable masses) and train it, checkpointing each epoch."""
+    """Split the data, build the GNN (and learnable masses and charges) and train it, checkpointing each epoch."""
     config, out = run.config, run.out
     initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
     torch.manual_seed(initialisation)
@@ -553,12 +553,16 @@ def read_out_law(config: DiscoverConfig, model: ParticleGNN, readout: MessageRea
 
 def _with_masses(graphs: GraphSet, masses: np.ndarray) -> GraphSet:
     """The graphs with per-system masses [S, n] looked up by their system index."""
-    return graphs.with_masses(torch.as_tensor(masses, dtype=torch.float32)[graphs.system])
+    return graphs.with_masses(_per_graph(graphs, masses))
 
 
 def _with_charges(graphs: GraphSet, charges: np.ndarray) -> GraphSet:
     """The graphs with per-system charges [S, n] looked up by their system index."""
-    return graphs.with_charges(torch.as_tensor(charges, dtype=torch.float32)[graphs.system])
+    return graphs.with_charges(_per_graph(graphs, charges))
+
+
+def _per_graph(graphs: GraphSet, per_system: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(per_system, dtype=torch.float32)[graphs.system]
 
 
 def _append_csv(path: Path, row: dict) -> None:

@@ -1,7 +1,8 @@
 """The particle GNN: pair features → edge model → sum per receiver → node model → accelerations."""
 from __future__ import annotations
 
-import numpy as np
+import math
+
 import sympy
 import torch
 from torch import nn
@@ -83,7 +84,7 @@ class ParticleGNN(nn.Module):
         inputs = self.features.expressions
         scaled = {}
         if mass_unit != 1.0:
-            shift = sympy.Float(float(np.log(mass_unit)))
+            shift = sympy.Float(math.log(mass_unit))
             scaled.update({sympy.log(m1): shift + sympy.log(m1), sympy.log(m2): shift + sympy.log(m2),
                            m1: mass_unit * m1, m2: mass_unit * m2})
         if charge_unit != 1.0:

@@ -151,7 +151,11 @@ def _checked_names(path: Path, names, positions: np.ndarray) -> list[str] | None
     return [str(name) for name in names]
 
 
-def split_by_simulation(trajectories: Trajectories, fractions=(0.8, 0.1, 0.1), seed: int = 0):
+#: Train, validation and test shares of every split (by simulation here, by time in `splits`).
+SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
+
+
+def split_by_simulation(trajectories: Trajectories, fractions=SPLIT_FRACTIONS, seed: int = 0):
     """(train, validation, test) holding disjoint whole simulations, shuffled with `seed`.
 
     Never split by time: neighbouring states of one trajectory are nearly the same sample.

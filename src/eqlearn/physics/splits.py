@@ -13,12 +13,13 @@ from dataclasses import replace
 import numpy as np
 
 from eqlearn.errors import UserInputError
+from eqlearn.physics.dataset import SPLIT_FRACTIONS
 
 #: Fewer systems than this are split by time, not by simulation.
 MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION = 10
 
 
-def split_by_time(trajectories, fractions=(0.8, 0.1, 0.1)):
+def split_by_time(trajectories, fractions=SPLIT_FRACTIONS):
     """(train, validation, test): consecutive blocks of every trajectory's stored steps."""
     steps = trajectories.positions.shape[1]
     ends = np.round(np.cumsum(fractions[:2]) * steps).astype(int)
