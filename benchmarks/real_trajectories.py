@@ -132,6 +132,7 @@ def solar_case(start: str, years: float, step_days: float) -> dict:
             "law_found": [m["unit_vector_form"] for m in equations["messages"]],
             "mass_ratios": {row["name"]: round(row["ratio"], 6) for row in table},
             "max_mass_error": max(abs(row["ratio"] - 1) for row in table),
+            "law_error": equations["truth_free"].get("law_force_error"),
             "network_error": equations["truth_free"]["network_force_error"], "seconds": seconds}
 
 
