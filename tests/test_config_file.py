@@ -124,3 +124,5 @@ def test_small_data_sets_train_for_more_epochs_so_the_optimiser_takes_about_as_m
     assert epochs(10000) == 60  # 8,000 training graphs: twice the epochs
     assert epochs(100) == 120  # at most four times
     assert epochs(100, epochs=7) == 7  # a budget the user gives is kept
+    assert epochs(10000, batch_size=128) == 30  # the same 8,000 graphs in half-size batches: as many steps
+    assert epochs(200, batch_size=4) == 47  # 160 graphs in batches of 4: 40 steps an epoch, 1.56 times

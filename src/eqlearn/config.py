@@ -242,21 +242,23 @@ def _check_choice(name: str, value: str, options: tuple[str, ...]) -> None:
         raise UserInputError(f"unknown {name} {value!r}; choose one of {', '.join(options)}")
 
 
-#: A recipe's epochs are meant for this many training graphs (the default simulated job's 16,000):
-#: on fewer, a run trains for more epochs, at most MAX_EPOCH_STRETCH times as many, so that the
-#: optimiser's steps, not its passes over the data, stay about the same. Training graphs are the
-#: training share of the stored states (SPLIT_FRACTIONS), at most `max_graphs`.
-STEP_BUDGET_GRAPHS = 16000
+#: A recipe's epochs are meant for this many optimiser steps per epoch (the default simulated job's:
+#: 16,000 training graphs in batches of 256): on fewer, a run trains for more epochs, at most
+#: MAX_EPOCH_STRETCH times as many, so that the optimiser's steps, not its passes over the data,
+#: stay about the same. Training graphs are the training share of the stored states
+#: (SPLIT_FRACTIONS), at most `max_graphs`; counted in steps, a smaller batch needs less stretch.
+STEP_BUDGET_STEPS = 16000 / 256
 MAX_EPOCH_STRETCH = 4
 
 
-def stretched_epochs(epochs: int, states: int, max_graphs: int) -> int:
-    """`epochs` for a data set of `states` stored states (see STEP_BUDGET_GRAPHS); unchanged when
-    the number of states is not known."""
+def stretched_epochs(epochs: int, states: int, max_graphs: int, batch_size: int) -> int:
+    """`epochs` for a data set of `states` stored states trained in batches of `batch_size` graphs
+    (see STEP_BUDGET_STEPS); unchanged when the number of states is not known."""
     graphs = min(SPLIT_FRACTIONS[0] * states, max_graphs)
     if graphs <= 0:
         return epochs
-    return int(math.ceil(epochs * min(MAX_EPOCH_STRETCH, max(1.0, STEP_BUDGET_GRAPHS / graphs))))
+    steps = graphs / batch_size
+    return int(math.ceil(epochs * min(MAX_EPOCH_STRETCH, max(1.0, STEP_BUDGET_STEPS / steps))))
 
 
 def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
@@ -271,7 +273,8 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     chosen = {name: getattr(config, name) for name in RECIPE_FIELDS}
     defaults = {name: getattr(recipe, name) for name in RECIPE_FIELDS}
     defaults.update(features=recipe.features(spec), prune_thresholds=list(recipe.prune_thresholds),
-                    epochs=stretched_epochs(recipe.epochs, spec.states, config.max_graphs))
+                    epochs=stretched_epochs(recipe.epochs, spec.states, config.max_graphs,
+                                           config.batch_size))
     filled = {name: defaults[name] if value is None else value for name, value in chosen.items()}
     if filled["units"] is None and filled["eql_form"] == "free":
         filled["units"] = default_edge_units(filled["features"])
