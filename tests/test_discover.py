@@ -12,7 +12,7 @@ from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
 from eqlearn.pipeline import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.readout.verify import parse_message
-from eqlearn.recipes import DEFAULT_RECIPE, candidate_recipes
+from eqlearn.recipes import DEFAULT_RECIPE, candidate_recipes, fallback_recipes
 from eqlearn.restarts import RETRY_ABOVE
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
@@ -33,16 +33,18 @@ def test_run_directory_contract(spring_run):
     eq = json.loads((out / "equations.json").read_text())
     assert eq["format"] == "eqlearn.equations/2" and eq["law"] == "spring" and eq["dim"] == 2
     assert eq["variables"] == ["dx", "dy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"]
-    assert eq["recipe"] in candidate_recipes(DEFAULT_RECIPE) and eq["truth"]["potential"] == "(r - 1)**2"
+    assert eq["recipe"] in candidate_recipes(DEFAULT_RECIPE) + fallback_recipes(DEFAULT_RECIPE)
+    assert eq["truth"]["potential"] == "(r - 1)**2"
     # the default portfolio: every member trained into its own directory, one chosen without the truth
     assert list(candidate_recipes(DEFAULT_RECIPE)) == ["central", "screened"]
     assert sum(c["chosen"] for c in eq["restarts"]) == 1
     assert eq["recipe"] == next(c["recipe"] for c in eq["restarts"] if c["chosen"])
-    # two epochs leave no law that explains the data, so each member got a second initialisation
+    # two epochs leave no law that explains the data, so each member got a second initialisation,
+    # and the portfolio's fallback recipe was trained too
     assert [(c["recipe"], c["restart"]) for c in eq["restarts"]] == [("central", 0), ("screened", 0),
-                                                                     ("central", 1), ("screened", 1)]
+                                                                     ("central", 1), ("screened", 1), ("switched", 0)]
     assert min(c["law_force_error"] for c in eq["restarts"][:2]) > RETRY_ABOVE
-    for name in ("central", "screened", "central-1", "screened-1"):
+    for name in ("central", "screened", "central-1", "screened-1", "switched"):
         assert (out / "restarts" / name / "equations.json").is_file(), name
     assert set(eq["truth_free"]) >= {"law_force_error", "network_force_error", "explains_data", "candidates"}
     assert len(eq["messages"]) == 2 and len(eq["canonical"]) == 2

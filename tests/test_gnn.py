@@ -207,3 +207,38 @@ def test_messages_print_in_the_reported_unit_of_mass_before_small_terms_are_drop
     for k, expr in enumerate(printed):
         np.testing.assert_allclose(sympy.lambdify((dx, dy, r, m1, m2), expr, "numpy")(*(v.numpy() for v in values)),
                                    messages[..., k].numpy(), rtol=1e-6)
+
+
+def test_a_switched_edge_model_writes_a_step_in_r_times_a_power_law_and_prints_what_it_computes():
+    """The `switched` form: σ(a r + b) read from r and a constant only, multiplied in layer 2 by
+    2 - 2r, is the discontinuous law's force (0 inside r < 2) up to the smooth step's width."""
+    from eqlearn.gnn.edge_models import SWITCHED_EDGE_UNITS, CentralEQLEdgeModel
+
+    names = ["ux", "uy", "r", "log_r", "log_m1", "log_m2"]
+    edge = CentralEQLEdgeModel(names, 2, units=SWITCHED_EDGE_UNITS, switches=True).double()
+    with torch.no_grad():
+        for layer in edge.network.layers:
+            layer.weight.zero_()
+        first, second = edge.network.hidden
+        first.weight[0, 0] = 1.0  # identity unit: r
+        first.weight[10] = torch.tensor([5.0, 1.0, 1.0, 1.0, 2.0, -4.0], dtype=torch.float64)  # sigmoid: only 20 r - 40 counts
+        second.weight[2, 9] = 1.0  # first product unit (rows 2 and 4): σ(20 (r - 2)) ...
+        second.weight[4, 0], second.weight[4, 1] = 2.0, -2.0  # ... × (2 - 2r)
+        edge.network.output.weight[0, 2] = 1.0
+    model = ParticleGNN(FeatureBuilder(names, 2), edge, NewtonianNodeModel(2), EdgeList.complete(4), antisymmetric=True)
+    positions, masses, charges = random_systems(batch=50, n=4)
+    positions = positions * 2
+    with torch.no_grad():
+        messages = model.messages(positions, masses, charges)
+    context = model.pair_context(positions, masses, charges)
+    r = context.r.numpy()
+    force = np.where(r < 2, 0.0, -2 * (r - 1))[..., None] * context.delta.numpy() / r[..., None]
+    away = np.abs(r - 2) > 0.5
+    np.testing.assert_allclose(messages.numpy()[away], force[away], atol=1e-3)
+    printed = model.message_expressions()
+    dx, dy, rs = sympy.symbols("dx dy r")
+    assert printed[0].has(sympy.exp) and not printed[0].free_symbols - {dx, rs}
+    for k, expr in enumerate(printed):
+        values = [context.delta[..., 0].numpy(), context.delta[..., 1].numpy(), r]
+        np.testing.assert_allclose(sympy.lambdify((dx, dy, rs), expr, "numpy")(*values), messages[..., k].numpy(),
+                                   rtol=5e-3, atol=1e-6)  # e^40 printed to 3 digits moves the step by 1e-4

@@ -31,7 +31,9 @@ SECTIONS = ("data", "model", "training", "readout", "run")
 #: newtonian: a_i = Σ messages / m_i (gnn.node_models); mlp: an MLP, as in Cranmer et al.
 NODE_MODELS = ("newtonian", "mlp")
 EDGE_MODELS = ("eql", "mlp")
-EQL_FORMS = ("central", "screened", "free")
+EQL_FORMS = ("central", "screened", "switched", "free")
+#: The forms whose message is Σ EQL(scalars) × vector (`CentralEQLEdgeModel`).
+CENTRAL_FORMS = ("central", "screened", "switched")
 #: Fields a recipe fills when the config leaves them at None.
 RECIPE_FIELDS = ("features", "eql_form", "units", "depth", "epochs", "lr", "message_l1", "weight_penalty",
                  "penalty", "node_model", "messages", "prune_thresholds")
@@ -81,7 +83,8 @@ class DiscoverConfig:
     edge_model: str = setting("model", "eql", "eql, or mlp: the baseline of Cranmer et al., read out by "
                                               "symbolic regression", choices=EDGE_MODELS)
     eql_form: str | None = setting("model", None, "central: message = Σ EQL(scalars) × (u, dv); screened: the same "
-                                                  "with e^(kr) factors; free: any EQL of all inputs",
+                                                  "with e^(kr) factors; switched: the same with steps σ(a r + b); "
+                                                  "free: any EQL of all inputs",
                                    choices=EQL_FORMS)
     node_model: str | None = setting("model", None, "newtonian: a = Σ messages / m; mlp: a learned update, as in "
                                                     "Cranmer et al.", choices=NODE_MODELS)
@@ -166,7 +169,7 @@ class DiscoverConfig:
         (behind Newtonian nodes the force is then a learned linear map of them)."""
         if self.edge_model == "mlp":
             return self.dim if mlp_variant(self.variant).bottleneck else self.messages
-        return self.dim if self.node_model == "newtonian" or self.eql_form in ("central", "screened") else self.messages
+        return self.dim if self.node_model == "newtonian" or self.eql_form in CENTRAL_FORMS else self.messages
 
     @property
     def messages_are_forces(self) -> bool:
@@ -268,7 +271,7 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
     law being looked for is not an input.
     """
     if config.learn_charges:  # the user says the particles carry charges, whether or not the data hold them
-        spec = replace(spec, charges=True)
+        spec = replace(spec, charges=True, charge_values=False)
     recipe = get_recipe(config.recipe)
     chosen = {name: getattr(config, name) for name in RECIPE_FIELDS}
     defaults = {name: getattr(recipe, name) for name in RECIPE_FIELDS}

@@ -23,7 +23,7 @@ import sympy
 import torch
 
 from eqlearn import __version__
-from eqlearn.config import DiscoverConfig, resolve_config
+from eqlearn.config import CENTRAL_FORMS, DiscoverConfig, resolve_config
 from eqlearn.devices import resolve_device
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import CentralEQLEdgeModel, EQLEdgeModel, logarithm_flags, mlp_edge_model
@@ -157,9 +157,9 @@ def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN
     size = config.message_size
     if config.edge_model == "mlp":
         edge = mlp_edge_model(config.variant, len(names), size)
-    elif config.eql_form in ("central", "screened"):
+    elif config.eql_form in CENTRAL_FORMS:
         edge = CentralEQLEdgeModel(names, config.dim, units=config.units, depth=config.depth,
-                                   exponentials=config.eql_form == "screened")
+                                   exponentials=config.eql_form == "screened", switches=config.eql_form == "switched")
     else:
         edge = EQLEdgeModel(len(names), size, units=config.units, depth=config.depth, log_inputs=logarithm_flags(names))
     if config.node_model == "newtonian":
@@ -187,7 +187,8 @@ def training_phases(config: DiscoverConfig) -> list[Phase]:
     the start, a system whose forces the first, random law overshoots shrinks its masses to where
     its error no longer depends on them, and stays there.
     """
-    law_first = [Phase(max(1, config.epochs // 2), config.lr, 1.0, name="law first", frozen=("masses",))] \
+    magnitudes = ("charges",) if config.learn_charges else ()
+    law_first = [Phase(max(1, config.epochs // 2), config.lr, 1.0, name="law first", frozen=("masses", *magnitudes))] \
         if config.learn_masses else []
     if config.edge_model != "eql":
         return [*law_first, Phase(config.epochs, config.lr * 0.1, 1.0, name="train")]
@@ -195,8 +196,8 @@ def training_phases(config: DiscoverConfig) -> list[Phase]:
     short = max(1, config.epochs // 3)
     return [
         *law_first,
-        Phase(config.epochs, config.lr, 1.0, name="sparsify"),
-        *[Phase(short, config.lr / 3, 1.0, prune_threshold=t, name=f"prune {t:g}") for t in rounds],
+        Phase(config.epochs, config.lr, 1.0, name="sparsify", frozen=magnitudes),
+        *[Phase(short, config.lr / 3, 1.0, prune_threshold=t, name=f"prune {t:g}", frozen=magnitudes) for t in rounds],
         Phase(short, config.lr / 10, 0.0, schedule="constant", prune_threshold=last, name="fine-tune"),
     ]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS
+from eqlearn.gnn.edge_models import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS, SWITCHED_EDGE_UNITS
 from eqlearn.readout.variables import AXES
 
 
@@ -26,6 +26,7 @@ class DataSpec:
     dim: int
     velocities: bool = False
     charges: bool = False
+    charge_values: bool = True  # False: the particles carry charges whose values are learned (`--learn-charges`)
     softening: float = 0.0
     masses: bool = True  # whether the data carry every particle's mass
     states: int = 0  # stored states in all (systems × time points); 0: not known
@@ -40,6 +41,8 @@ class Recipe:
     (any EQL of all inputs, `EQLEdgeModel`); `units` None means the edge model's own default.
     `members` names the recipes a portfolio trains; a portfolio's own fields are those of its
     first member, the model built where one model must stand for it (e.g. `eqlearn compare`).
+    `fallbacks` names recipes a portfolio trains only when no member's law explains the held-out
+    data (`eqlearn.restarts.RETRY_ABOVE`): families too rare to pay for on every run.
     """
 
     name: str
@@ -57,6 +60,7 @@ class Recipe:
     messages: int = 100
     prune_thresholds: tuple[float, ...] = field(default=(0.01, 0.03, 0.05))
     members: tuple[str, ...] = ()
+    fallbacks: tuple[str, ...] = ()
 
 
 def _axes(prefix: str, spec: DataSpec) -> list[str]:
@@ -65,13 +69,16 @@ def _axes(prefix: str, spec: DataSpec) -> list[str]:
 
 def everything_the_data_carry(spec: DataSpec) -> list[str]:
     """The unit vector, the relative velocity (if any), r and log r, the masses and their logs,
-    the charges (if any): the network learns which of them the law uses."""
+    the charges (if any): the network learns which of them the law uses. Learned charges enter
+    only as the product q1 q2: a charge the data do not give is defined by the law, as the
+    factor of each particle in the part of the pair force that scales as q1 q2 (other uses, q1 + q2
+    or q1³, would let the learned values be any per-particle code and the law any function of it)."""
     names = _axes("u", spec)
     if spec.velocities:
         names += _axes("dv", spec)
     names += ["r", "log_r", "log_m1", "log_m2"]
     if spec.charges:
-        names += ["q1", "q2"]
+        names += ["q1", "q2"] if spec.charge_values else ["q1q2"]
     return names
 
 
@@ -96,11 +103,16 @@ RECIPES: dict[str, Recipe] = {
     for recipe in [
         replace(CENTRAL, name="auto", summary="the default: central and screened, each trained on the same data; the "
                                               "law with the smaller held-out error is reported (the shorter of "
-                                              "equals)", members=("central", "screened")),
+                                              "equals); when neither explains the held-out data, a second start "
+                                              "of each and switched", members=("central", "screened"),
+                fallbacks=("switched",)),
         CENTRAL,
         replace(CENTRAL, name="screened", eql_form="screened",
                 summary="as central, but the exp units read r too: monomials times e^(kr) (Yukawa, Morse-like "
                         "laws); plain power laws may come out with spurious e^(kr) factors"),
+        replace(CENTRAL, name="switched", eql_form="switched", units=SWITCHED_EDGE_UNITS,
+                summary="as central, with steps σ(a r + b) that multiply the power laws: laws that switch on or "
+                        "off at a distance (cutoffs, contact forces)"),
         Recipe("polynomial", "u, r, 1/r, m1, m2 into a free two-layer EQL (polynomial units)",
                polynomial_features, "free", POLYNOMIAL_EDGE_UNITS, epochs=20),
         Recipe("power-law", "u and logarithms of r, m1, m2 into a free EQL with power-law units",
@@ -117,6 +129,11 @@ DEFAULT_RECIPE = "auto"
 def candidate_recipes(name: str) -> tuple[str, ...]:
     """The recipes a run with recipe `name` trains: a portfolio's members, else `name` itself."""
     return get_recipe(name).members or (name,)
+
+
+def fallback_recipes(name: str) -> tuple[str, ...]:
+    """The recipes a portfolio `name` adds when none of its members' laws explains the data."""
+    return get_recipe(name).fallbacks
 
 
 def get_recipe(name: str) -> Recipe:

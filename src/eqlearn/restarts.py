@@ -8,8 +8,9 @@ and reports the law with the smallest held-out law error, preferring the shortes
 it by the truth-free verdict's own rule (`verdict.AS_GOOD_AS_NETWORK`, `verdict.ERROR_FLOOR`).
 With K > 1 the candidates run side by side (`eqlearn.engines.run_tasks`); a portfolio alone runs
 its members one after another in this process, so a run stays one CPU's work wherever it is
-placed (a sweep, a benchmark), and trains one more initialisation of each member when no law
-explains the held-out data (`RETRY_ABOVE`). The truth is never consulted; the verifier's verdict
+placed (a sweep, a benchmark), and trains one more initialisation of each member, and the
+portfolio's fallback recipes (`Recipe.fallbacks`), when no law explains the held-out data
+(`RETRY_ABOVE`). The truth is never consulted; the verifier's verdict
 on each candidate is only recorded.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 from eqlearn.engines import run_tasks
 from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.pipeline import load_or_simulate, prepare_output, refuse_nonempty, run_discovery
-from eqlearn.recipes import candidate_recipes
+from eqlearn.recipes import candidate_recipes, fallback_recipes
 from eqlearn.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR, NETWORK_FITS
 
 #: A portfolio run whose best law leaves a held-out relative force error above this trains one more
@@ -61,14 +62,14 @@ def choose(summaries: list[dict]) -> int:
     return min(good, key=lambda i: (summaries[i]["law_size"] or 0, law_error(summaries[i])))
 
 
-def candidate_configs(config, restarts: range | None = None) -> list:
-    """One config per recipe of the portfolio and initialisation (`restarts`, default all of
-    `config.restarts`), each with its own directory under OUT/restarts: the restart's number, the
-    recipe's name, or both."""
-    recipes = candidate_recipes(config.recipe)
+def candidate_configs(config, restarts: range | None = None, recipes: tuple[str, ...] | None = None) -> list:
+    """One config per recipe (default: of the portfolio) and initialisation (`restarts`, default
+    all of `config.restarts`), each with its own directory under OUT/restarts: the restart's
+    number, the recipe's name, or both."""
+    recipes = candidate_recipes(config.recipe) if recipes is None else recipes
     restarts = range(config.restarts) if restarts is None else restarts
-    numbered = list(restarts) != [0]
-    label = lambda recipe, k: "-".join(([recipe] if len(recipes) > 1 else []) + ([str(k)] if numbered else []))
+    numbered, named = list(restarts) != [0], len(recipes) > 1 or recipes != candidate_recipes(config.recipe)
+    label = lambda recipe, k: "-".join(([recipe] if named else []) + ([str(k)] if numbered else []))
     return [replace(config, recipe=recipe, restarts=1, restart=k, out=str(Path(config.out) / "restarts" / label(recipe, k)),
                     progress=False)
             for recipe in recipes for k in restarts]
@@ -99,9 +100,11 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
         discoveries = _one_after_another(runs, config.progress, log, loaded)
         best = min(law_error(summary(d)) for d in discoveries)
         if best > RETRY_ABOVE:
+            fallbacks = fallback_recipes(config.recipe)
             log(f"no candidate's law explains the held-out data (best error {best:.2g} > {RETRY_ABOVE:g}): "
-                "one more initialisation of each")
-            discoveries += _one_after_another(candidate_configs(config, range(1, 2)), config.progress, log, loaded)
+                f"one more initialisation of each{''.join(f', recipe {name}' for name in fallbacks)}")
+            retries = candidate_configs(config, range(1, 2)) + candidate_configs(config, range(1), fallbacks)
+            discoveries += _one_after_another(retries, config.progress, log, loaded)
     summaries = [summary(d) for d in discoveries]
     chosen = choose(summaries)
     for s in summaries:

@@ -81,6 +81,13 @@ def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=No
     snapped = snap_numbers(sympy.sympify(found))
     points = rng.uniform(-3, 3, size=(len(symbols), 2000))
     for kind, combination in (("difference", snapped - truth), ("ratio", snapped / truth)):
+        if combination.has(sympy.zoo, sympy.nan):  # a piecewise truth, 0 in some range, divides to 1/0 there:
+            found_values, true_values = _values(snapped, symbols, points), _values(truth, symbols, points)
+            with np.errstate(all="ignore"):  # evaluated apart instead, and never simplified
+                values = found_values / true_values if kind == "ratio" else found_values - true_values
+            if _spread_of(values, nonzero=kind == "ratio") <= 1e-9:
+                return kind
+            continue
         spread = _relative_spread(combination, symbols, points, nonzero=kind == "ratio")
         if spread <= 1e-9:
             return kind
@@ -92,10 +99,17 @@ def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=No
 def _relative_spread(expr: sympy.Expr, symbols, points: np.ndarray, nonzero: bool) -> float:
     """(max - min) / max(1, |values|) of `expr` over `points`; inf where it is not finite on most
     points, or (with `nonzero`) where it touches zero."""
+    return _spread_of(_values(expr, symbols, points), nonzero)
+
+
+def _values(expr: sympy.Expr, symbols, points: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
         values = np.asarray(sympy.lambdify(symbols, expr, "numpy")(*points), dtype=float)
-    values = np.broadcast_to(values, points.shape[1:])
-    values = values[np.isfinite(values)]
-    if len(values) <= points.shape[1] // 2 or (nonzero and np.abs(values).min() == 0):
+    return np.broadcast_to(values, points.shape[1:])
+
+
+def _spread_of(values: np.ndarray, nonzero: bool) -> float:
+    points, values = len(values), values[np.isfinite(values)]
+    if len(values) <= points // 2 or (nonzero and np.abs(values).min() == 0):
         return np.inf
     return float(np.ptp(values) / max(1.0, np.abs(values).max()))

@@ -103,6 +103,13 @@ class EQLEdgeModel(nn.Module):
 #: With `exponentials` (the `screened` recipe) the `exp` units read r too: m1^a m2^b r^c e^(k r).
 CENTRAL_EDGE_UNITS: list[dict[str, int]] = [{"constant": 1, "identity": 2, "product": 2, "exp": 4},
                                             {"identity": 2, "product": 2}]
+#: The `switched` recipe's units: the central ones and two sigmoid units that read only r and a
+#: constant, σ(a r + b), a smooth step at r = -b/a; layer 2 multiplies a step by a power law, so a
+#: law that switches on or off at some distance (a cutoff, a contact force) is one network.
+SWITCHED_EDGE_UNITS: list[dict[str, int]] = [{**CENTRAL_EDGE_UNITS[0], "sigmoid": 2}, dict(CENTRAL_EDGE_UNITS[1])]
+#: The sigmoid units read SWITCH_GAIN · r and SWITCH_GAIN: a step as sharp as the data demand
+#: (a slope of tens per unit of r) is then a weight of a few, which training reaches.
+SWITCH_GAIN = 10
 
 
 class CentralEQLEdgeModel(nn.Module):
@@ -113,10 +120,12 @@ class CentralEQLEdgeModel(nn.Module):
     Every pair force that does not single out a direction in space has this form (the scalar
     functions g_v are the EQL), so message k is the force along axis k by construction and no
     rotation of the axes can creep in. What g_v is, and which inputs it uses, is learned.
+    With `switches`, two more scalars, SWITCH_GAIN · (r, 1), feed only the `sigmoid` units: steps
+    in r (`SWITCHED_EDGE_UNITS`).
     """
 
     def __init__(self, feature_names: Sequence[str], dim: int, units: EdgeUnits = CENTRAL_EDGE_UNITS,
-                 depth: int = 2, init_scale: float = 0.3, exponentials: bool = False):
+                 depth: int = 2, init_scale: float = 0.3, exponentials: bool = False, switches: bool = False):
         super().__init__()
         names = list(feature_names)
         vectors = [[f"{prefix}{axis}" for axis in "xyz"[:dim]] for prefix in ("u", "dv")]
@@ -130,22 +139,38 @@ class CentralEQLEdgeModel(nn.Module):
         self.register_buffer("scalar_index", torch.tensor([names.index(n) for n in self.scalar_names]), persistent=False)
         self.register_buffer("vector_index", torch.tensor([[names.index(n) for n in g] for g in vectors]),
                              persistent=False)
-        self.network = EQLNetwork(len(self.scalar_names), len(vectors), units=units, depth=depth, init_scale=init_scale)
+        if switches and "r" not in names:
+            raise UserInputError("a switched edge model needs r among its inputs")
+        self.switch_index = names.index("r") if switches else None
+        extra = 2 if switches else 0
+        self.network = EQLNetwork(len(self.scalar_names) + extra, len(vectors), units=units, depth=depth,
+                                  init_scale=init_scale)
         self.n_messages = dim
         first = self.network.hidden[0]
         logarithms = logarithm_flags(self.scalar_names)
-        plain = [not flag for flag in logarithms]
+        plain = [not flag for flag in logarithms] + [False] * extra
         exponent = [flag or (exponentials and name == "r") for flag, name in zip(logarithms, self.scalar_names)]
-        first.restrict_inputs({unit.name: exponent if unit.name == "exp" else plain
-                               for unit, _ in first.units if unit.arity})
+        exponent += [False] * extra
+        step = [False] * len(self.scalar_names) + [True] * extra
+        reads = {"exp": exponent, "sigmoid": step if switches else plain}
+        first.restrict_inputs({unit.name: reads.get(unit.name, plain) for unit, _ in first.units if unit.arity})
+
+    def _scalars(self, features: torch.Tensor) -> torch.Tensor:
+        scalars = features[..., self.scalar_index]
+        if self.switch_index is None:
+            return scalars
+        r = features[..., self.switch_index:self.switch_index + 1]
+        return torch.cat([scalars, SWITCH_GAIN * r, torch.full_like(r, SWITCH_GAIN)], dim=-1)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        coefficients = self.network(features[..., self.scalar_index])  # [..., E, V]
+        coefficients = self.network(self._scalars(features))  # [..., E, V]
         vectors = features[..., self.vector_index]  # [..., E, V, d]
         return (coefficients.unsqueeze(-1) * vectors).sum(-2)
 
     def to_sympy(self, inputs: Sequence[sympy.Expr], threshold: float = 1e-2, digits: int = 3) -> list[sympy.Expr]:
         scalars = [inputs[int(i)] for i in self.scalar_index]
+        if self.switch_index is not None:
+            scalars += [SWITCH_GAIN * inputs[self.switch_index], sympy.Integer(SWITCH_GAIN)]
         coefficients = self.network.to_sympy(scalars, threshold=threshold, digits=digits)
         return [sympy.expand(sum(g * inputs[int(group[k])] for g, group in zip(coefficients, self.vector_index)))
                 for k in range(self.n_messages)]

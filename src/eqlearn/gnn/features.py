@@ -81,6 +81,7 @@ _SCALAR_FEATURES = [
     EdgeFeature("m2", lambda c: c.m2, m2),
     EdgeFeature("q1", lambda c: c.q1, q1),
     EdgeFeature("q2", lambda c: c.q2, q2),
+    EdgeFeature("q1q2", lambda c: c.q1 * c.q2, q1 * q2),
 ]
 
 

@@ -11,6 +11,10 @@ from eqlearn.readout.variables import distance
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import clean_expression
 
+#: `unit_vector_form` leaves alone laws with an exponential exp(p r / q) where |p| q exceeds this:
+#: cancelling treats it as a polynomial of that degree in exp(r / q) (a step's e^(9.29 r), 929/100,
+#: took minutes), while screened and Morse-like laws have small integer rates.
+MAX_EXP_DEGREE = 24
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8
 #: A reduced coefficient that rounding would change, but that lies within this relative distance
@@ -155,8 +159,8 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
     exact = sympy.nsimplify(sympy.sympify(expr), rational=True)
     if any(power.exp.is_Rational and power.exp.q > 2 for power in exact.atoms(sympy.Pow)):
         return expr  # powers such as r**(389/125): factoring them can run for hours, and no short form hides there
-    if any(q.q > 1000 for e in exact.atoms(sympy.exp) for q in e.args[0].atoms(sympy.Rational)):
-        return expr  # exp(p r / q) with a long fraction: factoring treats it as exp(r/q)**p and runs out of memory
+    if any(abs(q.p) * q.q > MAX_EXP_DEGREE for e in exact.atoms(sympy.exp) for q in e.args[0].atoms(sympy.Rational)):
+        return expr  # exp(p r / q): factoring treats it as exp(r/q)**p, a polynomial of degree |p| q
     distance = r - sympy.nsimplify(softening, rational=True)
     substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
     rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
