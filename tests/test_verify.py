@@ -50,7 +50,7 @@ def test_unit_vector_form_leaves_exponentials_of_long_fractions_alone():
     # in exp(r/10**14) would need astronomically many coefficients
     law = sympy.sympify("1.3*dx/(r*exp(0.30664384006727*r) - 0.01*exp(0.30664384006727*r))")
     assert unit_vector_form(law, dim=2) == law
-    # a step's rate, 9.29 = 929/100: a polynomial of degree 92,900 in exp(r/100), minutes of cancelling
+    # a step's rate, 9.29 = 929/100: a polynomial of degree 929 in exp(r/100), minutes of cancelling
     step = sympy.sympify("-2*dx*(r - 1)/((r - 0.01)*(1 + 5.49e7*exp(-9.29*r)))")
     assert unit_vector_form(step, dim=2) == step
     # small integer rates (screened and Morse-like laws) are still written with u

@@ -185,7 +185,8 @@ def training_phases(config: DiscoverConfig) -> list[Phase]:
 
     Learned masses first stay at their momentum estimate while the law takes shape: trained from
     the start, a system whose forces the first, random law overshoots shrinks its masses to where
-    its error no longer depends on them, and stays there.
+    its error no longer depends on them, and stays there. Learned charges keep their magnitudes
+    (only their signs are searched) until fine-tuning, for the same reason.
     """
     magnitudes = ("charges",) if config.learn_charges else ()
     law_first = [Phase(max(1, config.epochs // 2), config.lr, 1.0, name="law first", frozen=("masses", *magnitudes))] \

@@ -68,7 +68,8 @@ def candidate_configs(config, restarts: range | None = None, recipes: tuple[str,
     number, the recipe's name, or both."""
     recipes = candidate_recipes(config.recipe) if recipes is None else recipes
     restarts = range(config.restarts) if restarts is None else restarts
-    numbered, named = list(restarts) != [0], len(recipes) > 1 or recipes != candidate_recipes(config.recipe)
+    numbered = list(restarts) != [0]
+    named = len(candidate_recipes(config.recipe) + fallback_recipes(config.recipe)) > 1  # the run trains several
     label = lambda recipe, k: "-".join(([recipe] if named else []) + ([str(k)] if numbered else []))
     return [replace(config, recipe=recipe, restarts=1, restart=k, out=str(Path(config.out) / "restarts" / label(recipe, k)),
                     progress=False)

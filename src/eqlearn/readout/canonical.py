@@ -12,8 +12,9 @@ from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import clean_expression
 
 #: `unit_vector_form` leaves alone laws with an exponential exp(p r / q) where |p| q exceeds this:
-#: cancelling treats it as a polynomial of that degree in exp(r / q) (a step's e^(9.29 r), 929/100,
-#: took minutes), while screened and Morse-like laws have small integer rates.
+#: cancelling treats it as a polynomial of degree |p| in exp(r / q), and a long q multiplies the
+#: degrees of every other rate (a step's e^(9.29 r), 929/100, took minutes), while screened and
+#: Morse-like laws have small integer rates.
 MAX_EXP_DEGREE = 24
 #: unit_vector_form leaves expressions with more additive terms than this as they are.
 READABLE_TERMS = 8
@@ -160,7 +161,7 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
     if any(power.exp.is_Rational and power.exp.q > 2 for power in exact.atoms(sympy.Pow)):
         return expr  # powers such as r**(389/125): factoring them can run for hours, and no short form hides there
     if any(abs(q.p) * q.q > MAX_EXP_DEGREE for e in exact.atoms(sympy.exp) for q in e.args[0].atoms(sympy.Rational)):
-        return expr  # exp(p r / q): factoring treats it as exp(r/q)**p, a polynomial of degree |p| q
+        return expr  # exp(p r / q): factoring treats it as exp(r/q)**p (MAX_EXP_DEGREE)
     distance = r - sympy.nsimplify(softening, rational=True)
     substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
     rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
