@@ -237,8 +237,35 @@ def test_a_switched_edge_model_writes_a_step_in_r_times_a_power_law_and_prints_w
     np.testing.assert_allclose(messages.numpy()[away], force[away], atol=1e-3)
     printed = model.message_expressions()
     dx, dy, rs = sympy.symbols("dx dy r")
-    assert printed[0].has(sympy.exp) and not printed[0].free_symbols - {dx, rs}
+    assert printed[0].has(sympy.tanh) and not printed[0].free_symbols - {dx, rs}  # σ(x) = (1 + tanh(x/2))/2
     for k, expr in enumerate(printed):
         values = [context.delta[..., 0].numpy(), context.delta[..., 1].numpy(), r]
         np.testing.assert_allclose(sympy.lambdify((dx, dy, rs), expr, "numpy")(*values), messages[..., k].numpy(),
-                                   rtol=5e-3, atol=1e-6)  # e^40 printed to 3 digits moves the step by 1e-4
+                                   rtol=5e-3, atol=1e-6)
+
+
+def test_switches_start_as_steps_inside_the_data_distances():
+    """Each sigmoid unit starts as a step at a quantile of the distances it is given, alternately
+    switching on and off; the other units keep their random start."""
+    from eqlearn.gnn.edge_models import SWITCH_GAIN, SWITCHED_EDGE_UNITS, CentralEQLEdgeModel
+
+    names = ["ux", "uy", "r", "log_r", "log_m1", "log_m2"]
+    torch.manual_seed(0)
+    edge = CentralEQLEdgeModel(names, 2, units=SWITCHED_EDGE_UNITS, switches=True)
+    first = edge.network.hidden[0]
+    others = [row for row in range(first.weight.shape[0]) if row not in first.rows_of("sigmoid")]
+    before = first.weight.detach().clone()
+    distances = torch.linspace(1.0, 4.0, 301)
+    edge.place_switches(distances)
+    rows = list(first.rows_of("sigmoid"))
+    assert len(rows) == 2
+    r_column, one_column = len(edge.scalar_names), len(edge.scalar_names) + 1
+    for k, row in enumerate(rows):
+        w = first.weight[row].detach()
+        assert torch.count_nonzero(w) == 2
+        place = -float(w[one_column] / w[r_column])
+        np.testing.assert_allclose(place, [2.0, 3.0][k], atol=0.02)  # the 1/3 and 2/3 quantiles
+        assert (w[r_column] > 0) == (k == 0)
+        slope = abs(float(w[r_column])) * SWITCH_GAIN
+        np.testing.assert_allclose(slope, 4.0 / 1.5, rtol=0.02)  # over half the interquartile range
+    torch.testing.assert_close(first.weight.detach()[others], before[others])

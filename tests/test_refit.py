@@ -1,5 +1,6 @@
 """The refit of a read-out law: exact coefficients from the data, spurious terms eliminated,
 exponents snapped only where the data say so."""
+import numpy as np
 import sympy
 import torch
 
@@ -10,7 +11,7 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
 from eqlearn.readout.canonical import single_axis_form, unit_vector_form
-from eqlearn.readout.refit import candidate_terms, refit_messages, snap_exponents
+from eqlearn.readout.refit import NetTerms, candidate_terms, refit_messages, relative_weights, significant, snap_exponents
 from eqlearn.readout.verify import verify_law
 
 dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
@@ -127,3 +128,26 @@ def test_a_law_written_with_the_other_axis_through_the_unit_norm_reads_as_one_ax
     assert single_axis_form(twisted, 2) == twisted
     verification = verify_law([single_axis_form(along_x, 2), "-2*dy*(r - 1)/(r - 0.01)"], "(r - 1)**2", 2)
     assert verification.unrotated and verification.exact == [True, True]
+
+
+def test_the_reported_error_is_that_of_the_law_as_printed():
+    """r^1.0013 and r fit the force of r² log r with coefficients near ±1538; printed to four digits
+    (r^1.001, 1537, 1536) they no longer cancel. The refit reports the held-out error of the
+    printed law, not of the unrounded fit (~1e-8), so the verdict cannot be fooled by it."""
+    potential = get_potential(expression="r**2*log(r)")
+    train, held_out = (GraphSet.from_trajectories(simulate(potential, 4, 2, sims=40, steps=2, seed=s)) for s in (1, 2))
+    near_copies = {k: -1538.46 * u * r**1.0013 + 1537.46 * u * r for k, u in enumerate((UNIT_X, UNIT_Y))}
+    refitted = refit_messages(near_copies, train, held_out, EdgeList.complete(4), 0.01)
+    terms = NetTerms(held_out, EdgeList.complete(4), 0.01)
+    force = (held_out.accelerations * held_out.masses.unsqueeze(-1)).double().numpy()
+    weights = relative_weights(np.stack([terms(near_copies[k]) for k in sorted(near_copies)], axis=-1))
+    for message in refitted:
+        target = force[..., message.axis].reshape(-1) * weights
+        printed = terms(message.expression).reshape(-1) * weights
+        fvu = ((target - printed) ** 2).sum() / (target**2).sum()
+        assert fvu > 1e-3  # the printed law is off ...
+        np.testing.assert_allclose(message.fvu, fvu, rtol=1e-6)  # ... and says so
+
+
+def test_significant_rounds_as_the_law_prints():
+    np.testing.assert_array_equal(significant(np.array([1538.46, -0.0123456, 2.0]), 4), [1538.0, -0.01235, 2.0])

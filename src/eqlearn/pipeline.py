@@ -172,6 +172,22 @@ def build_model(config: DiscoverConfig, length_unit: float = 1.0) -> ParticleGNN
     return ParticleGNN(features, edge, node, graph, antisymmetric=config.antisymmetric)
 
 
+def place_switches(model: ParticleGNN, graphs: GraphSet, softening: float, sample: int = 1000) -> None:
+    """Start a switched edge model's steps inside the pair distances of (a spread sample of) the
+    training graphs (`CentralEQLEdgeModel.place_switches`); other edge models are left alone."""
+    if getattr(model.edge_model, "switch_index", None) is None:
+        return
+    graphs = graphs.spread(sample)
+    edges = model.edges.for_positions(graphs.positions)
+    velocities = None if graphs.velocities is None else graphs.velocities.double()
+    context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double(),
+                                 velocities, softening)
+    distances = context.message_variables()["r"]
+    if edges.mask is not None:
+        distances = distances[edges.mask]
+    model.edge_model.place_switches(distances)
+
+
 #: Learned charges: after every epoch of these phases each system's signs are chosen again, on at
 #: most SIGN_SEARCH_GRAPHS training graphs.
 SIGN_SEARCH_PHASES = ("law first", "sparsify")
@@ -376,6 +392,7 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
     train_set = training_graphs(train_set, config)
     model = build_model(config, run.units.length)
+    place_switches(model, train_set, config.softening)
     objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss,
                                learned_masses=masses, learned_charges=charges)
     learned = {name: module for name, module in (("masses", masses), ("charges", charges)) if module is not None}

@@ -60,6 +60,16 @@ class EQLLayer(nn.Module):
             row += rows
         self.weight.mul_(self.mask)
 
+    def rows_of(self, name: str) -> range:
+        """The rows of `weight` that feed the units called `name` (empty when there are none)."""
+        row = 0
+        for unit, count in self.units:
+            rows = unit.arity * count
+            if unit.name == name:
+                return range(row, row + rows)
+            row += rows
+        return range(0)
+
     def effective_weight(self) -> torch.Tensor:
         weight = self.weight * self.mask
         return weight * self.gate() if self.gate is not None else weight

@@ -26,6 +26,7 @@ class _TorchMath:
 
     sin = staticmethod(torch.sin)
     cos = staticmethod(torch.cos)
+    tanh = staticmethod(torch.tanh)
 
     @staticmethod
     def exp(x):
@@ -51,6 +52,7 @@ class _SympyMath:
 
     sin = staticmethod(sympy.sin)
     cos = staticmethod(sympy.cos)
+    tanh = staticmethod(sympy.tanh)
     exp = staticmethod(sympy.exp)
     sqrt = staticmethod(sympy.sqrt)
     log = staticmethod(sympy.log)
@@ -96,7 +98,9 @@ UNITS: dict[str, Unit] = {
         Unit("sin", 1, lambda m, x: m.sin(x)),
         Unit("cos", 1, lambda m, x: m.cos(x)),
         Unit("exp", 1, lambda m, x: m.exp(x)),
-        Unit("sigmoid", 1, lambda m, x: 1 / (1 + m.exp(-x))),
+        # σ(x) written through tanh: a printed law then holds (1 + tanh(x/2))/2, which numpy evaluates
+        # without overflow for any x, where 1/(1 + e^(-x)) multiplied out by sympy holds e^(33 r)
+        Unit("sigmoid", 1, lambda m, x: (1 + m.tanh(x / 2)) / 2),
         Unit("product", 2, lambda m, x, y: x * y),
         Unit("division", 2, lambda m, x, y: m.divide(x, y)),
         Unit("sqrt", 1, lambda m, x: m.sqrt(x)),

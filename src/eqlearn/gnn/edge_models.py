@@ -155,6 +155,29 @@ class CentralEQLEdgeModel(nn.Module):
         reads = {"exp": exponent, "sigmoid": step if switches else plain}
         first.restrict_inputs({unit.name: reads.get(unit.name, plain) for unit, _ in first.units if unit.arity})
 
+    @torch.no_grad()
+    def place_switches(self, distances: torch.Tensor) -> None:
+        """Start the sigmoid units as steps at evenly spaced quantiles of the data's pair distances,
+        alternately switching on and off, each rising over half the interquartile range. A step
+        that starts outside the distances the data hold is flat on every pair, and no gradient then
+        moves it to where the law switches. Uses the data only, never a law."""
+        if self.switch_index is None:
+            return
+        first = self.network.hidden[0]
+        rows = first.rows_of("sigmoid")
+        sample = distances.detach().flatten().double()
+        sample = sample[torch.isfinite(sample)][:: max(1, sample.numel() // 200_000)]
+        levels = torch.linspace(0, 1, len(rows) + 2, dtype=torch.float64)[1:-1]
+        places = torch.quantile(sample, levels)
+        lower, upper = torch.quantile(sample, torch.tensor([0.25, 0.75], dtype=torch.float64))
+        slope = 4.0 / max(float(upper - lower), 1e-6)  # σ goes from 0.12 to 0.88 across half the IQR
+        r_column, one_column = len(self.scalar_names), len(self.scalar_names) + 1
+        for k, (row, place) in enumerate(zip(rows, places)):
+            sign = 1.0 if k % 2 == 0 else -1.0
+            first.weight[row] = 0.0
+            first.weight[row, r_column] = sign * slope / SWITCH_GAIN
+            first.weight[row, one_column] = -sign * slope * float(place) / SWITCH_GAIN
+
     def _scalars(self, features: torch.Tensor) -> torch.Tensor:
         scalars = features[..., self.scalar_index]
         if self.switch_index is None:

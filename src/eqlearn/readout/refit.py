@@ -164,6 +164,13 @@ def _fvu(columns: np.ndarray, coefficients: np.ndarray, target: np.ndarray) -> f
     return value if np.isfinite(value) else float("inf")
 
 
+def significant(values: np.ndarray, digits: int) -> np.ndarray:
+    """`values` rounded to `digits` significant digits, as the law will print them. Candidates are
+    judged in this form: two near-copies of a term (e^(11.2 r) and its snapped twin e^(11 r)) can
+    fit well with large opposite coefficients whose difference the rounding destroys."""
+    return np.array([float(f"{v:.{digits}g}") for v in np.asarray(values, dtype=float)])
+
+
 def _pareto(candidates: list[dict]) -> list[dict]:
     """The candidates no other beats in both size and held-out error (sorted by size)."""
     front, best = [], float("inf")
@@ -184,6 +191,27 @@ def relative_weights(force: np.ndarray) -> np.ndarray:
     return (1.0 / np.sqrt(size**2 + np.median(size) ** 2 + 1e-300)).reshape(-1)
 
 
+#: At most this many of the shortest candidates are printed and checked before the best of them is taken.
+PRINTED_CHECKS = 8
+
+
+def _shortest_as_printed(ranked: list, budget: float, digits: int, printed_fvu) -> tuple[sympy.Expr, float]:
+    """The first of `ranked` (shortest first) whose law *as printed* stays within `budget`, with
+    its held-out fvu; else the best printed one of the first PRINTED_CHECKS. Printing rounds every
+    number, exponents included: r^1.0013 printed as r^1.001 beside a term r with coefficients
+    ±1500 no longer cancels, so a law is judged as the reader will evaluate it."""
+    tried = []
+    for kept, coefficients, _, _ in ranked[:PRINTED_CHECKS]:
+        expression = clean_expression(sympy.Add(*[sympy.Float(c) * t for t, c in zip(kept, coefficients)]),
+                                      digits=digits, drop_below=0.0)
+        fvu = printed_fvu(expression)
+        if fvu <= budget:
+            return expression, fvu
+        tried.append((fvu, expression))
+    fvu, expression = min(tried, key=lambda t: t[0])
+    return expression, fvu
+
+
 def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet,
                    edges: EdgeList | NeighbourGraph,
                    softening: float, digits: int = 4) -> list[RefittedMessage]:
@@ -192,8 +220,9 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
 
     The terms are eliminated one at a time on `graphs` (backward elimination); of the laws along
     that path, the shortest whose error on `held_out` is within `_fvu_budget` of the best held-out
-    error is kept. Valid behind a Newtonian node model, where message component k is the force
-    along axis k. Coefficients keep `digits` significant digits.
+    error is kept; held-out errors are those of the coefficients rounded to `digits` significant
+    digits, the law as printed. Valid behind a Newtonian node model, where message component k is
+    the force along axis k.
     """
     train, valid = NetTerms(graphs, edges, softening), NetTerms(held_out, edges, softening)
     force = lambda g: (g.accelerations.double() * g.masses.double().unsqueeze(-1)).numpy()
@@ -214,15 +243,18 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
             if not terms:
                 continue
             path = linear_elimination_path(columns, target)
-            scored += [([terms[k] for k in kept], coefficients, error, _fvu(valid_columns[:, kept], coefficients, valid_target))
+            scored += [([terms[k] for k in kept], coefficients, error,
+                        _fvu(valid_columns[:, kept], significant(coefficients, digits), valid_target))
                        for kept, coefficients, error in path]
         if not scored:
             refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0))
             continue
         budget = _fvu_budget(min(s[3] for s in scored))
-        kept, coefficients, _, held_out_fvu = min((s for s in scored if s[3] <= budget), key=lambda s: (len(s[0]), s[3]))
-        expression = clean_expression(sympy.Add(*[sympy.Float(c) * t for t, c in zip(kept, coefficients)]),
-                                      digits=digits, drop_below=0.0)
+        printed_fvu = lambda expression: _fvu(valid(expression).reshape(-1, 1) * valid_weight[:, None], np.ones(1),
+                                              valid_target)
+        expression, held_out_fvu = _shortest_as_printed(sorted((s for s in scored if s[3] <= budget),
+                                                               key=lambda s: (len(s[0]), s[3])),
+                                                        budget, digits, printed_fvu)
         candidates = [{"terms": len(k), "train_fvu": e, "held_out_fvu": v,
                        "expression": sympy.sstr(sympy.Add(*[sympy.Float(c, 4) * t for t, c in zip(k, cs)]))
                        if len(k) <= READABLE_CANDIDATE_TERMS else None}
