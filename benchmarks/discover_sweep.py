@@ -91,6 +91,7 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = D
             "n": n, "dim": dim, "seed": seed, "passed": verdict.passed, "unrotated": verdict.unrotated,
             "exact": all(verdict.exact), "r2": verdict.r2, "law_force_error": truth_free["law_force_error"],
             "network_force_error": truth_free["network_force_error"], "explains_data": truth_free["explains_data"],
+            "law_to_network": truth_free.get("law_to_network"),
             "law_found": [m["unit_vector_form"] for m in discovery.messages], "wall_seconds": round(wall, 1),
             "seconds": discovery.seconds}
 
@@ -109,6 +110,12 @@ def write_tables(rows: list[dict], path: Path) -> str:
     return text
 
 
+def ratio_interval(row: dict) -> str:
+    """ " (ratio 1.15, 1.09–1.21)": the law-to-network error ratio and its 95 % interval, where recorded."""
+    ratio = row.get("law_to_network")
+    return "" if not ratio else f" (ratio {ratio['ratio']:.2g}, {ratio['interval_95'][0]:.2g}–{ratio['interval_95'][1]:.2g})"
+
+
 def table(rows: list[dict]) -> str:
     groups = defaultdict(list)
     for row in rows:
@@ -117,7 +124,7 @@ def table(rows: list[dict]) -> str:
     lines = [f"Recipe `{rows[0]['recipe'] if rows else '-'}`, commit `{version}`, metadata-free data files "
              f"({SIMS} systems x {STEPS} states); `python benchmarks/discover_sweep.py`.", "",
              "| law | n | d | verifier pass | exact and per-axis | law error ≤ network's (exact runs) | "
-             "law / network error, failed runs | median wall s | max wall s | chosen recipe | example law (u = Δ/|Δ|) |",
+             "law / network error, failed runs (ratio, 95 % interval) | median wall s | max wall s | chosen recipe | example law (u = Δ/|Δ|) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for (law, n, dim), group in groups.items():
         exact = [r for r in group if r["exact"]]
@@ -125,7 +132,8 @@ def table(rows: list[dict]) -> str:
         walls = [r["wall_seconds"] for r in group]
         example = "; ".join((exact or group)[0]["law_found"])
         example = example if len(example) <= 90 else example[:90] + " …"
-        fails = ", ".join(f"{r['law_force_error']:.2g} / {r['network_force_error']:.2g}" for r in failed) or "-"
+        fails = ", ".join(f"{r['law_force_error']:.2g} / {r['network_force_error']:.2g}{ratio_interval(r)}"
+                          for r in failed) or "-"
         chosen = Counter(r.get("chosen_recipe", r["recipe"]) for r in group)
         chosen = ", ".join(f"{name} {count}" for name, count in chosen.most_common())
         lines.append(

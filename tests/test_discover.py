@@ -46,7 +46,8 @@ def test_run_directory_contract(spring_run):
     assert min(c["law_force_error"] for c in eq["restarts"][:2]) > RETRY_ABOVE
     for name in ("central", "screened", "central-1", "screened-1", "switched"):
         assert (out / "restarts" / name / "equations.json").is_file(), name
-    assert set(eq["truth_free"]) >= {"law_force_error", "network_force_error", "explains_data", "candidates"}
+    assert set(eq["truth_free"]) >= {"law_force_error", "network_force_error", "explains_data", "candidates",
+                                     "law_to_network"}
     assert len(eq["messages"]) == 2 and len(eq["canonical"]) == 2
     stds = [m["std"] for m in eq["messages"]]
     assert stds == sorted(stds, reverse=True)
@@ -99,7 +100,7 @@ def test_a_file_with_only_positions_accelerations_and_masses(tmp_path, capsys):
              masses=trajectories.masses)
     assert main(["discover", "--data", str(data), "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1"]) == 0
     printed = capsys.readouterr().out
-    assert "no ground truth" in printed and "truth-free check" in printed
+    assert "no ground truth" in printed and "truth-free check" in printed and "law / network error" in printed
     eq = json.loads((tmp_path / "run" / "equations.json").read_text())
     assert eq["verification"] is None and eq["truth"] is None and eq["softening"] == 0.0
     assert eq["truth_free"]["law_force_error"] is not None

@@ -11,7 +11,16 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
 from eqlearn.readout.canonical import single_axis_form, unit_vector_form
-from eqlearn.readout.refit import NetTerms, candidate_terms, refit_messages, relative_weights, significant, snap_exponents
+from eqlearn.readout.refit import (
+    NetTerms,
+    candidate_terms,
+    distinct_columns,
+    linear_elimination_path,
+    refit_messages,
+    relative_weights,
+    significant,
+    snap_exponents,
+)
 from eqlearn.readout.verify import verify_law
 
 dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
@@ -19,7 +28,8 @@ UNIT_X, UNIT_Y = dx / (r - 0.01), dy / (r - 0.01)
 
 
 def graphs_of(law: str, sims: int = 40, seed: int = 1) -> GraphSet:
-    return GraphSet.from_trajectories(simulate(get_potential(law), 4, 2, sims=sims, steps=2, seed=seed))
+    potential = get_potential(law) if law.isidentifier() else get_potential(expression=law)
+    return GraphSet.from_trajectories(simulate(potential, 4, 2, sims=sims, steps=2, seed=seed))
 
 
 def refit(formulas, law):
@@ -61,6 +71,36 @@ def test_near_copies_of_a_term_do_not_hide_the_exact_one():
     for message, unit in zip(refitted, (UNIT_X, UNIT_Y)):
         assert sympy.simplify(message.expression - (-2 * unit * r + 2 * unit)) == 0
         assert message.candidates and message.candidates[0]["terms"] == 1  # the Pareto front starts short
+
+
+def test_a_distance_factor_learned_in_one_term_completes_another():
+    """Gravity plus charge read out with m1 m2 / r^2 exact but q1 q2 spread over r^-0.7 and r^-1.2:
+    no single term holds q1 q2 / r^2, the product of two of the network's pieces does."""
+    q1, q2 = sympy.symbols("q1 q2")
+    split = {k: -u * m1 * m2 / r**2 + u * q1 * q2 * (0.6 / r**0.7 + 0.5 / r**1.2) for k, u in enumerate((UNIT_X, UNIT_Y))}
+    refitted = refit(split, "q1*q2/r - m1*m2/r")
+    verdict = verify_law([m.expression for m in refitted], "q1*q2/r - m1*m2/r", 2)
+    assert verdict.passed and all(verdict.exact)
+    assert all(len(sympy.Add.make_args(sympy.expand(m.expression))) == 2 for m in refitted)
+
+
+def test_columns_the_data_cannot_tell_apart_keep_the_shortest_term():
+    q = np.random.default_rng(0).choice([-1.0, 1.0], size=(50, 2))
+    terms = [q[:, 0] ** 3 * q[:, 1], q[:, 0] * q[:, 1], q[:, 0]]  # q1³ q2 = q1 q2 for charges of ±1
+    assert distinct_columns(np.column_stack(terms), sizes=[5, 3, 1]) == [1, 2]
+
+
+def test_the_elimination_path_fits_every_subset_exactly_and_finds_a_sparse_law():
+    rng = np.random.default_rng(1)
+    columns = rng.normal(size=(300, 6)) * np.array([1.0, 1e3, 1e-2, 1.0, 5.0, 1.0])
+    target = columns[:, [1, 4]] @ np.array([2.0, -3.0])
+    path = linear_elimination_path(columns, target)
+    for kept, coefficients, fvu in path:
+        direct, *_ = np.linalg.lstsq(columns[:, kept], target, rcond=None)
+        assert np.allclose(columns[:, kept] @ coefficients, columns[:, kept] @ direct, rtol=1e-8, atol=1e-9)
+        assert np.isclose(fvu, np.sum((target - columns[:, kept] @ direct) ** 2) / np.sum(target**2), atol=1e-12)
+    two = next(step for step in path if len(step[0]) == 2)
+    assert sorted(two[0]) == [1, 4] and two[2] < 1e-20
 
 
 def test_snapping_is_limited_to_near_simple_exponents():

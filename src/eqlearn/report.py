@@ -46,6 +46,10 @@ def _truth_free_lines(verdict: dict) -> list[str]:
                  else "the law explains the held-out data WORSE than the network: something is missing from it")
     lines = [f"truth-free check on {verdict['held_out_graphs']} held-out graphs: relative net-force error "
              f"of the law alone {law:.3g}, of the network {net:.3g}: {judgement}"]
+    if "law_to_network" in verdict:
+        ratio = verdict["law_to_network"]
+        lines.append(f"  law / network error {ratio['ratio']:.3g} (95 % interval {ratio['interval_95'][0]:.3g}–"
+                     f"{ratio['interval_95'][1]:.3g} over resampled held-out graphs)")
     if not verdict.get("network_fits_data", True):
         lines.append(f"  the network itself leaves a relative force error of {net:.2g}: it has not fitted the data, "
                      "so no law read from it can be trusted (the law may lie outside the recipe's family)")

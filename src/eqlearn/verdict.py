@@ -10,7 +10,7 @@ import sympy
 
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet, predict
-from eqlearn.readout.law import PairLaw, formula_size, relative_force_error
+from eqlearn.readout.law import PairLaw, formula_size, relative_force_error, squared_relative_errors
 from eqlearn.readout.refit import RefittedMessage
 
 #: A network whose relative net-force error is above this has not fitted the data: no law read
@@ -23,6 +23,8 @@ ERROR_FLOOR = 1e-4
 #: Stored trajectories at least this long also get the law's rollout error (truth-free verdict).
 ROLLOUT_MIN_STEPS = 10
 ROLLOUT_SYSTEMS = 64
+#: Resamples of the held-out graphs behind the interval of the law-to-network error ratio.
+RATIO_RESAMPLES = 1000
 
 
 def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_set: GraphSet, trajectories,
@@ -52,12 +54,27 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     law_forces = pair_law.net_forces(*law_set.inputs)
     law_target = law_set.accelerations.double().numpy() * law_set.masses.double().numpy()[..., None]
     verdict["law_force_error"] = relative_force_error(law_forces, law_target)
+    verdict["law_to_network"] = error_ratio(squared_relative_errors(law_forces, law_target),
+                                            squared_relative_errors(predicted * masses, target))
     verdict["law_size"] = formula_size(law)
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
                                     + ERROR_FLOOR)
     verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses, particle_charges)
     verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
     return verdict
+
+
+def error_ratio(law_errors: np.ndarray, network_errors: np.ndarray, seed: int = 0) -> dict:
+    """The law's held-out error over the network's, with a 95 % bootstrap interval over the held-out
+    graphs (`law_errors`, `network_errors`: squared relative errors [graphs, n], paired): whether a
+    law is worse than the network for these data, or only on the few graphs that happened to be held out."""
+    per_graph = lambda errors: errors.reshape(len(errors), -1).mean(axis=1)
+    law, network = per_graph(law_errors), per_graph(network_errors)
+    ratio = lambda a, b: np.sqrt(a / np.maximum(b, 1e-300))
+    resamples = np.random.default_rng(seed).integers(0, len(law), size=(RATIO_RESAMPLES, len(law)))
+    with np.errstate(invalid="ignore", over="ignore"):
+        low, high = np.quantile(ratio(law[resamples].mean(axis=1), network[resamples].mean(axis=1)), [0.025, 0.975])
+    return {"ratio": float(ratio(law.mean(), network.mean())), "interval_95": [float(low), float(high)]}
 
 
 def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None,

@@ -5,7 +5,8 @@ the coefficients of the messages' additive terms. So the terms read from the tra
 same terms with their exponents snapped to simple values) can be refitted by least squares on the
 training targets, and the terms the fit can spare are eliminated one by one. This is the EQL's
 own "prune, then refit the last layer", done exactly: every candidate term comes from the network,
-none from a separate search.
+none from a separate search. The network's pieces may also be recombined: a distance factor
+learned in one term times the mass and charge factor of another (`recombined_terms`).
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.canonical import split_coefficient
-from eqlearn.readout.variables import evaluate
+from eqlearn.readout.law import formula_size
+from eqlearn.readout.variables import evaluate, r
 from eqlearn.symbolic import clean_expression
 
 #: A term may go if the fraction of variance left unexplained stays below max(2 x, + 1e-4) of the full fit's.
@@ -81,15 +83,38 @@ def _unique(terms) -> list[sympy.Expr]:
     return kept
 
 
+def distance_factor(term: sympy.Expr) -> tuple[sympy.Expr, sympy.Expr]:
+    """(the factors of `term` free of r, the factors with r): u_x q1 q2 / r^2 → (dx q1 q2, 1/(r^2 |Δ|))."""
+    with_r, without_r = [], []
+    for factor in sympy.Mul.make_args(term):
+        (with_r if r in factor.free_symbols else without_r).append(factor)
+    return sympy.Mul(*without_r), sympy.Mul(*with_r)
+
+
+def recombined_terms(snapped: list[sympy.Expr]) -> list[sympy.Expr]:
+    """Every distance factor of the snapped terms times every factor free of r among them.
+
+    An EQL can learn a law's distance dependence right in one term and spread it over several
+    inexact powers in another (m1 m2 / r^2 exact beside q1 q2 as r^-0.7, r^-1.1 and r^-1.5), so
+    the exact law is a product of pieces the network holds, not one of its terms.
+    """
+    parts = [distance_factor(t) for t in snapped]
+    free = _unique(p for p, _ in parts) + ([sympy.Integer(1)] if any(p.is_number for p, _ in parts) else [])
+    radial = list(dict.fromkeys(d for _, d in parts))
+    return _unique(p * d for p in free for d in radial)
+
+
 def candidate_term_sets(expr: sympy.Expr) -> list[list[sympy.Expr]]:
     """Sets of coefficient-free terms to refit: the read-out's own terms with their snapped twins,
-    and each snapping alone (the exact law's exponents are rarely the trained ones to three
-    digits, and near-copies of a term hide the exact one from a greedy elimination)."""
+    each snapping alone (the exact law's exponents are rarely the trained ones to three
+    digits, and near-copies of a term hide the exact one from a greedy elimination), and the
+    snapped terms' pieces recombined (`recombined_terms`)."""
     monomials = _monomials(expr)
     snapped = [_unique(snap_exponents(m, step, tolerance) for m in monomials) for step, tolerance in SNAPS]
     everything = _unique([m for m in monomials] + [t for group in snapped for t in group])
+    recombined = recombined_terms(_unique(t for group in snapped for t in group))
     sets = []
-    for terms in (everything, *snapped):
+    for terms in (everything, *snapped, recombined):
         if terms and terms not in sets:
             sets.append(terms)
     return sets
@@ -97,7 +122,7 @@ def candidate_term_sets(expr: sympy.Expr) -> list[list[sympy.Expr]]:
 
 def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     """Every candidate term of `expr` (the union of `candidate_term_sets`)."""
-    return candidate_term_sets(expr)[0] if _monomials(expr) else []
+    return _unique(t for terms in candidate_term_sets(expr) for t in terms)
 
 
 class NetTerms:
@@ -119,39 +144,55 @@ class NetTerms:
         return (values if self.mask is None else np.where(self.mask, values, 0.0)) @ self.incidence.T
 
 
-def _least_squares(columns: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float]:
-    """Coefficients and the fraction of variance unexplained (target ≈ columns @ c, no offset)."""
-    scale = np.linalg.norm(columns, axis=0)
-    scale[scale == 0] = 1.0
-    solution, *_ = np.linalg.lstsq(columns / scale, target, rcond=None)
-    coefficients = solution / scale
-    residual = target - columns @ coefficients
-    return coefficients, float(np.sum(residual**2) / max(np.sum(target**2), 1e-300))
-
-
 def linear_elimination_path(columns: np.ndarray, target: np.ndarray) -> list[tuple[list[int], np.ndarray, float]]:
     """Backward elimination for linear least squares, down to one term: (kept columns,
     coefficients, fraction of variance unexplained) at every step.
 
-    The term dropped is the one whose loss raises the residual least, c_j² / [(XᵀX)⁻¹]_jj, read
-    from one QR factorisation per step instead of one fit per candidate: the same path as trying
-    every drop, in O(k) factorisations instead of O(k²) fits.
+    The term dropped is the one whose loss raises the residual least, c_j² / [(XᵀX)⁻¹]_jj. One QR
+    factorisation X = QR of all columns carries the whole path: the fit on any subset S of them
+    is the small problem R[:, S] c ≈ Qᵀy (plus the fixed residual outside the span of X), so each
+    step costs a k × k factorisation instead of one of the data, and no Gram matrix squares the
+    condition number of nearly collinear power laws.
     """
+    scale = np.linalg.norm(columns, axis=0)
+    scale[scale == 0] = 1.0
+    q, r_all = np.linalg.qr(columns / scale)
+    projected = q.T @ target
+    outside = float(np.sum((target - q @ projected) ** 2))
+    total = max(float(np.sum(target**2)), 1e-300)
     active = list(range(columns.shape[1]))
     path = []
     while active:
-        coefficients, fvu = _least_squares(columns[:, active], target)
-        path.append((list(active), coefficients, fvu))
+        reduced = r_all[:, active]
+        solution, *_ = np.linalg.lstsq(reduced, projected, rcond=None)
+        fvu = (outside + float(np.sum((projected - reduced @ solution) ** 2))) / total
+        path.append((list(active), solution / scale[active], fvu))
         if len(active) == 1:
             break
-        scaled = columns[:, active] / np.maximum(np.linalg.norm(columns[:, active], axis=0), 1e-300)
-        inverse_r = np.linalg.pinv(np.linalg.qr(scaled, mode="r"))
+        inverse_r = np.linalg.pinv(np.linalg.qr(reduced, mode="r"))
         spread = (inverse_r**2).sum(axis=1)  # diagonal of (XᵀX)⁻¹ for the scaled columns
-        solution = coefficients * np.linalg.norm(columns[:, active], axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             cost = np.where(spread > 0, solution**2 / spread, 0.0)
         active.pop(int(np.argmin(np.nan_to_num(cost, nan=0.0))))
     return path
+
+
+#: Columns whose directions agree to this many parts in 10^12 are one term to the data.
+SAME_COLUMN = 1e-12
+
+
+def distinct_columns(columns: np.ndarray, sizes: list[int]) -> list[int]:
+    """Indices of the columns to keep, one per set of columns equal up to a factor (q1³ q2 and
+    q1 q2 for charges of ±1): the one of the shortest term, so the law is written in its
+    shortest form and the elimination never chooses between copies by rounding noise."""
+    norms = np.linalg.norm(columns, axis=0)
+    unit = columns / np.where(norms > 0, norms, 1.0)
+    same = np.abs(np.abs(unit.T @ unit) - 1.0) <= SAME_COLUMN
+    kept = []
+    for j in sorted(range(columns.shape[1]), key=lambda j: (sizes[j], j)):
+        if norms[j] > 0 and not same[j, kept].any():
+            kept.append(j)
+    return sorted(kept)
 
 
 def _fvu_budget(full: float) -> float:
@@ -237,8 +278,9 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
         for terms in candidate_term_sets(formula):
             columns = np.column_stack([train(t).reshape(-1) for t in terms]) * train_weight[:, None]
             valid_columns = np.column_stack([valid(t).reshape(-1) for t in terms]) * valid_weight[:, None]
-            usable = np.all(np.isfinite(columns), axis=0) & np.all(np.isfinite(valid_columns), axis=0)
-            terms = [t for t, ok in zip(terms, usable) if ok]
+            usable = np.flatnonzero(np.all(np.isfinite(columns), axis=0) & np.all(np.isfinite(valid_columns), axis=0))
+            usable = usable[distinct_columns(columns[:, usable], [formula_size([terms[j]]) for j in usable])]
+            terms = [terms[j] for j in usable]
             columns, valid_columns = columns[:, usable], valid_columns[:, usable]
             if not terms:
                 continue
