@@ -113,7 +113,7 @@ def write_tables(rows: list[dict], path: Path) -> str:
 def ratio_interval(row: dict) -> str:
     """ " (ratio 1.15, 1.09–1.21)": the law-to-network error ratio and its 95 % interval, where recorded."""
     ratio = row.get("law_to_network")
-    return "" if not ratio else f" (ratio {ratio['ratio']:.2g}, {ratio['interval_95'][0]:.2g}–{ratio['interval_95'][1]:.2g})"
+    return "" if not ratio else f" (ratio {ratio['ratio']:.3g}, {ratio['interval_95'][0]:.3g}–{ratio['interval_95'][1]:.3g})"
 
 
 def table(rows: list[dict]) -> str:
