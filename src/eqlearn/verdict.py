@@ -10,7 +10,7 @@ import sympy
 
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet, predict
-from eqlearn.readout.law import PairLaw, formula_size, relative_force_error, squared_relative_errors
+from eqlearn.readout.law import PairLaw, formula_size, root_mean, squared_relative_errors
 from eqlearn.readout.refit import RefittedMessage
 
 #: A network whose relative net-force error is above this has not fitted the data: no law read
@@ -42,7 +42,8 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     predicted = predict(model, test_set).double().numpy()
     masses = test_set.masses.double().numpy()[..., None]
     target = test_set.accelerations.double().numpy() * masses
-    network_error = relative_force_error(predicted * masses, target)
+    network_errors = squared_relative_errors(predicted * masses, target)
+    network_error = root_mean(network_errors)
     verdict = {"held_out_graphs": len(test_set), "network_force_error": network_error,
                "network_fits_data": bool(network_error <= NETWORK_FITS)}
     if law is None:
@@ -53,9 +54,9 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     pair_law = PairLaw(law, model.edges, softening)
     law_forces = pair_law.net_forces(*law_set.inputs)
     law_target = law_set.accelerations.double().numpy() * law_set.masses.double().numpy()[..., None]
-    verdict["law_force_error"] = relative_force_error(law_forces, law_target)
-    verdict["law_to_network"] = error_ratio(squared_relative_errors(law_forces, law_target),
-                                            squared_relative_errors(predicted * masses, target))
+    law_errors = squared_relative_errors(law_forces, law_target)
+    verdict["law_force_error"] = root_mean(law_errors)
+    verdict["law_to_network"] = error_ratio(law_errors, network_errors)
     verdict["law_size"] = formula_size(law)
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
                                     + ERROR_FLOOR)

@@ -74,7 +74,12 @@ def squared_relative_errors(predicted: np.ndarray, target: np.ndarray) -> np.nda
 def relative_force_error(predicted: np.ndarray, target: np.ndarray) -> float:
     """sqrt(mean |F_pred - F|² / (|F|² + f²)) over particles, f the median |F|: every particle counts
     alike, as in training, and particles whose forces nearly cancel cannot dominate."""
-    value = float(np.sqrt(np.mean(squared_relative_errors(predicted, target))))
+    return root_mean(squared_relative_errors(predicted, target))
+
+
+def root_mean(squared_errors: np.ndarray) -> float:
+    """sqrt(mean) of `squared_relative_errors`: the relative force error they add up to."""
+    value = float(np.sqrt(np.mean(squared_errors)))
     return value if np.isfinite(value) else float("inf")
 
 

@@ -111,8 +111,9 @@ def candidate_term_sets(expr: sympy.Expr) -> list[list[sympy.Expr]]:
     snapped terms' pieces recombined (`recombined_terms`)."""
     monomials = _monomials(expr)
     snapped = [_unique(snap_exponents(m, step, tolerance) for m in monomials) for step, tolerance in SNAPS]
-    everything = _unique([m for m in monomials] + [t for group in snapped for t in group])
-    recombined = recombined_terms(_unique(t for group in snapped for t in group))
+    every_snapped = [t for group in snapped for t in group]
+    everything = _unique(monomials + every_snapped)
+    recombined = recombined_terms(_unique(every_snapped))
     sets = []
     for terms in (everything, *snapped, recombined):
         if terms and terms not in sets:
