@@ -179,8 +179,8 @@ def compare_pipelines(base: DiscoverConfig, seeds: list[int], variants: list[str
     log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
     for variant in variants:
         mlp_variant(variant)  # fail before any work is done
-    out = prepare_output(Path(out))
     potential = get_potential(base.law or (None if base.potential else DEFAULT_LAW), base.potential)
+    out = prepare_output(Path(out))
     rows, simulate_seconds = [], {}
     for seed in seeds:
         start = time.perf_counter()

@@ -35,7 +35,7 @@ from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
 from eqlearn.gnn.particles import LearnedCharges, LearnedMasses, choose_charge_signs, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate, predict, relative_force_error_per_graph
 from eqlearn.physics.dataset import atomic_output, load_dataset, split_by_simulation, write_text_atomically
-from eqlearn.physics.potentials import get_potential
+from eqlearn.physics.potentials import get_potential, parse_potential
 from eqlearn.physics.scales import DataUnits, choose_units
 from eqlearn.physics.simulator import simulate
 from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
@@ -113,6 +113,7 @@ def load_or_simulate(config: DiscoverConfig):
     stored = trajectories.meta.get("potential")
     truth = None
     if stored is not None:
+        parse_potential(str(stored))  # a file's potential is data: refused here, before any work, if it is not a formula
         truth = Truth(str(trajectories.meta.get("law", "custom")), str(stored),
                       float(trajectories.meta.get("damping", 0.0)))
     if config.law is not None or config.potential is not None:
@@ -126,7 +127,7 @@ def _check_agrees(config: DiscoverConfig, truth: Truth | None) -> None:
     if truth is None:
         raise UserInputError(f"{config.data} stores no potential to check --law/--potential against; "
                              "leave them out (the law is what the run finds)")
-    same = sympy.simplify(sympy.sympify(asked.expression) - sympy.sympify(truth.potential)) == 0
+    same = sympy.simplify(parse_potential(asked.expression) - parse_potential(truth.potential)) == 0
     if not same or asked.damping != truth.damping:
         raise UserInputError(f"{config.data} was made with U = {truth.potential}"
                              f"{f' and damping {truth.damping}' if truth.damping else ''}, not {asked.expression}")
@@ -507,7 +508,7 @@ def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw) -> Judged:
         to_data_units = None if in_data_charges is None else {**to_data_units, **in_data_charges}
     if to_data_units is not None:
         check = dict(damping=truth.damping, softening=config.softening * units.length)
-        in_data_masses = lambda group: [to_string(e.xreplace(to_data_units)) for e in group]
+        in_data_masses = lambda group: [e.xreplace(to_data_units) for e in group]
         verification = verify_law(in_data_masses(law), truth.potential, config.dim,
                                   canonical=in_data_masses(canonical), **check).to_dict()
         readout_verification = verify_law(in_data_masses(readout), truth.potential, config.dim, **check).to_dict()

@@ -22,6 +22,7 @@ from matplotlib.figure import Figure
 
 from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_string
+from eqlearn.vocabulary.formula import CONSTANTS, FUNCTIONS, parse_formula
 
 # pyoperon's default (0) never tunes constants, so exact laws are rarely found; a few
 # Levenberg-Marquardt steps per candidate fix that at a modest cost.
@@ -155,8 +156,8 @@ def _validated(X, y, variable_names) -> tuple[np.ndarray, np.ndarray, list[sympy
     for name in names:
         if not _is_plain_symbol(name):
             raise UserInputError(
-                f"variable name {name!r} is not usable: sympy must read it as a plain symbol "
-                "(an identifier that is not a keyword or a sympy name such as E, I, N, S, beta)"
+                f"variable name {name!r} is not usable: formulas must read it as a plain variable "
+                "(an identifier that is not a keyword, a function name such as exp or a constant such as E or pi)"
             )
     return X, y, [sympy.Symbol(name) for name in names]
 
@@ -164,7 +165,7 @@ def _validated(X, y, variable_names) -> tuple[np.ndarray, np.ndarray, list[sympy
 def _is_plain_symbol(name: object) -> bool:
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
         return False
-    return sympy.sympify(name) == sympy.Symbol(name)
+    return name not in FUNCTIONS and name not in CONSTANTS and name != "Piecewise"
 
 
 def require_engine(engine: str = "auto") -> str:
@@ -209,10 +210,8 @@ def _pyoperon_candidates(X, y, symbols, *, random_state, max_length, generations
     placeholders = [f"v{i}" for i in range(len(symbols))]
     names = dict(zip(placeholders, symbols))
     return [
-        sympy.sympify(
-            regressor.get_model_string(model["tree"], _PRINT_DECIMALS, names=placeholders),
-            locals=names,
-        )
+        parse_formula(regressor.get_model_string(model["tree"], _PRINT_DECIMALS, names=placeholders), names,
+                      what="pyoperon model")
         for model in regressor.pareto_front_
     ]
 
@@ -234,7 +233,7 @@ def _gplearn_candidates(X, y, symbols, *, random_state, max_length, generations,
     functions = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
                  "div": operator.truediv}
     names = {f"X{i}": symbol for i, symbol in enumerate(symbols)}
-    return [sympy.sympify(str(regressor), locals={**functions, **names})]
+    return [parse_formula(str(regressor), names, what="gplearn program", functions=functions)]
 
 
 _ENGINES: dict[str, tuple[str, Callable[..., list[sympy.Expr]]]] = {

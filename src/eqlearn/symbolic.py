@@ -4,6 +4,8 @@ from __future__ import annotations
 import numpy as np
 import sympy
 
+from eqlearn.vocabulary.formula import as_expression
+
 
 def round_significant(value: float, digits: int) -> float:
     """`value` rounded to `digits` significant digits (0 stays 0)."""
@@ -37,13 +39,13 @@ def clean_expression(expr: sympy.Expr, digits: int = 3, drop_below: float = 1e-2
     exponentials merged. Additive terms whose coefficient is below `drop_below` go; integral
     floats become integers so `1.0*x**2.0` prints as `x**2`.
     """
-    expr = sympy.expand(_round_numbers(sympy.sympify(expr), digits))
+    expr = sympy.expand(_round_numbers(as_expression(expr), digits))
     expr = _drop_small_terms(expr, drop_below)
     return _round_numbers(sympy.powsimp(expr, deep=True, combine="exp"), digits)
 
 
 def to_string(expr: sympy.Expr) -> str:
-    """Plain text that `sympy.sympify` parses back to the same expression."""
+    """Plain text that `eqlearn.vocabulary.formula.parse_formula` parses back to the same expression."""
     return sympy.sstr(expr)
 
 
@@ -78,7 +80,7 @@ def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=No
     which can take minutes on a long expression.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    snapped = snap_numbers(sympy.sympify(found))
+    snapped = snap_numbers(as_expression(found))
     points = rng.uniform(-3, 3, size=(len(symbols), 2000))
     for kind, combination in (("difference", snapped - truth), ("ratio", snapped / truth)):
         if combination.has(sympy.zoo, sympy.nan):  # a piecewise truth, 0 in some range, divides to 1/0 there:

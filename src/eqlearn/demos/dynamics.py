@@ -25,6 +25,7 @@ from eqlearn.demos.threads import torch_threads
 from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_string
 from eqlearn.train import train
+from eqlearn.vocabulary.formula import parse_formula
 
 STATE = ("x", "v")
 HEAD_INPUTS = (*STATE, "z")
@@ -65,6 +66,15 @@ SYSTEMS = {
                                  ("x + dt*v - dt**2*omega**2*x/2", "v - dt*omega**2*x - dt**2*omega**2*v/2"),
                                  train_horizon=20),
 }
+
+
+#: The names the systems' formulas are written in.
+_SYMBOLS = {name: sympy.Symbol(name) for name in ("x", "v", "dt", "a", "omega")}
+
+
+def _formula(text: str) -> sympy.Expr:
+    """A system's parameter or reference update, written as text above, as sympy."""
+    return parse_formula(text, _SYMBOLS, what="system formula")
 
 
 @dataclass
@@ -184,7 +194,7 @@ def update_equations(model: HiddenParameterDynamics, threshold: float) -> list[s
 def in_physical_terms(equations: list[sympy.Expr], parameter: str, z: np.ndarray, p: np.ndarray, threshold: float) -> list[sympy.Expr]:
     """Replace z by the parameter through the least-squares line z = (p - c0) / c1 (for reading only)."""
     c1, c0 = np.polyfit(z, p, 1)
-    substitution = {sympy.Symbol("z"): (sympy.sympify(parameter) - c0) / c1}
+    substitution = {sympy.Symbol("z"): (_formula(parameter) - c0) / c1}
     return [clean_expression(e.subs(substitution), drop_below=threshold) for e in equations]
 
 
@@ -211,7 +221,7 @@ def run(config: DynamicsConfig, out: str | Path, progress: bool = True) -> dict:
     k = config.train_horizon
     equations = update_equations(models["eql"], config.prune_threshold)
     physical = in_physical_terms(equations, system.parameter, z_fit, fit.parameter.numpy(), config.prune_threshold)
-    reference = [clean_expression(sympy.sympify(e).subs("dt", config.dt), drop_below=1e-6) for e in system.reference]
+    reference = [clean_expression(_formula(e).subs(_SYMBOLS["dt"], config.dt), drop_below=1e-6) for e in system.reference]
     metrics = {
         "hidden_parameter": system.parameter,
         "latent_correlation": float(np.corrcoef(z, test.parameter.numpy())[0, 1]),
@@ -254,7 +264,7 @@ def _latent_figure(z: np.ndarray, parameter: np.ndarray, name: str, correlation:
     figure = Figure(figsize=(4.5, 4))
     ax = figure.subplots()
     ax.scatter(parameter, z, s=5, alpha=0.6)
-    ax.set(xlabel=f"hidden parameter ${sympy.latex(sympy.sympify(name))}$ (never shown in training)",
+    ax.set(xlabel=f"hidden parameter ${sympy.latex(_formula(name))}$ (never shown in training)",
            ylabel="encoder latent z", title=f"correlation {correlation:.3f}")
     return figure
 

@@ -9,6 +9,8 @@ import sympy
 import torch
 from torch import nn
 
+from eqlearn.vocabulary.formula import parse_formula
+
 
 def numpy_function(expressions: Sequence[sympy.Expr], symbols: Sequence[sympy.Symbol]) -> Callable:
     """`f(X) -> array [n_samples, n_outputs]` for a 2-D `X` whose columns are `symbols`."""
@@ -39,7 +41,7 @@ class FormulaModule(nn.Module):
         symbols = [sympy.Symbol(name) for name in self.names]
         namespace = {s.name: s for s in symbols}
         self._functions = [
-            sympy.lambdify(symbols, sympy.sympify(e, locals=namespace), "torch") for e in self.expressions
+            sympy.lambdify(symbols, parse_formula(e, namespace, what="formula"), "torch") for e in self.expressions
         ]
 
     def __getstate__(self):

@@ -15,6 +15,7 @@ import sympy
 import torch
 
 from eqlearn.errors import UserInputError
+from eqlearn.vocabulary.formula import parse_formula
 
 #: Added to the pair distance (not a clip), as in the reference, so close encounters stay finite.
 SOFTENING = 0.01
@@ -55,7 +56,7 @@ class PairPotential:
 
     @property
     def uses_charge(self) -> bool:
-        return bool({"q1", "q2"} & {str(s) for s in sympy.sympify(self.expression).free_symbols})
+        return bool({"q1", "q2"} & {str(s) for s in parse_potential(self.expression).free_symbols})
 
     def pair_force(self, delta, m1, m2, q1, q2, dv=None):
         """Force on particle 1 from particle 2; `delta` = x1 - x2 [..., d], the rest [...]."""
@@ -81,28 +82,16 @@ def _compile(expr: sympy.Expr) -> Callable:
     return evaluate
 
 
-def _parse(expression: str) -> sympy.Expr:
-    """Parse a potential, allowing only the symbols r, m1, m2, q1, q2 and sympy's functions."""
-    if "__" in expression:
-        raise UserInputError(f"potential {expression!r}: names with '__' are not allowed")
-    try:
-        expr = sympy.sympify(expression, locals=dict(zip(_SYMBOL_NAMES, SYMBOLS)))
-    except (sympy.SympifyError, SyntaxError, TypeError, AttributeError, NameError) as error:
-        reason = str(error).strip().splitlines()[-1]
-        raise UserInputError(f"potential {expression!r} does not parse: {reason}") from None
-    if not isinstance(expr, sympy.Expr):
-        raise UserInputError(f"potential {expression!r} is not a scalar expression")
-    unknown = sorted(str(s) for s in expr.free_symbols if s not in SYMBOLS)
-    if unknown:
-        raise UserInputError(f"potential {expression!r} uses unknown symbols {', '.join(unknown)};"
-                             f" allowed: {', '.join(_SYMBOL_NAMES)}")
-    return expr
+def parse_potential(expression: str) -> sympy.Expr:
+    """A potential's text as a sympy expression in r, m1, m2, q1, q2, by the whitelist grammar
+    (`eqlearn.vocabulary.formula`): a potential from a data file or a flag is data, never code."""
+    return parse_formula(expression, dict(zip(_SYMBOL_NAMES, SYMBOLS)), what="potential")
 
 
 def _builtin(name: str, expression: str, default_dt: float, radial_force: Callable,
              damping: float = 0.0) -> PairPotential:
     return PairPotential(name, expression, default_dt, radial_force,
-                         _compile(_parse(expression)), damping)
+                         _compile(parse_potential(expression)), damping)
 
 
 # Radial forces -dU/dr written out by hand from the docs/design.md §5 table, independent of sympy, so
@@ -144,7 +133,7 @@ LAWS: dict[str, PairPotential] = {
 
 def custom_potential(expression: str) -> PairPotential:
     """A potential from a user expression; its force comes from symbolic differentiation in r."""
-    energy = _parse(expression)
+    energy = parse_potential(expression)
     r, m1, m2, q1, q2 = SYMBOLS
     if r not in energy.free_symbols:
         raise UserInputError(f"potential {expression!r} does not depend on r: it exerts no force")

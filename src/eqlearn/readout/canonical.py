@@ -10,6 +10,7 @@ from eqlearn.physics.potentials import SOFTENING
 from eqlearn.readout.variables import distance
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import clean_expression
+from eqlearn.vocabulary.formula import as_expression
 
 #: `unit_vector_form` leaves alone laws with an exponential exp(p r / q) where |p| q exceeds this:
 #: cancelling treats it as a polynomial of degree |p| in exp(r / q), and a long q multiplies the
@@ -157,7 +158,7 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
     if len(sympy.Add.make_args(sympy.expand(expr))) > READABLE_TERMS:
         return expr
     r = sympy.Symbol("r")
-    exact = sympy.nsimplify(sympy.sympify(expr), rational=True)
+    exact = sympy.nsimplify(as_expression(expr), rational=True)
     if any(power.exp.is_Rational and power.exp.q > 2 for power in exact.atoms(sympy.Pow)):
         return expr  # powers such as r**(389/125): factoring them can run for hours, and no short form hides there
     if any(abs(q.p) * q.q > MAX_EXP_DEGREE for e in exact.atoms(sympy.exp) for q in e.args[0].atoms(sympy.Rational)):

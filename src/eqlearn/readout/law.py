@@ -16,6 +16,7 @@ from scipy.integrate import solve_ivp
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.readout.variables import compile_expression
+from eqlearn.vocabulary.formula import as_expression
 
 
 class PairLaw:
@@ -85,4 +86,4 @@ def root_mean(squared_errors: np.ndarray) -> float:
 
 def formula_size(expressions: Sequence[sympy.Expr]) -> int:
     """Nodes in the expression trees: the size a Pareto front trades against error."""
-    return sum(len(list(sympy.preorder_traversal(sympy.sympify(e)))) for e in expressions)
+    return sum(len(list(sympy.preorder_traversal(as_expression(e)))) for e in expressions)

@@ -19,6 +19,7 @@ from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.variables import compile_expression
 from eqlearn.symbolic import clean_expression
+from eqlearn.vocabulary.formula import as_expression
 
 POLISH_GRAPHS = 2000
 POLISH_ITERATIONS = 100
@@ -41,7 +42,7 @@ def _parameterise(law: list[sympy.Expr]):
     expressions, symbols, start = [], [], []
     for expression in law:
         terms = []
-        for term in sympy.Add.make_args(sympy.expand(sympy.sympify(expression))):
+        for term in sympy.Add.make_args(sympy.expand(as_expression(expression))):
             coefficient, rest = term.as_coeff_Mul()
             symbol = sympy.Symbol(f"c{len(symbols)}")
             symbols.append(symbol)

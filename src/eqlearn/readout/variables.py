@@ -12,6 +12,8 @@ import numpy as np
 import sympy
 import torch
 
+from eqlearn.vocabulary.formula import as_expression
+
 AXES = ("x", "y", "z")
 DELTA = sympy.symbols("dx dy dz")
 RELATIVE_VELOCITY = sympy.symbols("dvx dvy dvz")
@@ -49,7 +51,7 @@ def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = ()
     numbers can be fitted by gradient (the polish of a law and its masses)."""
     arguments = (*MESSAGE_VARIABLES, *parameters)
     if backend == "torch":
-        function = sympy.lambdify(arguments, sympy.sympify(expr), modules=[TORCH_FUNCTIONS, "math"])
+        function = sympy.lambdify(arguments, as_expression(expr), modules=[TORCH_FUNCTIONS, "math"])
 
         def on_tensors(values: dict[str, torch.Tensor], *numbers) -> torch.Tensor:
             zero = torch.zeros_like(values["r"])
@@ -57,7 +59,7 @@ def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = ()
             return torch.broadcast_to(torch.as_tensor(out, dtype=torch.float64), zero.shape)
 
         return on_tensors
-    function = sympy.lambdify(arguments, sympy.sympify(expr), modules="numpy")
+    function = sympy.lambdify(arguments, as_expression(expr), modules="numpy")
 
     def on(values: dict[str, np.ndarray], *numbers) -> np.ndarray:
         shape = np.shape(values["r"])

@@ -22,9 +22,9 @@ from eqlearn.readout.variables import AXES, MESSAGE_VARIABLES, distance
 from eqlearn.readout.variables import NAMESPACE as _NAMESPACE
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import matches_up_to_constant
+from eqlearn.vocabulary.formula import as_expression, parse_formula
 
 AXIS_NAMES = ("dx", "dy", "dz")
-_ALLOWED_FUNCTIONS = {f: getattr(sympy, f) for f in ("sin", "cos", "exp", "log", "sqrt", "Abs", "pi")}
 
 
 @dataclass
@@ -41,11 +41,9 @@ class Verification:
 
 
 def parse_message(text: str | sympy.Expr) -> sympy.Expr:
-    """Parse an expression that may use only the message variables and the allowed functions."""
-    try:
-        expr = sympy.sympify(text, locals={**_NAMESPACE, **_ALLOWED_FUNCTIONS})
-    except (sympy.SympifyError, SyntaxError, TypeError) as error:
-        raise UserInputError(f"cannot parse message expression {text!r}: {error}") from None
+    """A message expression in the message variables: text by the whitelist grammar
+    (`eqlearn.vocabulary.formula`), a sympy expression checked for unknown variables."""
+    expr = parse_formula(text, _NAMESPACE, what="message expression") if isinstance(text, str) else as_expression(text)
     unknown = {str(s) for s in expr.free_symbols} - set(_NAMESPACE)
     if unknown:
         raise UserInputError(f"message expression {text!r} uses unknown variable(s) {', '.join(sorted(unknown))}")
