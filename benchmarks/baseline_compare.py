@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 
 from eqlearn.compare import BUDGET, Comparison, compare_pipelines
-from eqlearn.config import NODE_MODELS, DiscoverConfig
+from eqlearn.discovery.config import NODE_MODELS, DiscoverConfig
 from eqlearn.engines import ENGINES, run_tasks
 from results_log import append_rows, done_keys, parse_seeds, read_rows
 

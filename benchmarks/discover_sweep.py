@@ -25,12 +25,12 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
+from eqlearn.discovery.recipes import DEFAULT_RECIPE, RECIPES
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
-from eqlearn.pipeline import run_discovery
 from eqlearn.readout.verify import verify_law
-from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 from results_log import append_rows, parse_seeds, read_rows
 
 HERE = Path(__file__).parent

@@ -23,8 +23,8 @@ from torch import nn
 
 from eqlearn.eql.network import DEFAULT_UNITS
 from eqlearn.eql.regressor import EQLRegressor
+from eqlearn.eql.training import Phase, train
 from eqlearn.symbolic import matches_up_to_constant, to_string
-from eqlearn.train import Phase, train
 
 x, y, z = sympy.symbols("x y z")
 pi = sympy.pi

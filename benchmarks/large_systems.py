@@ -26,11 +26,13 @@ from pathlib import Path
 import torch
 
 from discover_sweep import commit, potential_of
-from eqlearn.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.data import data_spec
+from eqlearn.discovery.model import build_model
+from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.gnn.training import GraphObjective, GraphSet
 from eqlearn.physics import save_dataset, simulate
-from eqlearn.pipeline import build_model, data_spec, run_discovery
 from eqlearn.readout.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows, write_markdown
 

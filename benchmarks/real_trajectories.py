@@ -25,11 +25,11 @@ import numpy as np
 import sympy
 
 from discover_sweep import commit
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
-from eqlearn.pipeline import run_discovery
 from eqlearn.readout.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows
 

@@ -8,14 +8,17 @@ from torch import nn
 
 from eqlearn.cli import main
 from eqlearn.compare import SHIFTS, extrapolation_errors, law_predictor, load_trained_model, pipeline_configs
+from eqlearn.discovery.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.model import build_model
+from eqlearn.discovery.portfolio import run_discovery
+from eqlearn.discovery.recipes import DataSpec
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphObjective, GraphSet
 from eqlearn.physics import get_potential, simulate
-from eqlearn.pipeline import DiscoverConfig, build_model, read_top_messages, resolve_config, run_discovery
+from eqlearn.readout.messages import read_top_messages
 from eqlearn.readout.verify import parse_message, verify_law
-from eqlearn.recipes import DataSpec
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 

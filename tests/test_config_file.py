@@ -6,7 +6,7 @@ import json
 import pytest
 
 from eqlearn.cli import main
-from eqlearn.config import CONFIG_FORMAT, DiscoverConfig, section_fields
+from eqlearn.discovery.config import CONFIG_FORMAT, DiscoverConfig, section_fields
 from eqlearn.errors import UserInputError
 
 
@@ -92,8 +92,8 @@ def test_a_bad_flag_value_is_a_usage_error(capsys):
 
 
 def test_masses_cannot_be_left_unlearned_when_the_data_carry_none():
-    from eqlearn.config import resolve_config
-    from eqlearn.recipes import DataSpec
+    from eqlearn.discovery.config import resolve_config
+    from eqlearn.discovery.recipes import DataSpec
 
     with pytest.raises(UserInputError, match="no masses"):
         resolve_config(DiscoverConfig(learn_masses=False), DataSpec(4, 2, masses=False))
@@ -101,9 +101,9 @@ def test_masses_cannot_be_left_unlearned_when_the_data_carry_none():
 
 
 def test_a_given_softening_is_in_the_datas_units_and_stored_so(tmp_path):
+    from eqlearn.discovery.portfolio import run_discovery
     from eqlearn.physics import get_potential, save_dataset, simulate
     from eqlearn.physics.scales import DataUnits
-    from eqlearn.pipeline import run_discovery
 
     data = DataUnits(0.001, 1.0).apply(simulate(get_potential("spring"), 3, 2, sims=60, steps=2))  # lengths x1000
     save_dataset(tmp_path / "far.npz", data)
@@ -115,8 +115,8 @@ def test_a_given_softening_is_in_the_datas_units_and_stored_so(tmp_path):
 
 
 def test_small_data_sets_train_for_more_epochs_so_the_optimiser_takes_about_as_many_steps():
-    from eqlearn.config import resolve_config
-    from eqlearn.recipes import DataSpec
+    from eqlearn.discovery.config import resolve_config
+    from eqlearn.discovery.recipes import DataSpec
 
     epochs = lambda states, **given: resolve_config(DiscoverConfig(recipe="central", **given),
                                                     DataSpec(4, 2, states=states)).epochs

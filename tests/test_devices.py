@@ -9,10 +9,11 @@ import pytest
 import torch
 
 from eqlearn.devices import resolve_device
+from eqlearn.discovery.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.model import build_model
+from eqlearn.discovery.recipes import DataSpec
 from eqlearn.eql.regressor import EQLRegressor
 from eqlearn.errors import UserInputError
-from eqlearn.pipeline import DiscoverConfig, build_model, resolve_config
-from eqlearn.recipes import DataSpec
 
 no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message shown where no GPU is visible")
 
@@ -47,7 +48,7 @@ def test_cuda_without_a_gpu_is_one_line_and_exit_2(tmp_path):
 
 
 def test_training_on_the_cpu_device_matches_the_default(tmp_path):
-    from eqlearn.pipeline import run_discovery
+    from eqlearn.discovery.portfolio import run_discovery
 
     runs = [run_discovery(DiscoverConfig(law="spring", n=3, sims=120, epochs=2, out=str(tmp_path / device), device=device,
                                          progress=False), log=lambda _: None) for device in ("cpu", "auto")]

@@ -8,12 +8,13 @@ import sympy
 import torch
 
 from eqlearn.cli import main
+from eqlearn.discovery.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.data import data_spec
+from eqlearn.discovery.portfolio import RETRY_ABOVE, run_discovery
+from eqlearn.discovery.recipes import DEFAULT_RECIPE, candidate_recipes, fallback_recipes
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
-from eqlearn.pipeline import DiscoverConfig, data_spec, resolve_config, run_discovery
 from eqlearn.readout.verify import parse_message
-from eqlearn.recipes import DEFAULT_RECIPE, candidate_recipes, fallback_recipes
-from eqlearn.restarts import RETRY_ABOVE
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 

@@ -12,7 +12,7 @@ from eqlearn.eql.sparsity import (
     prune,
     weight_penalty,
 )
-from eqlearn.train import Phase, train
+from eqlearn.eql.training import Phase, train
 
 
 @pytest.fixture(autouse=True)

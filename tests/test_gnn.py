@@ -5,6 +5,7 @@ import sympy
 import torch
 from torch import nn
 
+from eqlearn.discovery.recipes import RECIPES, DataSpec
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
@@ -12,7 +13,6 @@ from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.node_models import NewtonianNodeModel
 from eqlearn.physics.interactions import pair_accelerations
 from eqlearn.physics.potentials import get_potential
-from eqlearn.recipes import RECIPES, DataSpec
 
 
 def random_systems(batch=5, n=4, dim=2, seed=0):

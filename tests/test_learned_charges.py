@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.gnn.particles import LearnedCharges, choose_charge_signs
 from eqlearn.gnn.training import GraphSet, relative_force_error_per_graph
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.interactions import pair_accelerations
-from eqlearn.pipeline import run_discovery
 
 
 def test_every_systems_charge_signs_are_found_under_the_true_law():

@@ -9,16 +9,16 @@ import pytest
 import sympy
 import torch
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
+from eqlearn.eql.training import Phase, train
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.splits import split_by_time
-from eqlearn.pipeline import run_discovery
 from eqlearn.readout.polish import polish_law_and_masses
-from eqlearn.train import Phase, train
 
 
 @pytest.fixture(scope="module")

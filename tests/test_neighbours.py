@@ -6,7 +6,8 @@ import pytest
 import sympy
 import torch
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.graph import EdgeList
@@ -15,7 +16,6 @@ from eqlearn.gnn.neighbours import NeighbourGraph, parse_graph
 from eqlearn.gnn.node_models import NewtonianNodeModel
 from eqlearn.physics.potentials import get_potential
 from eqlearn.physics.simulator import simulate
-from eqlearn.pipeline import run_discovery
 from eqlearn.readout.law import PairLaw
 from test_gnn import TrueSpringForce, random_systems
 
@@ -83,9 +83,9 @@ def test_a_run_on_a_radius_graph_reads_a_law_and_says_which_graph(tmp_path):
 
 
 def test_a_radius_is_in_the_datas_units_whatever_units_the_run_trains_in():
-    from eqlearn.config import resolve_config
-    from eqlearn.pipeline import build_model
-    from eqlearn.recipes import DataSpec
+    from eqlearn.discovery.config import resolve_config
+    from eqlearn.discovery.model import build_model
+    from eqlearn.discovery.recipes import DataSpec
 
     config = resolve_config(DiscoverConfig(graph="radius 300"), DataSpec(16, 2))
     assert build_model(config, length_unit=100.0).edges.size == pytest.approx(3.0)

@@ -18,7 +18,7 @@ def test_discover_from_python_is_the_cli_run(tmp_path):
 
     found = discover(law="spring", n=3, sims=100, epochs=1, out=str(tmp_path / "run"), progress=False)
     assert (tmp_path / "run" / "equations.json").exists()
-    from eqlearn.recipes import DEFAULT_RECIPE, candidate_recipes, fallback_recipes
+    from eqlearn.discovery.recipes import DEFAULT_RECIPE, candidate_recipes, fallback_recipes
 
     assert found.config.law == "spring"
     assert found.config.recipe in candidate_recipes(DEFAULT_RECIPE) + fallback_recipes(DEFAULT_RECIPE)

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import json
 
-from eqlearn.config import DiscoverConfig
-from eqlearn.pipeline import run_discovery
-from eqlearn.restarts import candidate_configs, choose
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import candidate_configs, choose, run_discovery
 
 
 def _summary(error, size, network=0.01):

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from eqlearn.cli import main
+from eqlearn.discovery.config import DiscoverConfig
 from eqlearn.engines import check_engine, run_tasks
 from eqlearn.errors import UserInputError
-from eqlearn.pipeline import DiscoverConfig
 from eqlearn.sweep import (
     expand_grid,
     parse_settings,

@@ -17,9 +17,9 @@ import sympy
 from eqlearn.cli import main
 from eqlearn.errors import UserInputError
 from eqlearn.physics.potentials import LAWS, get_potential, parse_potential
-from eqlearn.readout.variables import NAMESPACE
 from eqlearn.readout.verify import parse_message, verify_equations_file, verify_law
 from eqlearn.vocabulary.formula import parse_formula
+from eqlearn.vocabulary.symbols import NAMESPACE
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

@@ -1,7 +1,7 @@
 """The truth-free verdict's ratio of law to network error: how sure, not only how much."""
 import numpy as np
 
-from eqlearn.verdict import error_ratio
+from eqlearn.discovery.verdict import error_ratio
 
 
 def squared_errors(level: float, graphs: int = 400, seed: int = 0) -> np.ndarray:

@@ -6,12 +6,13 @@ not pay for torch and scikit-learn:
     from eqlearn import discover, simulate, verify, load_dataset, EQLRegressor
     law = discover(data="r2.npz", out="runs/r2")         # the same run as `eqlearn discover --data r2.npz`
 """
-__version__ = "0.1.0"
+from eqlearn.version import __version__ as __version__  # re-exported: eqlearn.__version__
+
 __all__ = ["EQLRegressor", "DiscoverConfig", "discover", "simulate", "verify", "load_dataset", "get_potential"]
 
 _LOCATIONS = {
     "EQLRegressor": ("eqlearn.eql.regressor", "EQLRegressor"),
-    "DiscoverConfig": ("eqlearn.config", "DiscoverConfig"),
+    "DiscoverConfig": ("eqlearn.discovery.config", "DiscoverConfig"),
     "simulate": ("eqlearn.physics.simulator", "simulate"),
     "get_potential": ("eqlearn.physics.potentials", "get_potential"),
     "load_dataset": ("eqlearn.physics.dataset", "load_dataset"),
@@ -22,8 +23,8 @@ _LOCATIONS = {
 def discover(data: str | None = None, *, log=None, **settings):
     """Run force-law discovery: `settings` are `DiscoverConfig` fields (law, potential, n, dim, seed,
     recipe, restarts, device, out, ...); returns the `Discovery` (see `.equations()`)."""
-    from eqlearn.config import DiscoverConfig
-    from eqlearn.pipeline import run_discovery
+    from eqlearn.discovery.config import DiscoverConfig
+    from eqlearn.discovery.portfolio import run_discovery
 
     return run_discovery(DiscoverConfig(data=data, **settings), log=log or (lambda _: None))
 

@@ -12,7 +12,7 @@ from eqlearn.errors import UserInputError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from eqlearn import __version__
+    from eqlearn.version import __version__
 
     parser = argparse.ArgumentParser(prog="eqlearn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"eqlearn {__version__}")
@@ -91,8 +91,8 @@ def _run_simulate(args) -> int:
     import time
 
     from eqlearn.physics import complete_derivatives, get_potential, save_dataset, simulate, simulate_positions
-    from eqlearn.physics.dataset import check_output_path
     from eqlearn.physics.plot import plot_trajectories
+    from eqlearn.vocabulary.files import check_output_path
 
     if not args.positions_only and (args.noise or not args.masses):
         raise UserInputError("--noise and --no-masses apply only with --positions-only")
@@ -142,8 +142,8 @@ def _add_data(commands) -> None:
 
 def _run_data(args) -> int:
     from eqlearn.physics import complete_derivatives, save_dataset
-    from eqlearn.physics.dataset import check_output_path
     from eqlearn.physics.ephemeris import solar_system
+    from eqlearn.vocabulary.files import check_output_path
 
     check_output_path(args.out)
     bodies = [name.strip() for name in args.bodies.split(",")] if args.bodies else None
@@ -213,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _add_discover(commands) -> None:
-    from eqlearn.recipes import RECIPES
+    from eqlearn.discovery.recipes import RECIPES
 
     command = commands.add_parser("discover", help="learn a pairwise force law with a GNN whose messages are an EQL",
                                   formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -231,13 +231,13 @@ def _add_discover(commands) -> None:
 
 def _add_config_flags(command, names: tuple[str, ...] | None = None, **options) -> None:
     """One flag per `DiscoverConfig` field (or per field in `names`), grouped by the field's section,
-    generated from the field declarations in `eqlearn.config`: help, choices and value parsing come
+    generated from the field declarations in `eqlearn.discovery.config`: help, choices and value parsing come
     from there, so every setting is reachable and the dataclass stays the one source of defaults.
     Every flag defaults to None ("not given"); `options` adds argparse options for a field."""
     from dataclasses import MISSING, fields
 
-    from eqlearn.config import RECIPE_FIELDS, SECTIONS, DiscoverConfig
-    from eqlearn.recipes import RECIPES
+    from eqlearn.discovery.config import RECIPE_FIELDS, SECTIONS, DiscoverConfig
+    from eqlearn.discovery.recipes import RECIPES
 
     groups = {section: command.add_argument_group(f"{section} settings") for section in SECTIONS}
     for f in fields(DiscoverConfig):
@@ -263,7 +263,7 @@ def _flag(name: str) -> str:
 
 def _setting_parser(name: str):
     """argparse's `type` for a config field: the field's own parsing, its errors as usage errors."""
-    from eqlearn.config import parse_setting
+    from eqlearn.discovery.config import parse_setting
 
     def parse(text: str):
         try:
@@ -279,7 +279,7 @@ def _given_settings(args, **settings) -> dict:
     """The config fields given on the command line (flags left out are None), plus `settings`."""
     from dataclasses import fields
 
-    from eqlearn.config import DiscoverConfig
+    from eqlearn.discovery.config import DiscoverConfig
 
     given = {f.name: getattr(args, f.name) for f in fields(DiscoverConfig) if getattr(args, f.name, None) is not None}
     return {**given, **settings}
@@ -291,7 +291,7 @@ def _discover_config(args):
     from dataclasses import replace
     from pathlib import Path
 
-    from eqlearn.config import DiscoverConfig
+    from eqlearn.discovery.config import DiscoverConfig
 
     given = _given_settings(args)
     if not args.config:
@@ -304,9 +304,9 @@ def _discover_config(args):
 
 
 def _run_discover(args) -> int:
-    from eqlearn.pipeline import run_discovery
-    from eqlearn.report import describe_discovery
-    from eqlearn.train import TrainingDiverged
+    from eqlearn.discovery.portfolio import run_discovery
+    from eqlearn.discovery.report import describe_discovery
+    from eqlearn.eql.training import TrainingDiverged
 
     config = _discover_config(args)
     try:
@@ -328,7 +328,7 @@ COMPARE_SETTINGS = ("law", "potential", "n", "dim", "sims", "steps", "epochs", "
 
 
 def _add_compare(commands) -> None:
-    from eqlearn.config import NODE_MODELS
+    from eqlearn.discovery.config import NODE_MODELS
 
     command = commands.add_parser("compare", help="GNN+EQL against the MLP-GNN + symbolic regression baseline, same data")
     _add_config_flags(command, COMPARE_SETTINGS, variant={"nargs": "+"})
@@ -341,8 +341,8 @@ def _add_compare(commands) -> None:
 
 def _run_compare(args) -> int:
     from eqlearn.compare import compare_pipelines
-    from eqlearn.config import DiscoverConfig
-    from eqlearn.train import TrainingDiverged
+    from eqlearn.discovery.config import DiscoverConfig
+    from eqlearn.eql.training import TrainingDiverged
 
     variants = args.variant or [DiscoverConfig.variant]
     base = DiscoverConfig(**{k: v for k, v in _given_settings(args).items() if k not in ("variant", "out")})
@@ -361,10 +361,10 @@ _COMMANDS.append(_add_compare)
 
 
 def _add_sweep(commands) -> None:
-    from eqlearn.config import DiscoverConfig
+    from eqlearn.discovery.config import DiscoverConfig
+    from eqlearn.discovery.data import DEFAULT_LAW
+    from eqlearn.discovery.recipes import DEFAULT_RECIPE, RECIPES
     from eqlearn.engines import ENGINES
-    from eqlearn.pipeline import DEFAULT_LAW
-    from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 
     command = commands.add_parser("sweep", help="a grid of discovery runs on Ray or a process pool, resumable, "
                                                 "one results table")
@@ -391,7 +391,7 @@ def _add_sweep(commands) -> None:
 
 
 def _run_sweep(args) -> int:
-    from eqlearn.pipeline import DEFAULT_LAW
+    from eqlearn.discovery.data import DEFAULT_LAW
     from eqlearn.sweep import expand_grid, parse_settings, run_sweep
 
     laws = args.laws or ([] if args.potential or args.data else [DEFAULT_LAW])

@@ -18,16 +18,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlearn.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.config import DiscoverConfig, resolve_config
+from eqlearn.discovery.data import DEFAULT_LAW, data_spec
+from eqlearn.discovery.model import build_model, training_phases
+from eqlearn.discovery.portfolio import run_discovery
+from eqlearn.discovery.rundir import prepare_output
 from eqlearn.gnn.edge_models import mlp_variant
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate
-from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.physics.simulator import initial_conditions
-from eqlearn.pipeline import DEFAULT_LAW, build_model, data_spec, prepare_output, run_discovery, training_phases
 from eqlearn.readout.law import PairLaw
 from eqlearn.readout.verify import parse_message
+from eqlearn.vocabulary.files import write_text_atomically
 
 #: Test systems per shift: (factor on positions, factor on masses). 3x positions puts particles
 #: 3x farther apart than in training; 3x masses makes every particle heavier than typical.

@@ -17,10 +17,16 @@ from eqlearn.errors import UserInputError
 DEVICES = ("auto", "cpu", "cuda")
 
 
+def check_device_name(name: str) -> str:
+    """`name` if it names a device kind (auto, cpu, cuda, cuda:N), whether or not one is here."""
+    if name not in DEVICES and not (name.startswith("cuda:") and name[5:].isdigit()):
+        raise UserInputError(f"unknown device {name!r}; choose {', '.join(DEVICES)}")
+    return name
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` is CUDA where a GPU is visible, else the CPU; `cuda` without a GPU is an error."""
-    if name not in DEVICES and not name.startswith("cuda:"):
-        raise UserInputError(f"unknown device {name!r}; choose {', '.join(DEVICES)}")
+    check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():

@@ -27,15 +27,15 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
 
-from eqlearn import __version__
-from eqlearn.config import DiscoverConfig, parse_setting
+from eqlearn.discovery.config import DiscoverConfig, parse_setting
+from eqlearn.discovery.portfolio import run_discovery
+from eqlearn.discovery.recipes import DEFAULT_RECIPE
 from eqlearn.engines import check_engine, run_tasks
+from eqlearn.eql.training import TrainingDiverged
 from eqlearn.errors import UserInputError
-from eqlearn.physics.dataset import atomic_output
 from eqlearn.physics.potentials import get_potential
-from eqlearn.pipeline import run_discovery
-from eqlearn.recipes import DEFAULT_RECIPE
-from eqlearn.train import TrainingDiverged
+from eqlearn.version import __version__
+from eqlearn.vocabulary.files import atomic_output
 
 #: Settings that have flags of their own (the grid's axes) or that the sweep sets itself.
 GRID_FIELDS = {"law": "--laws", "potential": "--potential", "data": "--data", "n": "--n", "dim": "--dim",

@@ -18,8 +18,8 @@ from eqlearn.demos.heads import HEADS, HeadTraining, make_head, sparsity_loss
 from eqlearn.demos.idx import load_mnist
 from eqlearn.demos.report import prepare_run_dir, write_run
 from eqlearn.demos.threads import torch_threads
+from eqlearn.eql.training import train
 from eqlearn.symbolic import clean_expression, to_string
-from eqlearn.train import train
 
 NAME = "digits"
 LATENTS = ("z_a", "z_b")

@@ -22,9 +22,9 @@ from torch import nn
 from eqlearn.demos.heads import HEADS, HeadTraining, make_head, sparsity_loss
 from eqlearn.demos.report import prepare_run_dir, write_run
 from eqlearn.demos.threads import torch_threads
+from eqlearn.eql.training import train
 from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_string
-from eqlearn.train import train
 from eqlearn.vocabulary.formula import parse_formula
 
 STATE = ("x", "v")

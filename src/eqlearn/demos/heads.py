@@ -13,7 +13,7 @@ from torch import nn
 
 from eqlearn.eql.network import EQLNetwork
 from eqlearn.eql.sparsity import weight_penalty
-from eqlearn.train import Phase
+from eqlearn.eql.training import Phase
 
 HEADS = ("eql", "mlp")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 
 from eqlearn.errors import UserInputError
-from eqlearn.physics.dataset import write_text_atomically
+from eqlearn.vocabulary.files import write_text_atomically
 
 METRICS_FILE = "metrics.json"
 FORMULA_FILE = "formula.txt"

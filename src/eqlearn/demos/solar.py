@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from eqlearn.physics.dataset import save_dataset, write_text_atomically
-from eqlearn.plots import plot_learned_masses
+from eqlearn.discovery.plots import plot_learned_masses
+from eqlearn.physics.dataset import save_dataset
+from eqlearn.vocabulary.files import write_text_atomically
 
 
 @dataclass
@@ -28,8 +29,9 @@ class SolarConfig:
 
 def run(config: SolarConfig, out: str | Path, progress: bool = True) -> dict:
     """Write the window, discover, plot; metrics.json holds the law, the masses and the errors."""
+    from eqlearn.discovery.config import DiscoverConfig
+    from eqlearn.discovery.portfolio import run_discovery
     from eqlearn.physics.ephemeris import solar_system
-    from eqlearn.pipeline import DiscoverConfig, run_discovery
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -27,10 +27,10 @@ from eqlearn.eql.selection import (
     snap_to_halves,
 )
 from eqlearn.eql.sparsity import PENALTIES, attach_gates, weight_penalty
+from eqlearn.eql.training import Phase, train
 from eqlearn.eql.units import get_unit
 from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_latex, to_string
-from eqlearn.train import Phase, train
 
 #: The default units when some input column is strictly positive (physical quantities): the
 #: first layer's `monomial` units read only the logarithms of those columns, so each one is a

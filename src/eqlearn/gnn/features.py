@@ -1,6 +1,6 @@
 """Edge-model input features: each defined once, as a torch function and as a sympy expression.
 
-The sympy form is written in the message variables (`eqlearn.readout.variables`; r = |Δ| + ε with the
+The sympy form is written in the message variables (`eqlearn.vocabulary.symbols`; r = |Δ| + ε with the
 softening ε the data were made with), so a read-out in terms of features is automatically a law in
 those variables.
 """
@@ -13,7 +13,7 @@ import sympy
 import torch
 
 from eqlearn.errors import UserInputError
-from eqlearn.readout.variables import AXES, DELTA, RELATIVE_VELOCITY, distance, m1, m2, q1, q2, r
+from eqlearn.vocabulary.symbols import AXES, DELTA, RELATIVE_VELOCITY, distance, m1, m2, q1, q2, r
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from torch import nn
 from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
-from eqlearn.readout.variables import REVERSE_PAIR, m1, m2, q1, q2
+from eqlearn.vocabulary.symbols import REVERSE_PAIR, m1, m2, q1, q2
 
 
 def pair_messages(features: FeatureBuilder, edge_model: nn.Module, context: PairContext,

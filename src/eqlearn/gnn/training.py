@@ -1,6 +1,6 @@
 """What training a particle GNN means: graph tensors, mini-batches and the loss.
 
-The generic loop in `eqlearn.train` calls `GraphObjective` once per batch; the loss is an error of
+The generic loop in `eqlearn.eql.training` calls `GraphObjective` once per batch; the loss is an error of
 the net force on each particle (`FORCE_LOSSES`) plus, scaled by the phase's regularization, an L1
 penalty on the messages and a sparsity penalty on the EQL weights.
 """

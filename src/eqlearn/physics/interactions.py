@@ -11,7 +11,8 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from eqlearn.physics.potentials import SOFTENING, PairPotential, array_namespace, squared_norm
+from eqlearn.physics.potentials import PairPotential, array_namespace, squared_norm
+from eqlearn.vocabulary.symbols import SOFTENING
 
 
 @lru_cache(maxsize=None)

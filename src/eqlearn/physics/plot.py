@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from eqlearn.physics.dataset import atomic_output  # noqa: E402
 from eqlearn.physics.simulator import Trajectories  # noqa: E402
+from eqlearn.vocabulary.files import atomic_output  # noqa: E402
 
 
 def plot_trajectories(trajectories: Trajectories, path, systems: int = 4) -> None:

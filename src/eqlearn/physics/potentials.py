@@ -16,9 +16,8 @@ import torch
 
 from eqlearn.errors import UserInputError
 from eqlearn.vocabulary.formula import parse_formula
+from eqlearn.vocabulary.symbols import SOFTENING
 
-#: Added to the pair distance (not a clip), as in the reference, so close encounters stay finite.
-SOFTENING = 0.01
 #: Drag coefficient of the `damped` law: force -DAMPING * (v1 - v2) on particle 1 from particle 2.
 DAMPING = 0.25
 #: The symbols a potential expression may use.

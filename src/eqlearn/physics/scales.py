@@ -16,7 +16,7 @@ import numpy as np
 import sympy
 
 from eqlearn.errors import UserInputError
-from eqlearn.readout.variables import DELTA, RELATIVE_VELOCITY, r
+from eqlearn.vocabulary.symbols import DELTA, RELATIVE_VELOCITY, r
 
 #: Data whose median pair distance and median acceleration both lie within this factor of 1 keep their units.
 FAR = 10.0

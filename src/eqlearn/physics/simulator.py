@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from eqlearn import __version__
 from eqlearn.errors import UserInputError
 from eqlearn.physics.integrator import dormand_prince
 from eqlearn.physics.interactions import particle_major_accelerations
-from eqlearn.physics.potentials import LAWS, SOFTENING, PairPotential, get_potential
+from eqlearn.physics.potentials import LAWS, PairPotential, get_potential
+from eqlearn.version import __version__
+from eqlearn.vocabulary.symbols import SOFTENING
 
 #: Local error tolerance (relative and absolute) of the integrator; its accuracy and cost are
 #: measured in benchmarks/results/simulator_speed.md.

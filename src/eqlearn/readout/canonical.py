@@ -6,11 +6,10 @@ from typing import Sequence
 import numpy as np
 import sympy
 
-from eqlearn.physics.potentials import SOFTENING
-from eqlearn.readout.variables import distance
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import clean_expression
 from eqlearn.vocabulary.formula import as_expression
+from eqlearn.vocabulary.symbols import SOFTENING, distance
 
 #: `unit_vector_form` leaves alone laws with an exponential exp(p r / q) where |p| q exceeds this:
 #: cancelling treats it as a polynomial of degree |p| in exp(r / q), and a long q multiplies the

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from eqlearn.gnn.particles import LearnedMasses
-from eqlearn.readout.variables import m1 as sym_m1
-from eqlearn.readout.variables import m2 as sym_m2
-from eqlearn.readout.variables import q1 as sym_q1
-from eqlearn.readout.variables import q2 as sym_q2
+from eqlearn.vocabulary.symbols import m1 as sym_m1
+from eqlearn.vocabulary.symbols import m2 as sym_m2
+from eqlearn.vocabulary.symbols import q1 as sym_q1
+from eqlearn.vocabulary.symbols import q2 as sym_q2
 
 
 def particle_names(trajectories) -> list[str]:

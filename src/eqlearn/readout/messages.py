@@ -17,10 +17,10 @@ from eqlearn.gnn.edge_models import ReadableEdgeModel
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import LIVE_MESSAGE_FRACTION, GraphSet
-from eqlearn.physics.dataset import write_text_atomically
 from eqlearn.readout.canonical import drop_negligible_terms
 from eqlearn.sr import fit_symbolic, plot_pareto_front
 from eqlearn.symbolic import to_string
+from eqlearn.vocabulary.files import write_text_atomically
 
 #: Terms that together change a message by less than this fraction of its RMS are not printed.
 NEGLIGIBLE_TERM = 0.02

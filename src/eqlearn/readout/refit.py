@@ -20,8 +20,9 @@ from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.canonical import split_coefficient
 from eqlearn.readout.law import formula_size
-from eqlearn.readout.variables import evaluate, r
+from eqlearn.readout.variables import evaluate
 from eqlearn.symbolic import clean_expression
+from eqlearn.vocabulary.symbols import r
 
 #: A term may go if the fraction of variance left unexplained stays below max(2 x, + 1e-4) of the full fit's.
 FVU_FACTOR = 2.0

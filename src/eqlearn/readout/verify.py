@@ -17,12 +17,11 @@ import numpy as np
 import sympy
 
 from eqlearn.errors import UserInputError
-from eqlearn.physics.potentials import SOFTENING
-from eqlearn.readout.variables import AXES, MESSAGE_VARIABLES, distance
-from eqlearn.readout.variables import NAMESPACE as _NAMESPACE
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import matches_up_to_constant
 from eqlearn.vocabulary.formula import as_expression, parse_formula
+from eqlearn.vocabulary.symbols import AXES, MESSAGE_VARIABLES, SOFTENING, distance
+from eqlearn.vocabulary.symbols import NAMESPACE as _NAMESPACE
 
 AXIS_NAMES = ("dx", "dy", "dz")
 

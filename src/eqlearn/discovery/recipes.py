@@ -5,7 +5,7 @@ velocities and charges, the softening of r), never the law that made them: the l
 is looking for. `--recipe NAME` picks one; `DEFAULT_RECIPE` is what a run uses when told nothing.
 Like torchdiffeq's solvers, recipes live in one registry (`RECIPES`) behind one checked lookup.
 A *portfolio* recipe (`members`) trains each member recipe on the same data and split and reports
-the law chosen by held-out error and size alone (`eqlearn.restarts.choose`), so a law outside
+the law chosen by held-out error and size alone (`eqlearn.discovery.portfolio.choose`), so a law outside
 one model's family can still come out of the default.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Callable
 
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS, SWITCHED_EDGE_UNITS
-from eqlearn.readout.variables import AXES
+from eqlearn.vocabulary.symbols import AXES
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Recipe:
     `members` names the recipes a portfolio trains; a portfolio's own fields are those of its
     first member, the model built where one model must stand for it (e.g. `eqlearn compare`).
     `fallbacks` names recipes a portfolio trains only when no member's law explains the held-out
-    data (`eqlearn.restarts.RETRY_ABOVE`): families too rare to pay for on every run.
+    data (`eqlearn.discovery.portfolio.RETRY_ABOVE`): families too rare to pay for on every run.
     """
 
     name: str

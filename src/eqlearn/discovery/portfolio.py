@@ -22,11 +22,16 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.data import load_or_simulate
+from eqlearn.discovery.recipes import candidate_recipes, fallback_recipes
+from eqlearn.discovery.result import Discovery
+from eqlearn.discovery.rundir import prepare_output, refuse_nonempty
+from eqlearn.discovery.stages import run_candidate
+from eqlearn.discovery.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR, NETWORK_FITS
 from eqlearn.engines import run_tasks
-from eqlearn.physics.dataset import write_text_atomically
-from eqlearn.pipeline import load_or_simulate, prepare_output, refuse_nonempty, run_discovery
-from eqlearn.recipes import candidate_recipes, fallback_recipes
-from eqlearn.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR, NETWORK_FITS
+from eqlearn.sr import require_engine
+from eqlearn.vocabulary.files import write_text_atomically
 
 #: A portfolio run whose best law leaves a held-out relative force error above this trains one more
 #: initialisation of every member and chooses among all: training sometimes collapses (all
@@ -36,7 +41,7 @@ RETRY_ABOVE = NETWORK_FITS
 
 
 def _run_one(config):
-    return run_discovery(config, log=lambda _: None)
+    return run_candidate(config, log=lambda _: None)
 
 
 def summary(discovery) -> dict:
@@ -80,7 +85,7 @@ def _one_after_another(runs: list, progress: bool, log, loaded) -> list:
     discoveries = []
     for number, run in enumerate(runs, 1):
         log(f"candidate {number}/{len(runs)}: recipe {run.recipe}, restart {run.restart}")
-        discoveries.append(run_discovery(replace(run, progress=progress), log=log, loaded=loaded))
+        discoveries.append(run_candidate(replace(run, progress=progress), log=log, loaded=loaded))
     return discoveries
 
 
@@ -119,7 +124,18 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
     discovery.seconds = {**discovery.seconds, "all candidates": round(time.perf_counter() - start, 2)}
     # the chosen candidate's settings, from this directory: --config reruns the reported law's model
     discovery.config = replace(discovery.config, out=str(out), restarts=config.restarts)
-    stored = replace(discovery.config, softening=discovery.config.softening * discovery.units.length)
-    write_text_atomically(out / "config.json", stored.to_json())
+    write_text_atomically(out / "config.json", discovery.config.to_json())
     write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     return discovery
+
+
+def run_discovery(config: DiscoverConfig, log=None, engine: str | None = None, workers: int | None = None) -> Discovery:
+    """Force-law discovery, end to end: config in, run directory `config.out` out. A portfolio
+    recipe or `config.restarts` > 1 trains several candidates and reports one (`run_with_restarts`,
+    restarts on `engine` with `workers`); otherwise the stages run once (`stages.run_candidate`)."""
+    log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
+    if config.edge_model != "eql":
+        require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before any work
+    if config.restarts > 1 or len(candidate_recipes(config.recipe)) > 1:
+        return run_with_restarts(config, log, engine, workers)
+    return run_candidate(config, log)

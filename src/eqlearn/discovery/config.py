@@ -15,14 +15,14 @@ import typing
 from dataclasses import asdict, dataclass, field, fields, replace
 from types import NoneType
 
-from eqlearn.devices import resolve_device
+from eqlearn.devices import check_device_name
+from eqlearn.discovery.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
 from eqlearn.eql.sparsity import PENALTIES
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.edge_models import MLP_VARIANTS, default_edge_units, mlp_variant
 from eqlearn.gnn.neighbours import parse_graph
 from eqlearn.gnn.training import FORCE_LOSSES, force_loss
 from eqlearn.physics.dataset import SPLIT_FRACTIONS
-from eqlearn.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
 
 CONFIG_FORMAT = "eqlearn.config/2"
 #: The flat, unsectioned form of earlier run directories; still read.
@@ -159,7 +159,7 @@ class DiscoverConfig:
         parse_graph(self.graph, self.n)
         if self.softening is not None and self.softening < 0:
             raise UserInputError(f"softening = {self.softening}: it must be >= 0")
-        resolve_device(self.device)
+        check_device_name(self.device)  # resolved where training starts: a GPU run's config reruns on a CPU
         if self.restarts < 1 or self.restart < 0:
             raise UserInputError("restarts must be at least 1")
 

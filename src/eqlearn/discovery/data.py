@@ -1,0 +1,102 @@
+"""The data a run learns from: a file or a simulation, what the data carry (the only description
+of the data a recipe sees), the truth where a file states it (for the verifier only), and the
+split into training, validation and test data.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import sympy
+import torch
+
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.recipes import DataSpec
+from eqlearn.errors import UserInputError
+from eqlearn.gnn.graph import EdgeList
+from eqlearn.gnn.neighbours import parse_graph
+from eqlearn.gnn.training import GraphSet
+from eqlearn.physics.dataset import load_dataset, split_by_simulation
+from eqlearn.physics.potentials import get_potential, parse_potential
+from eqlearn.physics.simulator import simulate
+from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
+
+#: What `eqlearn discover` simulates when told nothing: the built-in default job.
+DEFAULT_LAW = "spring"
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The law that made the data, when the data say so: used by the verifier and nothing else."""
+
+    name: str
+    potential: str
+    damping: float = 0.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def load_or_simulate(config: DiscoverConfig):
+    """(trajectories, truth or None). Simulates `config.law` / `config.potential` (the spring when
+    neither is given), or reads `config.data`, whose own arrays decide n, dim and the inputs."""
+    if config.data is None:
+        potential = get_potential(config.law or (None if config.potential else DEFAULT_LAW), config.potential)
+        trajectories = simulate(potential, config.n, config.dim, config.sims, config.steps, seed=config.seed,
+                                progress=config.progress, spread=config.spread, cutoff=config.cutoff)
+        return trajectories, Truth(potential.name, potential.expression, potential.damping)
+    trajectories = load_dataset(config.data)
+    stored = trajectories.meta.get("potential")
+    truth = None
+    if stored is not None:
+        parse_potential(str(stored))  # a file's potential is data: refused here, before any work, if it is not a formula
+        truth = Truth(str(trajectories.meta.get("law", "custom")), str(stored),
+                      float(trajectories.meta.get("damping", 0.0)))
+    if config.law is not None or config.potential is not None:
+        _check_agrees(config, truth)
+    return trajectories, truth
+
+
+def _check_agrees(config: DiscoverConfig, truth: Truth | None) -> None:
+    """--law / --potential with --data only make sense as a statement about the file: check it."""
+    asked = get_potential(config.law, config.potential)
+    if truth is None:
+        raise UserInputError(f"{config.data} stores no potential to check --law/--potential against; "
+                             "leave them out (the law is what the run finds)")
+    same = sympy.simplify(parse_potential(asked.expression) - parse_potential(truth.potential)) == 0
+    if not same or asked.damping != truth.damping:
+        raise UserInputError(f"{config.data} was made with U = {truth.potential}"
+                             f"{f' and damping {truth.damping}' if truth.damping else ''}, not {asked.expression}")
+
+
+def interacting_pairs(graph: str, n: int) -> dict:
+    """Which pairs the run's graph connects, as `choose_units` takes it."""
+    graph = parse_graph(graph, n)
+    if isinstance(graph, EdgeList):
+        return {}
+    return {"within": graph.size} if graph.kind == "radius" else {"nearest": min(int(graph.size), n - 1)}
+
+
+def data_spec(trajectories) -> DataSpec:
+    """What the data carry: the only description of the data a recipe sees."""
+    _, _, n, dim = trajectories.positions.shape
+    return DataSpec(n=n, dim=dim, velocities=trajectories.velocities is not None,
+                    charges=trajectories.charges is not None, softening=trajectories.softening,
+                    masses=trajectories.masses is not None,
+                    states=int(np.prod(trajectories.positions.shape[:2])))
+
+
+def split_data(trajectories, config: DiscoverConfig):
+    """(train, validation, test) trajectories: by simulation, or by time blocks where the systems are
+    few or their masses are learned (a learned mass can only be tested on its own system)."""
+    if config.learn_masses or config.learn_charges or len(trajectories) < MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION:
+        return split_by_time(trajectories)
+    return split_by_simulation(trajectories, seed=config.seed)
+
+
+def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:
+    """At most `max_graphs` training graphs, a seeded random subset of longer data."""
+    if len(train_set) <= config.max_graphs:
+        return train_set
+    pick = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed))[: config.max_graphs]
+    return train_set.subset(pick.sort().values)
