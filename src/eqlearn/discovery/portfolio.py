@@ -22,6 +22,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig
 from eqlearn.discovery.data import load_or_simulate
 from eqlearn.discovery.recipes import candidate_recipes, fallback_recipes
@@ -134,6 +135,7 @@ def run_discovery(config: DiscoverConfig, log=None, engine: str | None = None, w
     recipe or `config.restarts` > 1 trains several candidates and reports one (`run_with_restarts`,
     restarts on `engine` with `workers`); otherwise the stages run once (`stages.run_candidate`)."""
     log = log or logging.getLogger(__name__).info  # a library logs; the CLI passes print
+    resolve_device(config.device)  # a device that is not here stops the run before any work, not its config
     if config.edge_model != "eql":
         require_engine()  # the read-out of an MLP edge model is a symbolic regression: fail before any work
     if config.restarts > 1 or len(candidate_recipes(config.recipe)) > 1:
