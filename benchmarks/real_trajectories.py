@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,30 +23,19 @@ import numpy as np
 import sympy
 
 from discover_sweep import commit
-from eqlearn.discovery.config import DiscoverConfig
-from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
 from eqlearn.readout.verify import verify_law
+from observed import DT_FRACTION, SIMS, STEPS, discover_file, in_true_mass_units, learned_mass_errors
 from results_log import append_rows, parse_seeds, read_rows
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "real_trajectories.jsonl"
 TABLE = HERE / "results" / "real_trajectories.md"
 RUNS = HERE / "out" / "real_trajectories"
-#: Positions-only systems: 100 stored steps at a tenth of the law's default spacing.
-SIMS, STEPS, DT_FRACTION = 500, 100, 0.1
 #: Withheld masses: many short systems with exact accelerations (velocities kept).
 MASS_SIMS, MASS_STEPS = 200, 100
-
-
-def _discover(path: Path, out: Path, seed: int, **options) -> tuple[dict, float]:
-    shutil.rmtree(out, ignore_errors=True)
-    start = time.perf_counter()
-    discovery = run_discovery(DiscoverConfig(data=str(path), out=str(out), seed=seed, progress=False, **options),
-                              log=lambda _: None)
-    return discovery.equations(), round(time.perf_counter() - start, 1)
 
 
 def positions_case(law: str, seed: int, noise: float) -> dict:
@@ -58,7 +45,7 @@ def positions_case(law: str, seed: int, noise: float) -> dict:
     path = RUNS / f"positions_{law}_{seed}_{noise:g}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_dataset(path, observed)
-    equations, seconds = _discover(path, path.with_suffix(""), seed)
+    equations, seconds = discover_file(path, path.with_suffix(""), seed)
     v = equations["verification"]
     return {"case": "positions", "law": law, "seed": seed, "noise": noise, "recovered": v["passed"],
             "exact": all(v["exact"]), "law_found": [m["unit_vector_form"] for m in equations["messages"]],
@@ -75,17 +62,12 @@ def masses_case(law: str, seed: int) -> dict:
     path = RUNS / f"masses_{law}_{seed}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_dataset(path, replace(full, masses=None), metadata=False)
-    equations, seconds = _discover(path, path.with_suffix(""), seed)
-    particles = equations["particles"]
-    learned = np.array([row["learned_mass"] for row in particles["table"]]).reshape(full.masses.shape)
-    reference = (particles["reference"]["system"], [str(i) for i in range(4)].index(particles["reference"]["name"]))
-    true = full.masses / full.masses[reference]
-    error = np.abs(learned / true - 1)
-    m1, m2 = sympy.symbols("m1 m2")
-    scale = float(full.masses[reference])
-    law_found = [sympy.sympify(m["refitted"]).xreplace({m1: m1 / scale, m2: m2 / scale}) for m in equations["messages"]]
-    order = np.argsort([m["index"] for m in equations["messages"]])
-    v = verify_law([law_found[k] for k in order], potential.expression, 2, softening=equations["softening"])
+    equations, seconds = discover_file(path, path.with_suffix(""), seed)
+    true_masses = np.asarray(full.masses, dtype=float)
+    error = learned_mass_errors(equations, true_masses)
+    by_axis = sorted(equations["messages"], key=lambda m: m["index"])
+    law_found = in_true_mass_units([m["refitted"] for m in by_axis], true_masses, equations)
+    v = verify_law(law_found, potential.expression, 2, softening=equations["softening"])
     return {"case": "masses", "law": law, "seed": seed, "recovered": v.passed, "exact": all(v.exact),
             "law_found": [m["unit_vector_form"] for m in equations["messages"]],
             "median_mass_error": float(np.median(error)), "max_mass_error": float(error.max()),
@@ -100,7 +82,7 @@ def charges_case(law: str, seed: int) -> dict:
     path = RUNS / f"charges_{law}_{seed}.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_dataset(path, full)
-    equations, seconds = _discover(path, path.with_suffix(""), seed, learn_charges=True)
+    equations, seconds = discover_file(path, path.with_suffix(""), seed, learn_charges=True)
     charges = equations["particles"]["charges"]
     learned = np.array([row["learned_charge"] for row in charges["table"]]).reshape(full.charges.shape)
     true = np.array([row["true_charge"] for row in charges["table"]]).reshape(full.charges.shape)
@@ -121,7 +103,7 @@ def solar_case(start: str, years: float, step_days: float) -> dict:
     path = RUNS / f"solar_{start}_{years:g}y_{step_days:g}d.npz"
     path.parent.mkdir(parents=True, exist_ok=True)
     save_dataset(path, solar_system(start, years, step_days))
-    equations, seconds = _discover(path, path.with_suffix(""), 0)
+    equations, seconds = discover_file(path, path.with_suffix(""), 0)
     r, m1, m2 = sympy.symbols("r m1 m2")
     newton = [sympy.Symbol(f"d{a}") * m1 * m2 / r**3 for a in "xyz"]
     by_axis = sorted(equations["messages"], key=lambda m: m["index"])
