@@ -45,11 +45,12 @@ class WeakSindyLaw:
     residual: float  # relative least-squares residual of the weak system with every term
 
     def messages(self, dim: int, softening: float) -> list[sympy.Expr]:
-        """The law as eqlearn's messages: the force on particle 1 from 2 along each axis, the
-        coefficients rounded to 3 significant digits as eqlearn prints its laws."""
+        """The law as eqlearn's messages: the force on particle 1 from 2 along each axis, written
+        as eqlearn writes its refitted laws (a sum of terms c · factor · d r^k / |Δ|, each
+        coefficient rounded to 3 significant digits)."""
         factors = {"1": sympy.Integer(1), "m1*m2": m1 * m2, "q1*q2": q1 * q2}
-        radial = sum((round_significant(c, 3) * factors[f] * r**k for f, k, c in self.terms), sympy.Integer(0))
-        return [radial * d / distance(softening) for d in DELTA[:dim]]
+        return [sympy.Add(*[round_significant(c, 3) * factors[f] * d * r**k / distance(softening) for f, k, c in self.terms])
+                for d in DELTA[:dim]]
 
 
 def fit_weak_sindy(positions: np.ndarray, times: np.ndarray, masses: np.ndarray, charges: np.ndarray | None,
