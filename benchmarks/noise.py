@@ -30,8 +30,9 @@ from pathlib import Path
 import numpy as np
 
 from discover_sweep import commit
-from eqlearn.config import DiscoverConfig
+from eqlearn.config import DiscoverConfig, parse_setting
 from eqlearn.engines import ENGINES, run_tasks
+from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, save_dataset
 from eqlearn.physics.observation import observe
 from eqlearn.readout.variables import evaluate
@@ -288,6 +289,8 @@ def main() -> None:
     parser.add_argument("--start", default="1980-01-01", help="solar: first day")
     parser.add_argument("--years", type=float, default=30, help="solar: span")
     parser.add_argument("--step-days", type=float, default=1.0, help="solar: days between positions")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a DiscoverConfig setting for every eqlearn run (repeatable; part of each run's key)")
     parser.add_argument("--smoke", action="store_true", help="a toy check of the harness (spring, 50 systems, σ 0 and "
                                                              "1e-3, seed 0, a short central recipe), rows to out/")
     parser.add_argument("--results", type=Path, help=f"results file (default: {RESULTS.relative_to(HERE)}; with "
@@ -300,7 +303,15 @@ def main() -> None:
     args.eqlearn_options = {}
     if args.smoke:
         args.sims, args.laws, args.noise, args.seeds, args.cases = SMOKE["sims"], SMOKE["laws"], SMOKE["noise"], SMOKE["seeds"], "positions"
-        args.eqlearn_options = SMOKE["eqlearn_options"]
+        args.eqlearn_options = dict(SMOKE["eqlearn_options"])
+    for pair in args.set:
+        name, _, text = pair.partition("=")
+        if name.strip() == "objective":
+            parser.error("--set objective: choose the objective with --methods")
+        try:
+            args.eqlearn_options[name.strip()] = parse_setting(name.strip(), text, f"--set {pair}")
+        except UserInputError as error:
+            parser.error(str(error))
     args.results = args.results or (SMOKE_RESULTS if args.smoke else RESULTS)
     bad = sorted(set(args.methods.split(",")) - set(METHODS)) + sorted(set(args.cases.split(",")) - set(CASES))
     if bad:

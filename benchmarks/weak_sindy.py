@@ -8,8 +8,8 @@ with u_ij = Δ_ij / |Δ_ij| and r = |Δ| + ε (eqlearn's message variables; ε t
 Nothing is differentiated: both sides are integrated against PySINDy's test functions (its
 WeakPDELibrary: bumps (1 - s²)^p on windows of the record), the left side by parts twice,
 ∫ φ ẍ dt = ∫ φ'' x dt, as in weak SINDy for interacting particles (Messenger & Bortz, Physica D
-2022). PySINDy's STLSQ picks the terms; its threshold is chosen by weak SINDy's MSTLS rule
-(Messenger & Bortz, J. Comput. Phys. 2021): the smallest relative loss plus fraction of terms kept.
+2022). PySINDy's STLSQ picks the terms within weak SINDy's MSTLS bounds and its threshold by MSTLS's
+loss (Messenger & Bortz, J. Comput. Phys. 2021): the relative loss plus the fraction of terms kept.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ WINDOWS = 50
 #: Steps a window must span at least (PySINDy redraws a window until it holds two samples).
 MIN_WINDOW_STEPS = 4
 DEGREE = 4
-#: STLSQ thresholds tried on the column-normalised system, from keeping everything to one term.
+#: MSTLS thresholds λ tried (on coefficients in the data's units and relative to |b| / |G_j|).
 THRESHOLDS = np.logspace(-4, 0, 41)
 
 
@@ -117,16 +117,17 @@ def test_function_weights(times: np.ndarray, half_width_fraction: float, seed: i
 
 
 def select_terms(rows: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, float, float]:
-    """PySINDy's STLSQ over `THRESHOLDS` on the column-normalised system, the threshold chosen by
-    weak SINDy's MSTLS loss |G (w - w_ls)| / |G w_ls| + (terms kept) / (terms). The least squares
-    run on the R of G's QR factorisation: the same solution for every subset of columns as on G."""
+    """PySINDy's STLSQ at each of `THRESHOLDS` λ with weak SINDy's MSTLS bounds, the λ chosen by
+    its loss |G (w - w_ls)| / |G w_ls| + (terms kept) / (terms). MSTLS keeps term j only where
+    |w_j| >= λ max(1, |b| / |G_j|): STLSQ's one threshold does that on columns scaled by
+    max(1, |b| / |G_j|). The least squares run on the R of the scaled G's QR factorisation: the
+    same solution for every subset of columns as on G itself."""
     import pysindy as ps
 
-    scales = np.linalg.norm(rows, axis=0)
-    scales[scales == 0] = 1.0
-    target_scale = np.linalg.norm(target) or 1.0
-    q, triangle = np.linalg.qr(rows / scales)
-    projected = q.T @ (target / target_scale)
+    norms = np.linalg.norm(rows, axis=0)
+    scales = np.maximum(1.0, np.linalg.norm(target) / np.where(norms > 0, norms, np.inf))
+    q, triangle = np.linalg.qr(rows * scales)
+    projected = q.T @ target
     least_squares = np.linalg.lstsq(triangle, projected, rcond=None)[0]
     explained = np.linalg.norm(triangle @ least_squares) or 1.0
     best = None
@@ -139,5 +140,5 @@ def select_terms(rows: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, floa
         loss = np.linalg.norm(triangle @ (weights - least_squares)) / explained + np.count_nonzero(weights) / len(weights)
         if best is None or loss < best[0]:
             best = (loss, float(threshold), weights)
-    residual = float(np.sqrt(max(0.0, 1.0 - float(projected @ projected))))
-    return best[2] * target_scale / scales, best[1], residual
+    residual = float(np.sqrt(max(0.0, 1.0 - float(projected @ projected) / float(target @ target or 1.0))))
+    return best[2] * scales, best[1], residual
