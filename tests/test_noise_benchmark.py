@@ -61,3 +61,10 @@ def test_table_counts_runs_and_finds_the_frontier(tmp_path):
     assert "| r2 | 0.001 | pysindy | 5 | 1 | 2 | 0.1 | 1.0 | abc |" in table
     assert "| r2 | 0.0001 (4/5) |" in table
     assert (tmp_path / "noise.md").read_text() == table
+
+
+def test_solar_rows_are_judged_by_newton_in_three_dimensions_without_softening():
+    newton = [f"-0.000296*m1*m2*d{axis}/r**3" for axis in "xyz"]
+    assert noise.judge(newton, noise.NEWTON, 3, 0.0)["verdict"] == "exact"
+    almost = [f"-0.000296*m1*m2*d{axis}/r**3.06" for axis in "xyz"]
+    assert noise.judge(almost, noise.NEWTON, 3, 0.0)["verdict"] != "exact"
