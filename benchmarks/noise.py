@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from discover_sweep import commit
-from eqlearn.config import DiscoverConfig, parse_setting
+from eqlearn.discovery.config import DiscoverConfig, parse_setting
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, save_dataset

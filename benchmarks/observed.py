@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import sympy
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.physics import save_dataset, simulate
 from eqlearn.physics.observation import OBSERVATION_TOLERANCE, observe
-from eqlearn.pipeline import run_discovery
-from eqlearn.readout.variables import m1, m2
 from eqlearn.readout.verify import parse_message
+from eqlearn.vocabulary.symbols import m1, m2
 
 #: Positions-only systems: 100 stored steps at a tenth of the law's default spacing.
 SIMS, STEPS, DT_FRACTION = 500, 100, 0.1

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy
 
-from eqlearn.readout.variables import DELTA, distance, m1, m2, q1, q2, r
 from eqlearn.symbolic import round_significant
+from eqlearn.vocabulary.symbols import DELTA, distance, m1, m2, q1, q2, r
 
 PYSINDY_MISSING = 'the PySINDy baseline needs PySINDy 2: pip install "eqlearn[noise]"'
 #: Powers k of r in the pair terms u r^k.

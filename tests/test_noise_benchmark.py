@@ -11,7 +11,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import noise  # noqa: E402
 import weak_sindy  # noqa: E402
-from eqlearn.config import DiscoverConfig  # noqa: E402
+from eqlearn.discovery.config import DiscoverConfig  # noqa: E402
 from eqlearn.physics import get_potential  # noqa: E402
 from eqlearn.physics.observation import simulate_positions  # noqa: E402
 
