@@ -59,6 +59,32 @@ def true_force(potential_expression: str, dim: int, damping: float = 0.0,
     return [radial * _NAMESPACE[f"d{a}"] / distance(softening) - damping * _NAMESPACE[f"dv{a}"] for a in AXES[:dim]]
 
 
+def law_constants(expr: sympy.Expr) -> tuple[float, ...]:
+    """The numbers a law is written with: each additive term's coefficient and every other float in
+    it (48 ε σ¹² and 24 ε σ⁶ of a Lennard-Jones force, B of e^(−B r)). A recovered law's numbers
+    are compared with these (`matches_up_to_constant`): physical constants are not simple numbers."""
+    expanded = sympy.expand(expr)
+    coefficients = [term.as_coeff_Mul()[0] for term in sympy.Add.make_args(expanded)]
+    numbers = {abs(float(c)) for c in [*coefficients, *expanded.atoms(sympy.Float)] if c.is_number and c != 0}
+    return tuple(sorted(numbers - {1.0}))
+
+
+def scale_to_truth(expr: sympy.Expr, truth: sympy.Expr) -> sympy.Expr:
+    """The factor that gives the term `expr` shares with `truth` (the one of the largest true
+    coefficient) the true coefficient; 1 where they share none. A canonical form is the law divided
+    by one of its coefficients, and in a run that changed units that coefficient is no simple
+    number in the data's: scaled back, the law's numbers are the truth's own where it is exact
+    (the ratio to the truth, which exactness asks to be constant, is unchanged)."""
+    terms = lambda e: {rest: coefficient for coefficient, rest in
+                       (t.as_coeff_Mul() for t in sympy.Add.make_args(sympy.expand(e)))}
+    found, true = terms(expr), terms(truth)
+    shared = [m for m in true if m in found and not m.is_number and found[m] != 0 and true[m].is_number]
+    if not shared:
+        return sympy.Integer(1)
+    largest = max(shared, key=lambda m: abs(float(true[m])))
+    return true[largest] / found[largest]
+
+
 def sample_pairs(dim: int, samples: int, seed: int, charged: bool,
                  softening: float = SOFTENING) -> dict[str, np.ndarray]:
     """Particle pairs as the simulator draws them: x, v ~ N(0, 1), m = exp(N(0, 1)), q = ±1."""
@@ -140,8 +166,10 @@ def verify_law(
             exact.append(False)
             continue
         truth = force[AXIS_NAMES.index(used[0])] / divisor
-        exact.append(passed and matches_up_to_constant(expr.xreplace(on_the_pair), truth.xreplace(on_the_pair),
-                                                       MESSAGE_VARIABLES) is not None)
+        exact.append(passed and any(
+            matches_up_to_constant(e.xreplace(on_the_pair), truth.xreplace(on_the_pair), MESSAGE_VARIABLES,
+                                   references=law_constants(truth)) is not None
+            for e in (expr, expr * scale_to_truth(expr, truth))))
     return Verification(form, r2, condition, passed, unrotated, exact)
 
 
