@@ -204,3 +204,13 @@ def test_close_powers_spread_over_wrong_exponents_are_fitted_back(monkeypatch):
     assert verdict.passed and all(verdict.exact)
     monkeypatch.setattr(refit_module, "POLISH_TERMS", 0)
     assert not all(verify_law([m.expression for m in refit(spread, law)], law, 2).exact)
+
+
+def test_a_rate_of_e_kr_is_fitted_and_kept_as_fitted():
+    """A rate k of e^(k r) carries the unit of length, so the fit keeps it as it comes (1.7 here, no
+    multiple of 1/2), while powers of r still snap."""
+    law = "exp(-1.7*r)"
+    spread = {k: u * (0.9 * sympy.exp(-1.3 * r) * r**-0.3 + 0.8 * sympy.exp(-2.1 * r)) for k, u in enumerate((UNIT_X, UNIT_Y))}
+    refitted = refit(spread, law)
+    verdict = verify_law([m.expression for m in refitted], law, 2)
+    assert verdict.passed and all(verdict.exact)

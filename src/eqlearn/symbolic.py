@@ -59,33 +59,29 @@ def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator:
     within `rel_tolerance`, so a formula rounded for printing can be compared with an exact one.
 
     `references` are numbers of the formula it is compared with (a law's physical constants, such
-    as 48 ε σ¹² of a Lennard-Jones force): a float that no simple number matches snaps to p/q times
-    one of them, |p| and q at most `max_denominator`, within the same tolerance."""
-    factors = [sympy.Float(abs(float(c))) for c in references if float(c) != 0]
-
-    def nearest(v: float, bases, numerators: int | None = None) -> sympy.Expr | None:
-        candidates = [base * sympy.Rational(round(v / float(base) * q), q)
-                      for base in bases for q in range(1, max_denominator + 1)
-                      if numerators is None or 0 < abs(round(v / float(base) * q)) <= numerators]
-        best = min(candidates, key=lambda c: abs(float(c) - v), default=None)
-        return best if best is not None and abs(float(best) - v) <= rel_tolerance * abs(v) else None
+    as 48 ε σ¹² of a Lennard-Jones force): a float that no simple number matches becomes the one of
+    them (or its negative) within the same tolerance."""
 
     def snap(value: sympy.Float) -> sympy.Expr:
         v = float(value)
-        simple = nearest(v, (sympy.Integer(1), sympy.pi))
-        if simple is None and factors:
-            simple = nearest(v, factors, numerators=max_denominator)
-        return value if simple is None else simple
+        candidates = [
+            factor * sympy.Rational(round(v / float(factor) * q), q)
+            for factor in (sympy.Integer(1), sympy.pi)
+            for q in range(1, max_denominator + 1)
+        ]
+        candidates += [sympy.Float(np.copysign(abs(float(c)), v)) for c in references if float(c) != 0]
+        best = min(candidates, key=lambda c: abs(float(c) - v))
+        simple = [c for c in candidates[:2 * max_denominator] if abs(float(c) - v) <= rel_tolerance * abs(v)]
+        if simple:
+            return min(simple, key=lambda c: abs(float(c) - v))
+        return best if abs(float(best) - v) <= rel_tolerance * abs(v) else value
 
     return expr.xreplace({f: snap(f) for f in expr.atoms(sympy.Float)})
 
 
-def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=None,
-                           references: tuple = ()) -> str | None:
+def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=None) -> str | None:
     """SRBench-style exact recovery: "difference" if found - truth is constant, "ratio" if
-    found / truth is a non-zero constant, else None. Numbers in `found` are snapped first (to
-    simple numbers, else to simple multiples of the `references`, the truth's own constants:
-    `snap_numbers`).
+    found / truth is a non-zero constant, else None. Numbers in `found` are snapped first.
 
     Decided on 2000 points spread far beyond the usual training range (|x| <= 3): constant to
     near machine precision counts; a combination constant only to 1e-6 counts if sympy can
@@ -93,7 +89,7 @@ def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=No
     which can take minutes on a long expression.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    snapped = snap_numbers(as_expression(found), references=references)
+    snapped = snap_numbers(as_expression(found))
     points = rng.uniform(-3, 3, size=(len(symbols), 2000))
     for kind, combination in (("difference", snapped - truth), ("ratio", snapped / truth)):
         if combination.has(sympy.zoo, sympy.nan):  # a piecewise truth, 0 in some range, divides to 1/0 there:

@@ -15,20 +15,27 @@ import sympy
 from scipy.optimize import least_squares
 
 from eqlearn.readout.variables import compile_expression, r
+from eqlearn.symbolic import round_significant
+
+#: Exponents within this distance of a multiple of 1/2 get a snapped twin among the refit's candidate
+#: terms; a fitted rate of e^(k r) this close to 0 is none.
+EXPONENT_SNAP = 0.15
 
 #: Laws of two to this many terms are polished (longer ones are not laws a reader wants).
 POLISH_TERMS = 4
 #: Exponents stay within this distance of where the network put them.
 POLISH_REACH = 3.0
+#: Fitted rates of e^(k r) keep this many significant digits.
+RATE_DIGITS = 6
 #: The fit uses at most about this many of the refit's training graphs, and this many evaluations.
 POLISH_GRAPHS = 500
 POLISH_EVALUATIONS = 40
 
 
-def free_exponents(terms: list[sympy.Expr]) -> tuple[list[sympy.Expr], list[sympy.Symbol], list[float]]:
+def free_exponents(terms: list[sympy.Expr]) -> tuple[list[sympy.Expr], list[sympy.Symbol], list[float], list[bool]]:
     """The terms with every numeric power of r and every e^(k r) made a parameter: (templates, the
-    parameters, their current values)."""
-    templates, parameters, start = [], [], []
+    parameters, their current values, which of them are powers)."""
+    templates, parameters, start, powers = [], [], [], []
     for term in terms:
         replacements = {}
         for power in term.atoms(sympy.Pow):
@@ -36,6 +43,7 @@ def free_exponents(terms: list[sympy.Expr]) -> tuple[list[sympy.Expr], list[symp
                 symbol = sympy.Symbol(f"p{len(parameters)}")
                 parameters.append(symbol)
                 start.append(float(power.exp))
+                powers.append(True)
                 replacements[power] = r**symbol
         for factor in term.atoms(sympy.exp):
             k, rest = factor.args[0].as_coeff_Mul()
@@ -43,9 +51,10 @@ def free_exponents(terms: list[sympy.Expr]) -> tuple[list[sympy.Expr], list[symp
                 symbol = sympy.Symbol(f"p{len(parameters)}")
                 parameters.append(symbol)
                 start.append(float(k))
+                powers.append(False)
                 replacements[factor] = sympy.exp(symbol * r)
         templates.append(term.xreplace(replacements))
-    return templates, parameters, start
+    return templates, parameters, start, powers
 
 
 def polish_exponents(terms: list[sympy.Expr], net_terms, target: np.ndarray,
@@ -53,7 +62,7 @@ def polish_exponents(terms: list[sympy.Expr], net_terms, target: np.ndarray,
     """The terms with their exponents of r fitted to `target` (the weighted net force of the graphs
     `net_terms` sums over) and snapped to multiples of ½; None where there is nothing to fit or
     the fit fails."""
-    templates, parameters, start = free_exponents(terms)
+    templates, parameters, start, powers = free_exponents(terms)
     if not parameters:
         return None
     functions = [compile_expression(t, parameters) for t in templates]
@@ -75,5 +84,14 @@ def polish_exponents(terms: list[sympy.Expr], net_terms, target: np.ndarray,
                             max_nfev=POLISH_EVALUATIONS, x_scale=1.0)
     except (ValueError, np.linalg.LinAlgError):
         return None
-    snapped = {p: sympy.Rational(round(2 * value), 2) for p, value in zip(parameters, fit.x)}
+    snapped = {p: snap_fitted(value, power) for p, value, power in zip(parameters, fit.x, powers)}
     return [sympy.powsimp(t.xreplace(snapped)) for t in templates]
+
+
+def snap_fitted(value: float, power: bool) -> sympy.Expr:
+    """A fitted exponent as the law will hold it: a power of r (a pure number, whatever the units)
+    to the nearest multiple of ½; the rate k of e^(k r), which carries the run's unit of length, as
+    fitted (to RATE_DIGITS), or 0 within EXPONENT_SNAP of it."""
+    if power:
+        return sympy.Rational(round(2 * value), 2)
+    return sympy.Integer(0) if abs(value) <= EXPONENT_SNAP else sympy.Float(round_significant(value, RATE_DIGITS))

@@ -19,7 +19,7 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.canonical import split_coefficient
-from eqlearn.readout.exponents import POLISH_GRAPHS, POLISH_TERMS, polish_exponents
+from eqlearn.readout.exponents import EXPONENT_SNAP, POLISH_GRAPHS, POLISH_TERMS, polish_exponents
 from eqlearn.readout.law import formula_size
 from eqlearn.readout.variables import evaluate
 from eqlearn.symbolic import clean_expression
@@ -30,8 +30,6 @@ FVU_FACTOR = 2.0
 FVU_SLACK = 1e-4
 #: Candidates on the elimination path with at most this many terms are stored with their formula.
 READABLE_CANDIDATE_TERMS = 8
-#: Exponents within this distance of a multiple of 1/2 get a snapped twin among the candidate terms.
-EXPONENT_SNAP = 0.15
 
 
 @dataclass

@@ -18,7 +18,7 @@ import sympy
 
 from eqlearn.errors import UserInputError
 from eqlearn.readout.variables import evaluate as _evaluate
-from eqlearn.symbolic import matches_up_to_constant
+from eqlearn.symbolic import matches_up_to_constant, snap_numbers
 from eqlearn.vocabulary.formula import as_expression, parse_formula
 from eqlearn.vocabulary.symbols import AXES, MESSAGE_VARIABLES, SOFTENING, distance
 from eqlearn.vocabulary.symbols import NAMESPACE as _NAMESPACE
@@ -62,7 +62,7 @@ def true_force(potential_expression: str, dim: int, damping: float = 0.0,
 def law_constants(expr: sympy.Expr) -> tuple[float, ...]:
     """The numbers a law is written with: each additive term's coefficient and every other float in
     it (48 ε σ¹² and 24 ε σ⁶ of a Lennard-Jones force, B of e^(−B r)). A recovered law's numbers
-    are compared with these (`matches_up_to_constant`): physical constants are not simple numbers."""
+    are snapped to these (`snap_numbers`): physical constants are not simple numbers."""
     expanded = sympy.expand(expr)
     coefficients = [term.as_coeff_Mul()[0] for term in sympy.Add.make_args(expanded)]
     numbers = {abs(float(c)) for c in [*coefficients, *expanded.atoms(sympy.Float)] if c.is_number and c != 0}
@@ -166,9 +166,11 @@ def verify_law(
             exact.append(False)
             continue
         truth = force[AXIS_NAMES.index(used[0])] / divisor
+        # a law's own numbers are snapped to the truth's constants before r is written in Δ, which
+        # makes new numbers (e^(k (|Δ| + ε)) = e^(k ε) e^(k |Δ|)) that must not be snapped to them
         exact.append(passed and any(
-            matches_up_to_constant(e.xreplace(on_the_pair), truth.xreplace(on_the_pair), MESSAGE_VARIABLES,
-                                   references=law_constants(truth)) is not None
+            matches_up_to_constant(snap_numbers(e, references=law_constants(truth)).xreplace(on_the_pair),
+                                   truth.xreplace(on_the_pair), MESSAGE_VARIABLES) is not None
             for e in (expr, expr * scale_to_truth(expr, truth))))
     return Verification(form, r2, condition, passed, unrotated, exact)
 
