@@ -113,6 +113,7 @@ def run_one(name: str, n: int, seed: int, version: str, recipe: str = DEFAULT_RE
     verdict = verify_law(law_found, potential, 3, canonical=discovery.canonical, softening=0.0)
     truth_free = discovery.truth_free
     return {"key": run_key(name, n, seed, recipe), "commit": version, "recipe": recipe, "law": name,
+            "data": f"{SIMS} clusters x {STEPS} states {DT} ps apart, nm/ps/amu; `python benchmarks/md_cases.py`",
             "chosen_recipe": discovery.config.recipe, "n": n, "dim": 3, "seed": seed, "passed": verdict.passed,
             "unrotated": verdict.unrotated, "exact": all(verdict.exact), "r2": verdict.r2,
             "law_force_error": truth_free["law_force_error"], "network_force_error": truth_free["network_force_error"],
