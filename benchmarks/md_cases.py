@@ -26,12 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
+from eqlearn.discovery.recipes import DEFAULT_RECIPE, RECIPES
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.clusters import BOLTZMANN_KJ_PER_MOL_K, cluster_state
-from eqlearn.pipeline import run_discovery
 from eqlearn.readout.verify import verify_law
-from eqlearn.recipes import DEFAULT_RECIPE, RECIPES
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results" / "md_cases.jsonl"

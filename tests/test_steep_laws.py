@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from eqlearn.config import DiscoverConfig
+from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.clusters import BOLTZMANN_KJ_PER_MOL_K, cluster_state
-from eqlearn.pipeline import run_discovery
 
 LENNARD_JONES = "4*0.996*((0.34/r)**12 - (0.34/r)**6)"  # argon: kJ/mol, nm; forces 1.1e-4 r^-13 - 0.037 r^-7
 
