@@ -14,8 +14,9 @@ import numpy as np
 import sympy
 from scipy.optimize import least_squares
 
-from eqlearn.readout.variables import compile_expression, r
+from eqlearn.readout.variables import compile_expression
 from eqlearn.symbolic import round_significant
+from eqlearn.vocabulary.symbols import r
 
 #: Exponents within this distance of a multiple of 1/2 get a snapped twin among the refit's candidate
 #: terms; a fitted rate of e^(k r) this close to 0 is none.
