@@ -121,8 +121,10 @@ def table(rows: list[dict]) -> str:
     for row in rows:
         groups[(row["law"], row["n"], row["dim"])].append(row)
     version = rows[0]["commit"] if rows else "-"
+    data = rows[0].get("data", f"{SIMS} systems x {STEPS} states; `python benchmarks/discover_sweep.py`") if rows \
+        else "-"
     lines = [f"Recipe `{rows[0]['recipe'] if rows else '-'}`, commit `{version}`, metadata-free data files "
-             f"({SIMS} systems x {STEPS} states); `python benchmarks/discover_sweep.py`.", "",
+             f"({data}).", "",
              "| law | n | d | verifier pass | exact and per-axis | law error ≤ network's (exact runs) | "
              "law / network error, failed runs (ratio, 95 % interval) | median wall s | max wall s | chosen recipe | example law (u = Δ/|Δ|) |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]

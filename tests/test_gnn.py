@@ -183,7 +183,7 @@ def test_messages_print_in_the_reported_unit_of_mass_before_small_terms_are_drop
     """Learned masses train in one unit and are reported in another: the formula printed with
     `mass_unit` computes the same messages from the reported masses, and a law whose coefficient is
     small only in the training unit (0.009 m1 m2 / r², kept at 0.9 when masses are 10x smaller) stays."""
-    from eqlearn.gnn.edge_models import CentralEQLEdgeModel
+    from eqlearn.gnn.edge_models import EXPONENT_GAIN, CentralEQLEdgeModel
 
     names = ["ux", "uy", "r", "log_r", "log_m1", "log_m2"]
     edge = CentralEQLEdgeModel(names, 2).double()
@@ -191,7 +191,8 @@ def test_messages_print_in_the_reported_unit_of_mass_before_small_terms_are_drop
         for layer in edge.network.layers:
             layer.weight.zero_()
         first, second = edge.network.hidden
-        first.weight[6] = torch.tensor([0.0, -2.0, 1.0, 1.0], dtype=torch.float64)  # first exp unit: m1 m2 / r²
+        exponents = torch.tensor([0.0, -2.0, 1.0, 1.0], dtype=torch.float64)
+        first.weight[6] = exponents / EXPONENT_GAIN  # first exp unit: m1 m2 / r²
         second.weight[0, 5] = 0.3  # an identity unit of layer 2 reads it
         edge.network.output.weight[0, 0] = 0.03
     model = ParticleGNN(FeatureBuilder(names, 2), edge, NewtonianNodeModel(2), EdgeList.complete(3), antisymmetric=True)

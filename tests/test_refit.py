@@ -191,3 +191,26 @@ def test_the_reported_error_is_that_of_the_law_as_printed():
 
 def test_significant_rounds_as_the_law_prints():
     np.testing.assert_array_equal(significant(np.array([1538.46, -0.0123456, 2.0]), 4), [1538.0, -0.01235, 2.0])
+
+
+def test_close_powers_spread_over_wrong_exponents_are_fitted_back(monkeypatch):
+    """A read-out holding u r^-5.6, u r^-5.9 and u r^-2.6 for a law u (4 r^-5 - 2 r^-3): no exponent
+    snaps to the law's, fitting the exponents to the data finds them (and without that fit, no)."""
+    import eqlearn.readout.refit as refit_module
+
+    law = "1/r**4 - 1/r**2"
+    spread = {k: u * (1.5 * r**-5.6 + 2.6 * r**-5.9 - 2.1 * r**-2.6) for k, u in enumerate((UNIT_X, UNIT_Y))}
+    verdict = verify_law([m.expression for m in refit(spread, law)], law, 2)
+    assert verdict.passed and all(verdict.exact)
+    monkeypatch.setattr(refit_module, "POLISH_TERMS", 0)
+    assert not all(verify_law([m.expression for m in refit(spread, law)], law, 2).exact)
+
+
+def test_a_rate_of_e_kr_is_fitted_and_kept_as_fitted():
+    """A rate k of e^(k r) carries the unit of length, so the fit keeps it as it comes (1.7 here, no
+    multiple of 1/2), while powers of r still snap."""
+    law = "exp(-1.7*r)"
+    spread = {k: u * (0.9 * sympy.exp(-1.3 * r) * r**-0.3 + 0.8 * sympy.exp(-2.1 * r)) for k, u in enumerate((UNIT_X, UNIT_Y))}
+    refitted = refit(spread, law)
+    verdict = verify_law([m.expression for m in refitted], law, 2)
+    assert verdict.passed and all(verdict.exact)

@@ -92,3 +92,19 @@ def test_equations_file_round_trip(tmp_path):
     path.write_text("{}")
     with pytest.raises(UserInputError, match="not an eqlearn equations file"):
         verify_equations_file(path)
+
+
+LENNARD_JONES = "4*0.996*((0.34/r)**12 - (0.34/r)**6)"  # argon, kJ/mol and nm: constants no simple number matches
+
+
+@pytest.mark.parametrize("scale", [1.0, 1 / 0.036927])
+def test_a_law_with_physical_constants_is_exact_to_the_printed_digits(scale):
+    """Exact means the truth's own constants to 0.5 %, whatever common factor the canonical form
+    divided the law by; one coefficient 1 % off is not exact."""
+    law = [f"{scale * 1.1409e-4}*{d}/r**14 - {scale * 0.036927}*{d}/r**8" for d in ("dx", "dy", "dz")]
+    assert all(verify_law(law, LENNARD_JONES, 3, canonical=law, softening=0.0).exact)
+    off = [f"1.1409e-4*{d}/r**14 - 0.0373*{d}/r**8" for d in ("dx", "dy", "dz")]
+    verdict = verify_law(off, LENNARD_JONES, 3, softening=0.0)
+    assert verdict.passed and not any(verdict.exact)
+    wrong_power = [f"1.1409e-4*{d}/r**14 - 0.036927*{d}/r**9" for d in ("dx", "dy", "dz")]
+    assert not any(verify_law(wrong_power, LENNARD_JONES, 3, softening=0.0).exact)

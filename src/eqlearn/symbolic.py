@@ -53,9 +53,14 @@ def to_latex(expr: sympy.Expr) -> str:
     return sympy.latex(expr)
 
 
-def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator: int = 10) -> sympy.Expr:
+def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator: int = 10,
+                 references: tuple = ()) -> sympy.Expr:
     """Replace each float by the nearest simple number (p/q or p/q*pi, q <= `max_denominator`)
-    within `rel_tolerance`, so a formula rounded for printing can be compared with an exact one."""
+    within `rel_tolerance`, so a formula rounded for printing can be compared with an exact one.
+
+    `references` are numbers of the formula it is compared with (a law's physical constants, such
+    as 48 ε σ¹² of a Lennard-Jones force): a float that no simple number matches becomes the one of
+    them (or its negative) within the same tolerance."""
 
     def snap(value: sympy.Float) -> sympy.Expr:
         v = float(value)
@@ -64,7 +69,11 @@ def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator:
             for factor in (sympy.Integer(1), sympy.pi)
             for q in range(1, max_denominator + 1)
         ]
+        candidates += [sympy.Float(np.copysign(abs(float(c)), v)) for c in references if float(c) != 0]
         best = min(candidates, key=lambda c: abs(float(c) - v))
+        simple = [c for c in candidates[:2 * max_denominator] if abs(float(c) - v) <= rel_tolerance * abs(v)]
+        if simple:
+            return min(simple, key=lambda c: abs(float(c) - v))
         return best if abs(float(best) - v) <= rel_tolerance * abs(v) else value
 
     return expr.xreplace({f: snap(f) for f in expr.atoms(sympy.Float)})

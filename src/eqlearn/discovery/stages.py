@@ -143,7 +143,8 @@ def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> Prepared
     trajectories, truth = loaded or load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))  # in the data's units, as config.json stores it
     # the run works in units where the data (the pairs its graph connects) are of order one
-    units = choose_units(trajectories, config.seed, **interacting_pairs(config.graph, trajectories.positions.shape[2]))
+    units = choose_units(trajectories, config.seed, **interacting_pairs(config.graph, trajectories.positions.shape[2]),
+                         mass_unit=not config.learn_masses)  # learned masses have a unit of their own
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = prepare_output(Path(config.out))
     write_text_atomically(out / "config.json", config.to_json())

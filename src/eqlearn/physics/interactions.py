@@ -35,19 +35,20 @@ def _torch_aware(array, indices: np.ndarray):
     return torch.as_tensor(indices) if isinstance(array, torch.Tensor) else indices
 
 
-def particle_major_accelerations(x, v, m, q, potential: PairPotential, cutoff: float | None = None):
+def particle_major_accelerations(x, v, m, q, potential: PairPotential, cutoff: float | None = None,
+                                 softening: float = SOFTENING):
     """Accelerations with the particle axis first: x, v [n, ..., d], m, q [n, ...].
 
     This layout makes every gather a block copy and every sum over partners an element-wise add,
     which is what makes the simulator fast; `pair_accelerations` is the usual-layout entry point.
     With a `cutoff`, pairs with |Δ| >= cutoff exert no force (a truncated potential: short-range
-    systems whose neighbour graph is all there is).
+    systems whose neighbour graph is all there is). The law reads r = |Δ| + `softening`.
     """
     n = x.shape[0]
     first, second, receivers = (_torch_aware(x, a) for a in _pairs(n))
     delta = x[first] - x[second]
     dv = v[first] - v[second] if potential.damping else None
-    force = potential.pair_force(delta, m[first], m[second], q[first], q[second], dv)
+    force = potential.pair_force(delta, m[first], m[second], q[first], q[second], dv, softening)
     if cutoff is not None:
         force = force * (squared_norm(delta) < cutoff**2)[..., None]
     both_ways = array_namespace(force).concatenate([force, -force])
@@ -59,19 +60,20 @@ def _particle_major(array, particle_axis: int):
     return array_namespace(array).moveaxis(array, particle_axis, 0)
 
 
-def pair_accelerations(positions, velocities, masses, charges, potential: PairPotential):
+def pair_accelerations(positions, velocities, masses, charges, potential: PairPotential,
+                       softening: float = SOFTENING):
     """Exact accelerations [..., n, d] of particles at [..., n, d], masses and charges [..., n]."""
     accelerations = particle_major_accelerations(
         _particle_major(positions, -2), _particle_major(velocities, -2),
-        _particle_major(masses, -1), _particle_major(charges, -1), potential)
+        _particle_major(masses, -1), _particle_major(charges, -1), potential, softening=softening)
     return array_namespace(accelerations).moveaxis(accelerations, 0, -2)
 
 
-def total_energy(positions, velocities, masses, charges, potential: PairPotential):
+def total_energy(positions, velocities, masses, charges, potential: PairPotential, softening: float = SOFTENING):
     """Kinetic plus pair potential energy of each system [...]: conserved unless the law damps."""
     first, second, _ = (_torch_aware(positions, a) for a in _pairs(positions.shape[-2]))
     delta = positions[..., first, :] - positions[..., second, :]
-    r = squared_norm(delta) ** 0.5 + SOFTENING
+    r = squared_norm(delta) ** 0.5 + softening
     pair_energy = potential.energy(r, masses[..., first], masses[..., second],
                                    charges[..., first], charges[..., second])
     kinetic = 0.5 * masses * squared_norm(velocities)

@@ -57,10 +57,11 @@ class PairPotential:
     def uses_charge(self) -> bool:
         return bool({"q1", "q2"} & {str(s) for s in parse_potential(self.expression).free_symbols})
 
-    def pair_force(self, delta, m1, m2, q1, q2, dv=None):
-        """Force on particle 1 from particle 2; `delta` = x1 - x2 [..., d], the rest [...]."""
+    def pair_force(self, delta, m1, m2, q1, q2, dv=None, softening: float = SOFTENING):
+        """Force on particle 1 from particle 2; `delta` = x1 - x2 [..., d], the rest [...]; the law
+        reads r = |delta| + `softening`."""
         distance = array_namespace(delta).sqrt(squared_norm(delta))
-        magnitude = self.radial_force(distance + SOFTENING, m1, m2, q1, q2)
+        magnitude = self.radial_force(distance + softening, m1, m2, q1, q2)
         force = (magnitude / distance)[..., None] * delta
         if self.damping:
             if dv is None:

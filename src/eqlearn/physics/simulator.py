@@ -101,7 +101,8 @@ def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, se
         draws[..., :dim], draws[..., dim:2 * dim], np.exp(draws[..., 2 * dim + 1]), charges))
 
 
-def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dtype=np.float32, cutoff=None):
+def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dtype=np.float32, cutoff=None,
+               softening=SOFTENING):
     """States [T, 2, n, S, d] (in `dtype`) of all systems: (x, v) with particles first, the layout
     in which the pair sums are fastest (`particle_major_accelerations`)."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
@@ -110,7 +111,7 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dt
         m_s, q_s = m[:, systems], q[:, systems]
 
         def derivative(y):
-            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential, cutoff)])
+            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential, cutoff, softening)])
 
         return derivative
 
@@ -119,7 +120,7 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dt
                           on_output=on_output, dtype=dtype, block=BLOCK)
 
 
-def _stored_accelerations(states, masses, charges, potential, cutoff=None):
+def _stored_accelerations(states, masses, charges, potential, cutoff=None, softening=SOFTENING):
     """Exact accelerations [T, n, S, d] of the stored, rounded states."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
     accelerations = np.empty_like(states[:, 0])
@@ -128,32 +129,39 @@ def _stored_accelerations(states, masses, charges, potential, cutoff=None):
             part = slice(start, start + BLOCK)
             accelerations[k][:, part] = particle_major_accelerations(
                 x[:, part].astype(np.float64), v[:, part].astype(np.float64), m[:, part],
-                q[:, part], potential, cutoff)
+                q[:, part], potential, cutoff, softening)
     return accelerations
 
 
 def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
              dt: float | None = None, seed: int = 0, progress: bool = False,
              tolerance: float = TOLERANCE, dtype=np.float32, spread: float = 1.0,
-             cutoff: float | None = None) -> Trajectories:
+             cutoff: float | None = None, initial_state: tuple | None = None,
+             softening: float = SOFTENING) -> Trajectories:
     """`sims` systems of `n` particles in `dim` dimensions, `steps` states `dt` apart from t = 0.
 
     `dt` defaults to the law's reference output spacing; the integrator chooses its own internal
     steps per system. States are stored in `dtype`: float64 keeps rounding out of accelerations
     estimated from the positions. The same arguments give bit-for-bit the same arrays. `spread`
     scales the initial positions (large systems at the density of small ones); with `cutoff`, pairs
-    at |Δ| >= cutoff do not interact.
+    at |Δ| >= cutoff do not interact. `initial_state` (positions, velocities [S, n, d], masses,
+    charges [S, n]) replaces the reference's random draw (e.g. `eqlearn.physics.clusters`: compact
+    molecular clusters); `softening` is the ε of r = |Δ| + ε (0 for molecular data).
     """
     dt = potential.default_dt if dt is None else float(dt)
     _check(n, dim, sims, steps, dt)
-    if not (spread > 0 and (cutoff is None or cutoff > 0)):
-        raise UserInputError(f"spread = {spread}, cutoff = {cutoff}: both must be positive")
-    x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed, spread)
+    if not (spread > 0 and (cutoff is None or cutoff > 0) and softening >= 0):
+        raise UserInputError(f"spread = {spread}, cutoff = {cutoff}, softening = {softening}: the first two must "
+                             "be positive, the softening at least 0")
+    if initial_state is None:
+        x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed, spread)
+    else:
+        x, v, masses, charges = _checked_state(initial_state, n, dim, sims)
     times = dt * np.arange(steps)
     with tqdm(total=sims * steps, unit="state", unit_scale=True, file=sys.stderr, delay=1.0,
               desc=f"simulating {potential.name}", disable=not progress) as bar:
-        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype, cutoff)
-    accelerations = _stored_accelerations(states, masses, charges, potential, cutoff)
+        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype, cutoff, softening)
+    accelerations = _stored_accelerations(states, masses, charges, potential, cutoff, softening)
     positions, velocities, accelerations = (
         np.ascontiguousarray(a.transpose(2, 0, 1, 3))
         for a in (states[:, 0], states[:, 1], accelerations))
@@ -163,4 +171,20 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
             "tolerance": tolerance, "eqlearn_version": __version__}
     if spread != 1.0 or cutoff is not None:
         meta.update(spread=spread, cutoff=cutoff)
-    return Trajectories(positions, velocities, accelerations, masses, charges, times, meta)
+    if initial_state is not None:
+        meta.update(initial_state="given")
+    return Trajectories(positions, velocities, accelerations, masses, charges, times, meta, softening)
+
+
+def _checked_state(state: tuple, n: int, dim: int, sims: int) -> tuple:
+    """A given initial state as float32 arrays of the shapes `simulate` needs, or a UserInputError."""
+    if len(state) != 4:
+        raise UserInputError("an initial state is (positions, velocities, masses, charges)")
+    shapes = [(sims, n, dim), (sims, n, dim), (sims, n), (sims, n)]
+    arrays = tuple(np.ascontiguousarray(a, dtype=np.float32) for a in state)
+    for name, array, shape in zip(("positions", "velocities", "masses", "charges"), arrays, shapes):
+        if array.shape != shape or not np.all(np.isfinite(array)):
+            raise UserInputError(f"initial {name}: need finite values of shape {shape}, got {array.shape}")
+    if np.any(arrays[2] <= 0):
+        raise UserInputError("initial masses must be positive")
+    return arrays

@@ -19,6 +19,7 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.canonical import split_coefficient
+from eqlearn.readout.exponents import EXPONENT_SNAP, POLISH_GRAPHS, POLISH_TERMS, polish_exponents
 from eqlearn.readout.law import formula_size
 from eqlearn.readout.variables import evaluate
 from eqlearn.symbolic import clean_expression
@@ -29,8 +30,6 @@ FVU_FACTOR = 2.0
 FVU_SLACK = 1e-4
 #: Candidates on the elimination path with at most this many terms are stored with their formula.
 READABLE_CANDIDATE_TERMS = 8
-#: Exponents within this distance of a multiple of 1/2 get a snapped twin among the candidate terms.
-EXPONENT_SNAP = 0.15
 
 
 @dataclass
@@ -140,9 +139,20 @@ class NetTerms:
         self.incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
         self.incidence[edges.receivers.cpu().numpy(), np.arange(len(edges.receivers))] = 1.0
 
+    def every(self, step: int) -> "NetTerms":
+        """The same sums on every `step`-th graph only."""
+        view = object.__new__(NetTerms)
+        view.values = {k: v[::step] for k, v in self.values.items()}
+        view.mask = None if self.mask is None else self.mask[::step]
+        view.incidence = self.incidence
+        return view
+
     def __call__(self, term: sympy.Expr) -> np.ndarray:
         """[G, n]: the term summed over the edges into every node of every graph."""
-        values = evaluate(term, self.values)
+        return self.sum_over_edges(evaluate(term, self.values))
+
+    def sum_over_edges(self, values: np.ndarray) -> np.ndarray:
+        """[G, n]: per-edge values [G, E] summed into every node of every graph."""
         return (values if self.mask is None else np.where(self.mask, values, 0.0)) @ self.incidence.T
 
 
@@ -255,6 +265,27 @@ def _shortest_as_printed(ranked: list, budget: float, digits: int, printed_fvu) 
     return expression, fvu
 
 
+def polished_term_sets(scored: list, train: NetTerms, target: np.ndarray, weight: np.ndarray) -> list[list]:
+    """For every size from 2 to POLISH_TERMS, the terms of the best law of that size on the training
+    graphs with their exponents of r fitted to the data (`polish_exponents`), where that gives terms
+    the candidates do not already hold."""
+    best = {}
+    for terms, _, train_fvu, _ in scored:
+        if 2 <= len(terms) <= POLISH_TERMS and train_fvu < best.get(len(terms), (None, np.inf))[1]:
+            best[len(terms)] = (terms, train_fvu)
+    known = {frozenset(terms) for terms, *_ in scored}
+    polished = []
+    graphs = len(target) // train.incidence.shape[0]
+    step = max(1, graphs // POLISH_GRAPHS)
+    rows = (np.arange(graphs)[::step, None] * train.incidence.shape[0] + np.arange(train.incidence.shape[0])).reshape(-1)
+    for terms, _ in best.values():
+        fitted = list(dict.fromkeys(polish_exponents(terms, train.every(step), target[rows], weight[rows]) or []))
+        if fitted and frozenset(fitted) not in known:
+            known.add(frozenset(fitted))
+            polished.append(fitted)
+    return polished
+
+
 def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet,
                    edges: EdgeList | NeighbourGraph,
                    softening: float, digits: int = 4) -> list[RefittedMessage]:
@@ -277,7 +308,10 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
         target = train_force[..., axis].reshape(-1) * train_weight
         valid_target = valid_force[..., axis].reshape(-1) * valid_weight
         scored = []
-        for terms in candidate_term_sets(formula):
+
+        def score(terms: list[sympy.Expr]) -> None:
+            """The elimination path of these terms on the training graphs, each law on it with its
+            held-out error as printed, added to `scored`."""
             columns = np.column_stack([train(t).reshape(-1) for t in terms]) * train_weight[:, None]
             valid_columns = np.column_stack([valid(t).reshape(-1) for t in terms]) * valid_weight[:, None]
             usable = np.flatnonzero(np.all(np.isfinite(columns), axis=0) & np.all(np.isfinite(valid_columns), axis=0))
@@ -285,11 +319,16 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
             terms = [terms[j] for j in usable]
             columns, valid_columns = columns[:, usable], valid_columns[:, usable]
             if not terms:
-                continue
+                return
             path = linear_elimination_path(columns, target)
-            scored += [([terms[k] for k in kept], coefficients, error,
-                        _fvu(valid_columns[:, kept], significant(coefficients, digits), valid_target))
-                       for kept, coefficients, error in path]
+            scored.extend(([terms[k] for k in kept], coefficients, error,
+                           _fvu(valid_columns[:, kept], significant(coefficients, digits), valid_target))
+                          for kept, coefficients, error in path)
+
+        for terms in candidate_term_sets(formula):
+            score(terms)
+        for terms in polished_term_sets(scored, train, target, train_weight):
+            score(terms)
         if not scored:
             refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0))
             continue
