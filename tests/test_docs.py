@@ -13,10 +13,12 @@
   `python examples/...` and `python benchmarks/...` commands name files that exist.
 - Every link between the Markdown pages points to a file and a heading that exist.
 - The examples run: discover_from_file.py with its own defaults (and finds the law), the demo
-  scripts with tiny budgets.
+  scripts with tiny budgets; the README's `>>>` regressor session prints what the README shows.
+  (The README's `discover(...)` snippet is the API the example calls.)
 """
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import json
 import re
@@ -84,7 +86,7 @@ def eqlearn_commands() -> list[str]:
 # ----------------------------------------------------------------------------------------- results page
 def test_results_page_and_readme_table_are_what_the_rows_give(results_page):
     assert RESULTS.read_text() == results_page.build_page(), "run python benchmarks/results_page.py"
-    assert README.read_text() == results_page.with_measured_table(README.read_text()), "run python benchmarks/results_page.py"
+    assert README.read_text() == results_page.with_generated_blocks(README.read_text()), "run python benchmarks/results_page.py"
 
 
 def test_every_results_table_names_one_commit():
@@ -107,9 +109,9 @@ def test_rows_of_different_commits_never_share_a_group(results_page):
     assert [[row["n"] for row in group] for _, group in groups] == [[4], [1, 3], [2]]
 
 
-def test_the_measured_table_is_generated_between_its_markers(results_page):
+def test_the_measured_table_links_every_line_to_the_results_page(results_page):
     readme = README.read_text()
-    table = readme.split(results_page.TABLE_START)[1].split(results_page.TABLE_END)[0]
+    table = readme.split(results_page.MARK.format("measured"))[1].split("<!-- /measured -->")[0]
     links = re.findall(r"\]\(docs/results\.md#([\w-]+)\)", table)
     assert len(links) >= 10 and len(links) == table.count("\n| ") - 1
 
@@ -224,6 +226,17 @@ def test_discover_from_file_example_finds_the_law(tmp_path, capsys):
     verdict = verify(law, get_potential("r2").expression, 2, canonical=equations["canonical"],
                      softening=equations["softening"])  # the truth, used only to judge
     assert verdict.passed and all(verdict.exact)
+
+
+def test_the_readme_regressor_session_prints_what_the_readme_shows():
+    """The README's `>>>` session, run as a doctest: the printed formula, LaTeX and candidates table."""
+    parser = doctest.DocTestParser()
+    text = README.read_text().replace("\n```", "\n\n```")  # a fence ends an example's expected output
+    session = parser.get_doctest(text, {}, "README.md", str(README), 0)
+    assert len(session.examples) >= 8
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    runner.run(session)
+    assert runner.failures == 0
 
 
 def test_demo_examples_run_with_tiny_budgets(tmp_path, capsys):
