@@ -16,11 +16,13 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from demos import passes
 from results_tables import (
     HERE,
     KIM_FILES,
+    RESULTS,
     Group,
     all_baseline_groups,
     all_feynman_groups,
@@ -167,6 +169,18 @@ def not_generated(name: str, script: str) -> str:
             "(no JSON rows to build a table from); it is linked as it is, with its own date and machine.")
 
 
+#: The result files each section reads (its script's own Markdown twin, where there is one, is linked too).
+SOURCES = {
+    "discovery-issue-set": ["discover.jsonl"], "discovery-unlisted": ["discover.jsonl"], "discovery-n8-3d": ["discover.jsonl"],
+    "discovery-probes": ["discover_probe.jsonl"], "large-systems": ["large_systems.jsonl"],
+    "observed-positions": ["real_trajectories.jsonl"], "solar-system": ["real_trajectories.jsonl"],
+    "learned-masses": ["real_trajectories.jsonl"], "learned-charges": ["real_trajectories.jsonl"],
+    "baseline": ["baseline.jsonl", "baseline_mlp_nodes.jsonl", "baseline_huber_loss.jsonl"],
+    "feynman": ["feynman.jsonl", "feynman_e8c607b.jsonl", "feynman_6b31240.jsonl"],
+    "kim-functions": [name for name, _ in KIM_FILES], "fit-times": ["regressor_fit_time.jsonl"], "demos": ["demos.json"],
+    "seed-configuration": ["seed_config.jsonl"],
+}
+
 SECTIONS = [
     Section("discovery-issue-set", "Discovery: the issue's law set (n = 4, d = 2)",
             "Every law is simulated (5,000 systems × 4 states), written to a data file that carries only arrays (no "
@@ -234,6 +248,12 @@ SECTIONS = [
 ]
 
 
+def twin(name: str) -> str:
+    """ " (table: NAME.md)" where the benchmark script writes its own table beside the rows."""
+    table = Path(name).with_suffix(".md").name
+    return f" (table: {link(table)})" if (RESULTS / table).exists() else ""
+
+
 def render_group(group: Group) -> list[str]:
     return [group.caption, "", *group.table, ""]
 
@@ -241,6 +261,8 @@ def render_group(group: Group) -> list[str]:
 def render_section(section: Section) -> list[str]:
     """The newest group of each configuration in full; the others folded away."""
     lines = [f'<a id="{section.anchor}"></a>', "", f"## {section.title}", "", section.intro, ""]
+    if section.anchor in SOURCES:
+        lines += ["Rows: " + ", ".join(link(name) + twin(name) for name in SOURCES[section.anchor]) + ".", ""]
     shown, earlier, configs = [], [], set()
     for group in section.build():
         (earlier if group.earlier or group.config in configs else shown).append(group)

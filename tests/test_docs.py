@@ -100,6 +100,13 @@ def test_every_results_table_names_one_commit():
         assert len(commits) == 1 or (not commits and caption.startswith("Commit not recorded in the rows")), caption
 
 
+def test_every_result_file_is_on_the_results_page():
+    """A new benchmark's rows cannot go unreported: each file in benchmarks/results/ is linked."""
+    page = RESULTS.read_text()
+    for path in (ROOT / "benchmarks" / "results").iterdir():
+        assert f"](../benchmarks/results/{path.name})" in page, path.name
+
+
 def test_rows_of_different_commits_never_share_a_group(results_page):
     from results_tables import newest_first
 
