@@ -10,6 +10,14 @@ import sys
 
 from eqlearn.demos import digits
 
-config = digits.DigitsConfig(seed=0)  # MNIST instead: digits.DigitsConfig(mnist_dir="path/to/mnist")
-metrics = digits.run(config, out=sys.argv[1] if len(sys.argv) > 1 else "runs/digits")
-print("\n".join(digits.summary(metrics)))
+
+def main(out: str = "runs/digits", **settings) -> dict:
+    """One run with the demo's defaults, `settings` overriding any `DigitsConfig` field (MNIST instead
+    of the bundled digits: `mnist_dir="path/to/mnist"`); returns the run's metrics."""
+    metrics = digits.run(digits.DigitsConfig(**{"seed": 0, **settings}), out=out)
+    print("\n".join(digits.summary(metrics)))
+    return metrics
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])

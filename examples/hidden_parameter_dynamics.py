@@ -11,8 +11,17 @@ from pathlib import Path
 
 from eqlearn.demos import dynamics
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs")
-for system in ("kinematics", "sho"):
-    metrics = dynamics.run(dynamics.DynamicsConfig(system=system, seed=0), out / system)
-    print(f"--- {system}")
-    print("\n".join(dynamics.summary(metrics)))
+
+def main(out: str = "runs", systems: tuple[str, ...] = ("kinematics", "sho"), **settings) -> dict[str, dict]:
+    """One run per system with the demo's defaults, `settings` overriding any `DynamicsConfig` field;
+    returns each system's metrics."""
+    results = {}
+    for system in systems:
+        results[system] = dynamics.run(dynamics.DynamicsConfig(**{"system": system, "seed": 0, **settings}), Path(out) / system)
+        print(f"--- {system}")
+        print("\n".join(dynamics.summary(results[system])))
+    return results
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:2])
