@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import statistics
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -150,9 +151,9 @@ def main() -> None:
     parser.add_argument("--functions", help="comma-separated subset of the function names")
     parser.add_argument("--stem", default="eql_functions", help="output file name stem under results/")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override an EQLRegressor setting (Python literal), e.g. restarts=4")
+                        help="override an EQLRegressor setting (a JSON value), e.g. restarts=4")
     args = parser.parse_args()
-    settings = {key: eval(value, {}) for key, value in (item.split("=", 1) for item in args.set)}
+    settings = {key: json.loads(value) for key, value in (item.split("=", 1) for item in args.set)}
     names = args.functions.split(",") if args.functions else list(FUNCTIONS)
     tasks = [(name, seed) for name in names for seed in range(args.seeds)]
     rows = []

@@ -26,7 +26,7 @@ from discover_sweep import commit
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
-from eqlearn.readout.verify import verify_law
+from eqlearn.readout.verify import parse_message, verify_law
 from observed import DT_FRACTION, SIMS, STEPS, discover_file, in_true_mass_units, learned_mass_errors
 from results_log import append_rows, parse_seeds, read_rows
 
@@ -107,7 +107,7 @@ def solar_case(start: str, years: float, step_days: float) -> dict:
     r, m1, m2 = sympy.symbols("r m1 m2")
     newton = [sympy.Symbol(f"d{a}") * m1 * m2 / r**3 for a in "xyz"]
     by_axis = sorted(equations["messages"], key=lambda m: m["index"])
-    ratios = [sympy.simplify(sympy.sympify(m.get("refitted", m["expression"])) / newton[k]) for k, m in enumerate(by_axis)]
+    ratios = [sympy.simplify(parse_message(m.get("refitted", m["expression"])) / newton[k]) for k, m in enumerate(by_axis)]
     newton_form = all(ratio.is_number and ratio != 0 for ratio in ratios)
     table = equations["particles"]["table"]
     return {"case": "solar", "window": f"{start} +{years:g} y every {step_days:g} d", "newton_form": bool(newton_form),

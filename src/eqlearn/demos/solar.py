@@ -2,7 +2,7 @@
 
 `eqlearn demo solar-system` writes the ephemeris window (no masses), runs the default discovery on
 it and draws the orbits and the learned masses against JPL's (log scale): Newton's law and every
-body's mass, from positions alone (README, "Unknown masses").
+body's mass, from positions alone (docs/guide.md, "Learned masses and charges").
 """
 from __future__ import annotations
 
