@@ -106,7 +106,7 @@ class DiscoverConfig:
                                                        "the data carry no masses)")
     learn_charges: bool = setting("model", False, "learn every particle's charge (sign included) with the law, for "
                                                   "charged particles of unknown charge (charges in the data are then "
-                                                  "used only to judge); experimental: docs/guide.md, 'Learned masses and charges')
+                                                  "used only to judge); experimental: docs/guide.md, 'Learned masses and charges'")
     # training: how it is trained
     epochs: int | None = setting("training", None, "epochs of the (sparsity) training phase")
     batch_size: int = setting("training", 256, "graphs per batch")
