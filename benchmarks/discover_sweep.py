@@ -92,7 +92,7 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = D
             "exact": all(verdict.exact), "r2": verdict.r2, "law_force_error": truth_free["law_force_error"],
             "network_force_error": truth_free["network_force_error"], "explains_data": truth_free["explains_data"],
             "law_to_network": truth_free.get("law_to_network"),
-            "law_found": [m["unit_vector_form"] for m in discovery.messages], "wall_seconds": round(wall, 1),
+            "law_found": list(discovery.found["law"].values()), "wall_seconds": round(wall, 1),
             "seconds": discovery.seconds}
 
 

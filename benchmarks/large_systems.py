@@ -66,7 +66,7 @@ def run_one(law: str, seed: int, version: str) -> dict:
             "passed": verdict.passed, "exact": all(verdict.exact),
             "law_force_error": discovery.truth_free["law_force_error"],
             "network_force_error": discovery.truth_free["network_force_error"],
-            "law_found": [m["unit_vector_form"] for m in discovery.messages], "wall_seconds": round(wall, 1),
+            "law_found": list(discovery.found["law"].values()), "wall_seconds": round(wall, 1),
             "seconds": discovery.seconds, "peak_memory_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
 
 

@@ -23,6 +23,7 @@ import numpy as np
 import sympy
 
 from discover_sweep import commit
+from eqlearn.discovery.result import reported_law
 from eqlearn.engines import ENGINES, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.observation import simulate_positions
@@ -48,7 +49,7 @@ def positions_case(law: str, seed: int, noise: float) -> dict:
     equations, seconds = discover_file(path, path.with_suffix(""), seed)
     v = equations["verification"]
     return {"case": "positions", "law": law, "seed": seed, "noise": noise, "recovered": v["passed"],
-            "exact": all(v["exact"]), "law_found": [m["unit_vector_form"] for m in equations["messages"]],
+            "exact": all(v["exact"]), "law_found": reported_law(equations),
             "derivative_error": equations.get("derivatives", {}).get("relative_acceleration_error"),
             "law_error": equations["truth_free"].get("law_force_error"),
             "network_error": equations["truth_free"]["network_force_error"], "seconds": seconds}
@@ -69,7 +70,7 @@ def masses_case(law: str, seed: int) -> dict:
     law_found = in_true_mass_units([m["refitted"] for m in by_axis], true_masses, equations)
     v = verify_law(law_found, potential.expression, 2, softening=equations["softening"])
     return {"case": "masses", "law": law, "seed": seed, "recovered": v.passed, "exact": all(v.exact),
-            "law_found": [m["unit_vector_form"] for m in equations["messages"]],
+            "law_found": reported_law(equations),
             "median_mass_error": float(np.median(error)), "max_mass_error": float(error.max()),
             "masses_within_2pct": float(np.mean(error <= 0.02)), "seconds": seconds}
 
@@ -90,7 +91,7 @@ def charges_case(law: str, seed: int) -> dict:
     charged = true != 0
     v = equations["verification"]
     return {"case": "charges", "law": law, "seed": seed, "recovered": v is not None and v["passed"],
-            "exact": v is not None and all(v["exact"]), "law_found": [m["unit_vector_form"] for m in equations["messages"]],
+            "exact": v is not None and all(v["exact"]), "law_found": reported_law(equations),
             "signs_right": float(np.mean(np.sign(aligned[charged]) == np.sign(true[charged]))),
             "median_charge_error": float(np.median(np.abs(aligned - true))),
             "network_error": equations["truth_free"]["network_force_error"], "seconds": seconds}
@@ -111,7 +112,7 @@ def solar_case(start: str, years: float, step_days: float) -> dict:
     newton_form = all(ratio.is_number and ratio != 0 for ratio in ratios)
     table = equations["particles"]["table"]
     return {"case": "solar", "window": f"{start} +{years:g} y every {step_days:g} d", "newton_form": bool(newton_form),
-            "law_found": [m["unit_vector_form"] for m in equations["messages"]],
+            "law_found": reported_law(equations),
             "mass_ratios": {row["name"]: round(row["ratio"], 6) for row in table},
             "max_mass_error": max(abs(row["ratio"] - 1) for row in table),
             "law_error": equations["truth_free"].get("law_force_error"),

@@ -13,7 +13,7 @@ from eqlearn.discovery.model import build_model
 from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.discovery.recipes import DataSpec
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import MLP_VARIANTS
+from eqlearn.gnn.catalog import MLP_VARIANTS
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphObjective, GraphSet
 from eqlearn.physics import get_potential, simulate

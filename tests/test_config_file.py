@@ -55,7 +55,8 @@ def test_a_flat_config_of_the_first_format_still_reads():
 def test_every_setting_has_a_discover_flag_that_sets_it():
     from dataclasses import fields
 
-    from eqlearn.cli import _discover_config, parse_arguments
+    from eqlearn.cli import parse_arguments
+    from eqlearn.cli.discover import discover_config
 
     values = {"law": "r2", "n": "3", "dim": "3", "sims": "7", "steps": "5", "max_graphs": "9", "softening": "0.01",
               "spread": "2", "cutoff": "3", "graph": "knn 3",
@@ -68,21 +69,22 @@ def test_every_setting_has_a_discover_flag_that_sets_it():
     argv = ["discover", "--no-antisymmetric", "--learn-masses", "--learn-charges", "--no-refit", "--quiet"]
     for name, text in values.items():
         argv += ["--" + name.replace("_", "-"), text]
-    config = _discover_config(parse_arguments(argv))
+    config = discover_config(parse_arguments(argv))
     defaults = DiscoverConfig()
     for f in fields(DiscoverConfig):
         if f.name != "potential":  # one of law / potential
             assert getattr(config, f.name) != getattr(defaults, f.name), f"--{f.name} did not reach the config"
     assert config.units == {"identity": 2} and config.prune_thresholds == [0.1, 0.2] and config.features == ["ux", "uy", "r"]
-    assert _discover_config(parse_arguments(["discover", "--potential", "-m1*m2/r"])).potential == "-m1*m2/r"
+    assert discover_config(parse_arguments(["discover", "--potential", "-m1*m2/r"])).potential == "-m1*m2/r"
 
 
 def test_flags_given_with_a_config_file_override_it(tmp_path):
-    from eqlearn.cli import _discover_config, parse_arguments
+    from eqlearn.cli import parse_arguments
+    from eqlearn.cli.discover import discover_config
 
     path = tmp_path / "config.json"
     path.write_text(DiscoverConfig(epochs=3, law="r2", out="old").to_json())
-    config = _discover_config(parse_arguments(["discover", "--config", str(path), "--epochs", "5"]))
+    config = discover_config(parse_arguments(["discover", "--config", str(path), "--epochs", "5"]))
     assert (config.epochs, config.law, config.out) == (5, "r2", DiscoverConfig.out)
 
 

@@ -15,6 +15,7 @@ from eqlearn.discovery.recipes import DEFAULT_RECIPE, candidate_recipes, fallbac
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
 from eqlearn.readout.verify import parse_message
+from eqlearn.vocabulary.formula import parse_formula
 
 TINY = dict(sims=60, steps=2, epochs=2, batch_size=64, progress=False)
 
@@ -32,8 +33,19 @@ def test_run_directory_contract(spring_run):
                  "loss.png", "message_spread.png", "messages_vs_law.png"):
         assert (out / name).is_file(), name
     eq = json.loads((out / "equations.json").read_text())
-    assert eq["format"] == "eqlearn.equations/2" and eq["law"] == "spring" and eq["dim"] == 2
-    assert eq["variables"] == ["dx", "dy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"]
+    assert eq["format"] == "eqlearn.equations/3" and eq["dim"] == 2
+    assert eq["truth"]["name"] == "spring" and "law" not in eq and "potential" not in eq  # the truth under truth only
+    assert eq["variables"] == ["ux", "uy", "dx", "dy", "dvx", "dvy", "r", "m1", "m2", "q1", "q2"]
+    # the found law on top, named by what it is: the force components, never m1/m2 (the masses)
+    found = eq["found"]
+    assert list(found["law"]) == list(found["latex"]) == ["F_x", "F_y"]
+    assert sorted(m["name"] for m in eq["messages"]) == ["F_x", "F_y"]
+    assert found["law"] == {m["name"]: m["unit_vector_form"] for m in eq["messages"]}
+    assert found["size"] == eq["truth_free"]["law_size"] and found["held_out_error"] == eq["truth_free"]["law_force_error"]
+    every = {name: sympy.Symbol(name) for name in eq["variables"]}  # a law uses only the listed variables
+    used = set().union(*(parse_formula(text, every).free_symbols for text in found["law"].values()))
+    assert {str(s) for s in used} == set(found["variables"])
+    assert "coefficient 1" in eq["canonical_normalisation"]
     assert eq["recipe"] in candidate_recipes(DEFAULT_RECIPE) + fallback_recipes(DEFAULT_RECIPE)
     assert eq["truth"]["potential"] == "(r - 1)**2"
     # the default portfolio: every member trained into its own directory, one chosen without the truth
@@ -75,8 +87,10 @@ def test_refuses_to_overwrite_a_run(spring_run):
 def test_n_and_dim_come_from_the_data_file(tmp_path):
     data = tmp_path / "data.npz"
     save_dataset(data, simulate(get_potential("spring"), 3, 3, sims=20, steps=2))
-    discovery = run_discovery(DiscoverConfig(data=str(data), out=str(tmp_path / "run"), **TINY), log=lambda _: None)
+    discovery = run_discovery(DiscoverConfig(data=str(data), out=str(tmp_path / "run"), recipe="central", **TINY),
+                              log=lambda _: None)
     assert (discovery.config.n, discovery.config.dim) == (3, 3) and len(discovery.messages) == 3
+    assert list(discovery.found["law"]) == ["F_x", "F_y", "F_z"]
 
 
 def test_the_default_does_not_depend_on_being_told_the_law(tmp_path):
@@ -99,7 +113,8 @@ def test_a_file_with_only_positions_accelerations_and_masses(tmp_path, capsys):
     data = tmp_path / "bare.npz"
     np.savez(data, positions=trajectories.positions, accelerations=trajectories.accelerations,
              masses=trajectories.masses)
-    assert main(["discover", "--data", str(data), "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1"]) == 0
+    assert main(["discover", "--data", str(data), "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1",
+                 "--recipe", "central"]) == 0
     printed = capsys.readouterr().out
     assert "no ground truth" in printed and "truth-free check" in printed and "law / network error" in printed
     eq = json.loads((tmp_path / "run" / "equations.json").read_text())
@@ -143,7 +158,7 @@ def test_a_law_that_contradicts_the_file_is_refused(tmp_path, capsys):
 
 def test_potentials_that_start_with_a_minus(tmp_path, capsys):
     assert main(["discover", "--potential", "-m1*m2/r", "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1",
-                 "--sims", "40", "--steps", "2"]) == 0
+                 "--sims", "40", "--steps", "2", "--recipe", "central"]) == 0
     assert "U = -m1*m2/r" in capsys.readouterr().out
 
 
@@ -160,14 +175,17 @@ def test_cli_errors_exit_2(tmp_path, capsys, flags, message):
 
 def test_cli_prints_the_law(tmp_path, capsys):
     code = main(["discover", "--out", str(tmp_path / "run"), "--quiet", "--epochs", "1", "--sims", "40", "--steps", "2",
-                 "--batch-size", "64"])
+                 "--batch-size", "64", "--recipe", "central"])
     assert code == 0
     printed = capsys.readouterr().out
-    assert "canonical (unrotated) form" in printed and "verifier against the data's own law" in printed
+    assert "\nfound: the force on particle 1" in printed and "\n  F_x = " in printed and "\n  F_y = " in printed
+    assert "canonical form" in printed and "verifier against the data's own law" in printed
+    assert " m1 = " not in printed and " m2 = " not in printed  # messages are not named like the masses
 
 
 def test_mlp_node_model_runs_with_many_messages(tmp_path):
-    config = DiscoverConfig(node_model="mlp", eql_form="free", messages=8, out=str(tmp_path / "run"), **TINY)
+    config = DiscoverConfig(node_model="mlp", eql_form="free", messages=8, out=str(tmp_path / "run"), recipe="central",
+                            **TINY)
     discovery = run_discovery(config, log=lambda _: None)
     assert len(discovery.messages) == 2
     assert 0 <= discovery.nonzero_messages <= 8
@@ -175,7 +193,8 @@ def test_mlp_node_model_runs_with_many_messages(tmp_path):
 
 def test_default_out_parent_is_created(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # a fresh checkout has no runs/ folder
-    assert main(["discover", "--quiet", "--epochs", "1", "--sims", "40", "--steps", "2", "--batch-size", "64"]) == 0
+    assert main(["discover", "--quiet", "--epochs", "1", "--sims", "40", "--steps", "2", "--batch-size", "64",
+                 "--recipe", "central"]) == 0
     assert (tmp_path / "runs" / "discover" / "equations.json").is_file()
 
 
@@ -193,6 +212,7 @@ def test_law_is_refitted_and_written_with_the_unit_vector(spring_run):
 
 
 def test_without_refit_the_law_is_the_read_out(tmp_path):
-    discovery = run_discovery(DiscoverConfig(refit=False, out=str(tmp_path / "run"), **TINY), log=lambda _: None)
+    discovery = run_discovery(DiscoverConfig(refit=False, out=str(tmp_path / "run"), recipe="central", **TINY),
+                              log=lambda _: None)
     assert all("refitted" not in m for m in discovery.messages)
     assert discovery.verification["r2"] == discovery.readout_verification["r2"]

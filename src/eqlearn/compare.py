@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from eqlearn.discovery.config import DiscoverConfig, resolve_config
-from eqlearn.discovery.data import DEFAULT_LAW, data_spec
+from eqlearn.discovery.config import DEFAULT_LAW, DiscoverConfig, resolve_config
+from eqlearn.discovery.data import data_spec
 from eqlearn.discovery.model import build_model, training_phases
 from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.discovery.rundir import prepare_output
-from eqlearn.gnn.edge_models import mlp_variant
+from eqlearn.gnn.catalog import mlp_variant
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, pair_accelerations, save_dataset, simulate

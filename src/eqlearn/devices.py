@@ -7,12 +7,12 @@ beyond float32 rounding.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator
-
-import torch
-from threadpoolctl import threadpool_limits
+from typing import TYPE_CHECKING, Iterator
 
 from eqlearn.errors import UserInputError
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICES = ("auto", "cpu", "cuda")
 
@@ -26,6 +26,8 @@ def check_device_name(name: str) -> str:
 
 def resolve_device(name: str) -> torch.device:
     """`auto` is CUDA where a GPU is visible, else the CPU; `cuda` without a GPU is an error."""
+    import torch  # here, not at the top: the command line checks a device's name without loading torch
+
     check_device_name(name)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -39,6 +41,9 @@ def one_cpu_thread() -> Iterator[None]:
     """Run a block on one CPU thread, in torch and in numpy's BLAS alike. Tiny networks and small
     least-squares problems run fastest that way; extra threads only add synchronisation (>10x
     slower on a busy machine), and parallel work comes from tasks side by side."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:

@@ -30,6 +30,7 @@ from typing import Sequence
 from eqlearn.discovery.config import DiscoverConfig, parse_setting
 from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.discovery.recipes import DEFAULT_RECIPE
+from eqlearn.discovery.result import reported_law
 from eqlearn.engines import check_engine, run_tasks
 from eqlearn.eql.training import TrainingDiverged
 from eqlearn.errors import UserInputError
@@ -173,7 +174,7 @@ def result_row(run: SweepRun, equations: dict | None, seconds: float, directory:
         row.update(n=equations["n"], dim=equations["dim"],
                    recovered=verification["passed"] if verification else None,
                    exact=all(verification["exact"]) if verification else None,
-                   law="; ".join(m.get("unit_vector_form", m["expression"]) for m in equations["messages"]),
+                   law="; ".join(reported_law(equations)),
                    truth_free_error=truth_free.get("law_force_error"), network_error=truth_free.get("network_force_error"))
     return row
 

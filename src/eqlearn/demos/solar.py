@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from eqlearn.discovery.plots import plot_learned_masses
+from eqlearn.discovery.result import reported_law
 from eqlearn.physics.dataset import save_dataset
 from eqlearn.vocabulary.files import write_text_atomically
 
@@ -44,7 +45,7 @@ def run(config: SolarConfig, out: str | Path, progress: bool = True) -> dict:
     table = equations["particles"]["table"]
     plot_orbits(trajectories.positions[0], trajectories.names, out / "orbits.png")
     plot_learned_masses(table, out / "masses.png")
-    metrics = {"config": asdict(config), "law": [m["unit_vector_form"] for m in equations["messages"]],
+    metrics = {"config": asdict(config), "law": reported_law(equations),
                "truth_free": {k: equations["truth_free"].get(k) for k in ("law_force_error", "network_force_error")},
                "masses": {row["name"]: {"learned": row["learned_mass"], "jpl": row.get("true_mass"), "ratio": row.get("ratio")}
                           for row in table}}

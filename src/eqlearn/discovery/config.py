@@ -6,6 +6,9 @@ flag per field, grouped by section, generated from the declarations below), what
 stores as `config.json` (one JSON object per section, with a format version) and what
 `--config FILE` reads back. None means "the recipe's choice": `resolve_config` fills every open
 field from the recipe and the data, in one pure function that never sees the law.
+
+Torch-free, like everything it imports at the top: the command line builds its flags from these
+declarations and checks a config before anything heavy is loaded.
 """
 from __future__ import annotations
 
@@ -17,12 +20,9 @@ from types import NoneType
 
 from eqlearn.devices import check_device_name
 from eqlearn.discovery.recipes import DEFAULT_RECIPE, DataSpec, get_recipe
-from eqlearn.eql.sparsity import PENALTIES
+from eqlearn.eql.catalog import PENALTY_NAMES
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import MLP_VARIANTS, default_edge_units, mlp_variant
-from eqlearn.gnn.neighbours import parse_graph
-from eqlearn.gnn.training import FORCE_LOSSES, force_loss
-from eqlearn.physics.dataset import SPLIT_FRACTIONS
+from eqlearn.gnn.catalog import FORCE_LOSS_NAMES, MLP_VARIANTS, check_force_loss, mlp_variant, read_graph
 
 CONFIG_FORMAT = "eqlearn.config/2"
 #: The flat, unsectioned form of earlier run directories; still read.
@@ -35,6 +35,8 @@ EQL_FORMS = ("central", "screened", "switched", "free")
 #: The forms whose message is Σ EQL(scalars) × vector (`CentralEQLEdgeModel`).
 CENTRAL_FORMS = ("central", "screened", "switched")
 #: Fields a recipe fills when the config leaves them at None.
+#: What `eqlearn discover` simulates when told nothing: the built-in default job.
+DEFAULT_LAW = "spring"
 RECIPE_FIELDS = ("features", "eql_form", "units", "depth", "epochs", "lr", "message_l1", "weight_penalty",
                  "penalty", "node_model", "messages", "prune_thresholds")
 
@@ -57,8 +59,8 @@ class DiscoverConfig:
     """
 
     # data: what the run learns from
-    law: str | None = setting("data", None, "a built-in law to simulate: spring (the default without --data), r1, r2, "
-                                            "charge, damped, discontinuous; with --data only a check of the file")
+    law: str | None = setting("data", None, f"a built-in law to simulate: {DEFAULT_LAW} (the default without --data), r1, "
+                                            "r2, charge, damped, discontinuous; with --data only a check of the file")
     potential: str | None = setting("data", None, 'a pair potential in r, m1, m2, q1, q2 to simulate, e.g. '
                                                   '"(r - 1)**2" or "-m1*m2/r"', metavar="EXPR")
     data: str | None = setting("data", None, "an .npz or long-form .csv data file: positions plus accelerations or "
@@ -114,9 +116,9 @@ class DiscoverConfig:
     message_l1: float | None = setting("training", None, "L1 weight on the messages (when there are more "
                                                          "messages than dimensions)")
     weight_penalty: float | None = setting("training", None, "weight of the EQL's sparsity penalty")
-    penalty: str | None = setting("training", None, "EQL weight sparsity", choices=tuple(PENALTIES))
+    penalty: str | None = setting("training", None, "EQL weight sparsity", choices=PENALTY_NAMES)
     loss: str | None = setting("training", None, "net-force error: relative (every particle counts alike) behind "
-                                                 "newtonian nodes, huber behind mlp nodes, or log", choices=tuple(FORCE_LOSSES))
+                                                 "newtonian nodes, huber behind mlp nodes, or log", choices=FORCE_LOSS_NAMES)
     prune_thresholds: list[float] | None = setting("training", None, "comma-separated thresholds of the pruning "
                                                                      "rounds, rising")
     # readout: how the law is read from the trained model
@@ -141,11 +143,11 @@ class DiscoverConfig:
         mlp_variant(self.variant)
         for name, value, options in (("node model", self.node_model, NODE_MODELS),
                                      ("EQL form", self.eql_form, EQL_FORMS),
-                                     ("sparsity penalty", self.penalty, tuple(PENALTIES))):
+                                     ("sparsity penalty", self.penalty, PENALTY_NAMES)):
             if value is not None:
                 _check_choice(name, value, options)
         if self.loss is not None:
-            force_loss(self.loss)
+            check_force_loss(self.loss)
         if self.law is not None and self.potential is not None:
             raise UserInputError("give a law name or a potential, not both")
         if self.dim not in (2, 3):
@@ -156,7 +158,7 @@ class DiscoverConfig:
             raise UserInputError("epochs, batch size and max graphs must be positive")
         if self.spread <= 0 or (self.cutoff is not None and self.cutoff <= 0):
             raise UserInputError("spread and cutoff must be positive")
-        parse_graph(self.graph, self.n)
+        read_graph(self.graph)
         if self.softening is not None and self.softening < 0:
             raise UserInputError(f"softening = {self.softening}: it must be >= 0")
         check_device_name(self.device)  # resolved where training starts: a GPU run's config reruns on a CPU
@@ -257,6 +259,8 @@ MAX_EPOCH_STRETCH = 4
 def stretched_epochs(epochs: int, states: int, max_graphs: int, batch_size: int) -> int:
     """`epochs` for a data set of `states` stored states trained in batches of `batch_size` graphs
     (see STEP_BUDGET_STEPS); unchanged when the number of states is not known."""
+    from eqlearn.physics.dataset import SPLIT_FRACTIONS  # here: the data's module loads numpy and scipy
+
     graphs = min(SPLIT_FRACTIONS[0] * states, max_graphs)
     if graphs <= 0:
         return epochs
@@ -280,6 +284,8 @@ def resolve_config(config: DiscoverConfig, spec: DataSpec) -> DiscoverConfig:
                                            config.batch_size))
     filled = {name: defaults[name] if value is None else value for name, value in chosen.items()}
     if filled["units"] is None and filled["eql_form"] == "free":
+        from eqlearn.gnn.edge_models import default_edge_units  # here: the edge models load torch
+
         filled["units"] = default_edge_units(filled["features"])
     if config.edge_model == "mlp":
         filled["eql_form"] = "free"

@@ -10,7 +10,7 @@ import numpy as np
 import sympy
 import torch
 
-from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.config import DEFAULT_LAW, DiscoverConfig
 from eqlearn.discovery.recipes import DataSpec
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.graph import EdgeList
@@ -20,9 +20,6 @@ from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential, parse_potential
 from eqlearn.physics.simulator import simulate
 from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
-
-#: What `eqlearn discover` simulates when told nothing: the built-in default job.
-DEFAULT_LAW = "spring"
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,7 @@ def load_or_simulate(config: DiscoverConfig):
         potential = get_potential(config.law or (None if config.potential else DEFAULT_LAW), config.potential)
         trajectories = simulate(potential, config.n, config.dim, config.sims, config.steps, seed=config.seed,
                                 progress=config.progress, spread=config.spread, cutoff=config.cutoff)
+        refuse_degenerate(trajectories, f"the simulation of U = {potential.expression}")
         return trajectories, Truth(potential.name, potential.expression, potential.damping)
     trajectories = load_dataset(config.data)
     stored = trajectories.meta.get("potential")
@@ -54,7 +52,43 @@ def load_or_simulate(config: DiscoverConfig):
                       float(trajectories.meta.get("damping", 0.0)))
     if config.law is not None or config.potential is not None:
         _check_agrees(config, truth)
+    refuse_degenerate(trajectories, config.data)
     return trajectories, truth
+
+
+#: Estimated accelerations count as none where, over the data's time span, they would move a
+#: particle by less than this fraction of the positions' extent (constant velocities, fitted).
+NEGLIGIBLE_MOTION = 1e-9
+
+
+def refuse_degenerate(trajectories, source: str) -> None:
+    """Data no pair force can be learned from, refused with one line before any work: two particles
+    of a state at the same place (the pair's direction is undefined), one configuration only
+    (every state holds the same positions), or no force at all (every acceleration zero, or for
+    accelerations estimated from positions, negligible: motion at constant velocity)."""
+    positions = np.asarray(trajectories.positions, dtype=float)
+    systems, steps, n, dim = positions.shape
+    states = positions.reshape(systems * steps, n, dim)
+    order = np.lexsort([states[..., k] for k in reversed(range(dim))], axis=-1)  # each state's particles, sorted
+    ordered = np.take_along_axis(states, order[..., None], axis=1)
+    same = np.all(ordered[:, 1:] == ordered[:, :-1], axis=-1)
+    if same.any():
+        state, slot = np.argwhere(same)[0]
+        i, j = sorted(int(p) for p in order[state, slot:slot + 2])
+        names = trajectories.names or list(range(n))
+        raise UserInputError(f"{source}: particles {names[i]} and {names[j]} of system {state // steps} are at the same "
+                             f"place at time index {state % steps} (zero distance: the direction of their pair force is "
+                             "undefined); remove the duplicate")
+    extent = float(np.ptp(states, axis=0).max())
+    if extent == 0:
+        raise UserInputError(f"{source}: every state holds the same positions; one configuration cannot show how a "
+                             "force depends on distance")
+    largest = float(np.abs(trajectories.accelerations).max())
+    estimated = "derivatives" in trajectories.meta and trajectories.times is not None
+    span = float(np.ptp(np.asarray(trajectories.times, dtype=float), axis=-1).max()) if estimated else 0.0
+    if largest == 0 or (estimated and largest * span**2 <= NEGLIGIBLE_MOTION * extent):
+        kind = "estimated from the positions are negligible (constant velocities)" if largest else "are all zero"
+        raise UserInputError(f"{source}: the accelerations {kind}: the data carry no force to learn")
 
 
 def _check_agrees(config: DiscoverConfig, truth: Truth | None) -> None:

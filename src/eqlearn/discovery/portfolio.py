@@ -26,7 +26,7 @@ from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig
 from eqlearn.discovery.data import load_or_simulate
 from eqlearn.discovery.recipes import candidate_recipes, fallback_recipes
-from eqlearn.discovery.result import Discovery
+from eqlearn.discovery.result import Discovery, reported_law
 from eqlearn.discovery.rundir import prepare_output, refuse_nonempty
 from eqlearn.discovery.stages import run_candidate
 from eqlearn.discovery.verdict import AS_GOOD_AS_NETWORK, ERROR_FLOOR, NETWORK_FITS
@@ -50,7 +50,7 @@ def summary(discovery) -> dict:
     verdict = discovery.truth_free
     verification = discovery.verification
     return {"restart": discovery.config.restart, "recipe": discovery.config.recipe,
-            "law": [m.get("unit_vector_form", m["expression"]) for m in discovery.messages],
+            "law": reported_law(discovery.equations()),
             "law_force_error": verdict.get("law_force_error"), "network_force_error": verdict["network_force_error"],
             "law_size": verdict.get("law_size"), "recovered": None if verification is None else verification["passed"],
             "directory": discovery.config.out}

@@ -6,7 +6,8 @@ is looking for. `--recipe NAME` picks one; `DEFAULT_RECIPE` is what a run uses w
 Like torchdiffeq's solvers, recipes live in one registry (`RECIPES`) behind one checked lookup.
 A *portfolio* recipe (`members`) trains each member recipe on the same data and split and reports
 the law chosen by held-out error and size alone (`eqlearn.discovery.portfolio.choose`), so a law outside
-one model's family can still come out of the default.
+one model's family can still come out of the default. The table is plain data (torch-free), so
+`eqlearn discover -h` lists it without loading the models.
 """
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from dataclasses import dataclass, field, replace
 from typing import Callable
 
 from eqlearn.errors import UserInputError
-from eqlearn.gnn.edge_models import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS, SWITCHED_EDGE_UNITS
-from eqlearn.vocabulary.symbols import AXES
+from eqlearn.gnn.catalog import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, SEED_EDGE_UNITS, SWITCHED_EDGE_UNITS
+from eqlearn.vocabulary.names import AXES
 
 
 @dataclass(frozen=True)

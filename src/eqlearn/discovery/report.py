@@ -3,23 +3,23 @@ from __future__ import annotations
 
 
 def describe_discovery(discovery) -> str:
-    """The law as found, its canonical form, the truth-free verdict and (where the data carry
-    their law) the verifier's, in a few lines."""
+    """The law as found first, then how it was read (the messages, the refit, the canonical form),
+    the truth-free verdict and (where the data carry their law) the verifier's, in a few lines."""
     eq = discovery.equations()
     source = f"data {eq['data']}" if eq["data"] else "simulated data"
-    eps = eq["softening"] or 0
     recipes = list(dict.fromkeys(c.get("recipe") for c in eq.get("restarts") or [] if c.get("recipe")))
     recipe = eq["recipe"] + (f" (chosen from {', '.join(recipes)})" if len(recipes) > 1 else "")
+    names = [m["name"] for m in eq["messages"]]
+    width = max(map(len, names), default=0)
     lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {recipe}", *_derivative_lines(eq), "",
-             "top messages (by std), read from the edge model:"]
-    lines += [f"  m{k + 1} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for k, m in enumerate(eq["messages"])]
+             *_found_lines(eq["found"], eq["softening"] or 0, width), "",
+             "read from the edge model (the top messages by std):"]
+    lines += [f"  {m['name']:{width}s} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for m in eq["messages"]]
     if any("refitted" in m for m in eq["messages"]):
         lines += ["", "refitted (the read-out's terms, least squares; the shortest as good as the best on held-out data):"]
-        lines += [f"  m{k + 1} = {m['refitted']}   (held-out R2 {m['refit_r2']:.6f})" for k, m in enumerate(eq["messages"])]
-    lines += ["", "canonical (unrotated) form:"] + [f"  {c}" for c in eq["canonical"]]
-    distance = f"|Δ| = r - {eps:g}" if eps else "|Δ| = r"
-    lines += ["", f"the reported law with the unit vector u = Δ/|Δ| ({distance}; long laws stay as they are):"]
-    lines += [f"  m{k + 1} = {m['unit_vector_form']}" for k, m in enumerate(eq["messages"])]
+        lines += [f"  {m['name']:{width}s} = {m['refitted']}   (held-out R2 {m['refit_r2']:.6f})" for m in eq["messages"]]
+    lines += ["", "canonical form (rows mixed and scaled so each row's largest term has coefficient 1; "
+                  "not the law's scale or sign):"] + [f"  {c}" for c in eq["canonical"]]
     lines += ["", *_truth_free_lines(eq["truth_free"]), *_restart_lines(eq.get("restarts")), "",
               *_particle_lines(eq["particles"]), *_verifier_lines(eq)]
     lines += [
@@ -28,6 +28,17 @@ def describe_discovery(discovery) -> str:
         f"written to {discovery.config.out}",
     ]
     return "\n".join(lines)
+
+
+def _found_lines(found: dict, softening: float, width: int) -> list[str]:
+    """The reported law, one line per axis, with what it is and how well it explains held-out data."""
+    distance = f"|Δ| = r - {softening:g}" if softening else "|Δ| = r"
+    lines = [f"found: {found['quantity']}, {distance}:"]
+    lines += [f"  {name:{width}s} = {law}" for name, law in found["law"].items()]
+    if found.get("held_out_error") is not None:
+        lines.append(f"  size {found['size']} (expression nodes); held-out relative force error "
+                     f"{found['held_out_error']:.3g} (the network's {found['network_held_out_error']:.3g})")
+    return lines
 
 
 def _derivative_lines(eq: dict) -> list[str]:

@@ -7,11 +7,23 @@ from pathlib import Path
 
 from eqlearn.errors import UserInputError
 
+#: What a run writes first (the resolved config, the per-epoch table and checkpoint, the candidates'
+#: folder); equations.json comes last, so a folder with these and without it holds a run that stopped.
+RUN_STARTED = ("config.json", "metrics.csv", "checkpoint.pt", "restarts")
+
 
 def refuse_nonempty(path: Path) -> None:
-    """A run never overwrites: an existing `path` that holds files is an error."""
-    if path.exists() and (not path.is_dir() or any(path.iterdir())):
-        raise UserInputError(f"{path} already exists and is not empty; choose a new --out")
+    """A run never overwrites: an existing `path` that holds files is an error, which says whether
+    they are a finished run, one that stopped before the end (a kill, Ctrl-C, a failure) or
+    something else, and what to do."""
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return
+    if path.is_dir() and not (path / "equations.json").exists() and any((path / name).exists() for name in RUN_STARTED):
+        raise UserInputError(f"{path} holds an incomplete run (it stopped before writing equations.json); to start "
+                             f"over, delete {path} or choose a new --out")
+    what = "is a file" if not path.is_dir() else "holds a finished run" if (path / "equations.json").exists() \
+        else "holds files"
+    raise UserInputError(f"{path} already exists and is not empty (it {what}); choose a new --out")
 
 
 def prepare_output(path: Path) -> Path:

@@ -37,7 +37,7 @@ from eqlearn.discovery.model import (
     training_phases,
 )
 from eqlearn.discovery.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
-from eqlearn.discovery.result import Discovery
+from eqlearn.discovery.result import Discovery, found_law, message_records
 from eqlearn.discovery.rundir import append_csv_row, prepare_output, refuse_nonempty
 from eqlearn.discovery.verdict import truth_free_verdict
 from eqlearn.eql.training import TrainingDiverged, train
@@ -60,7 +60,7 @@ from eqlearn.readout.polish import polish_law_and_masses
 from eqlearn.readout.refit import RefittedMessage, refit_messages
 from eqlearn.readout.variables import evaluate as evaluate_expression
 from eqlearn.readout.verify import verify_law
-from eqlearn.symbolic import to_latex, to_string
+from eqlearn.symbolic import to_string
 from eqlearn.vocabulary.files import atomic_output, write_text_atomically
 from eqlearn.vocabulary.symbols import DELTA
 
@@ -208,7 +208,7 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
                         training_phases(config), validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))},
                         on_epoch=on_epoch, progress=config.progress, undo_spoiling_prune=SPOILING_PRUNE)
     except TrainingDiverged as error:
-        raise TrainingDiverged(f"{error}; the last good checkpoint is in {out / 'checkpoint.pt'}") from None
+        raise TrainingDiverged(f"{error}; {_what_is_left(out)}") from None
     finally:
         trainable.cpu()  # read-out, refit and verdicts run on the CPU
     run.clock["train"] = round(time.perf_counter() - start, 2)
@@ -220,9 +220,10 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     return TrainedRun(model, masses, splits, network_sets, charges)
 
 
-def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
+def read_out(run: PreparedRun, trained: TrainedRun, log) -> ReadOutLaw:
     """The top messages, the law refitted (and polished with the masses, where they were learned),
-    its canonical form and the truth-free verdict, all in the run's units."""
+    its canonical form and the truth-free verdict, all in the run's units; `log` says what each
+    step is doing (a read-out can take minutes)."""
     config, model, masses, network_sets = run.config, trained.model, trained.masses, trained.network_sets
     start = time.perf_counter()
     charges, charge_reference, charge_unit = None, None, 1.0
@@ -232,7 +233,7 @@ def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
         charges, charge_unit = (trained.charges.in_reference_units(charge_reference),
                                 trained.charges.unit(charge_reference))
     readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed,
-                                mass_unit=1.0 if masses is None else masses.unit, charge_unit=charge_unit)
+                                mass_unit=1.0 if masses is None else masses.unit, charge_unit=charge_unit, log=log)
     reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
     if masses is not None:
         reported = masses.in_reference_units()
@@ -240,10 +241,12 @@ def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
     if charges is not None:
         law_sets = [_with_charges(g, charges) for g in law_sets]
     refitted, law, reported, polished, test_law = read_out_law(run, model, readout, law_sets, reported,
-                                                               None if masses is None else masses.reference)
+                                                               None if masses is None else masses.reference, log)
+    log("read-out: canonical form")
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
                  for c in canonical_form(law, DELTA[: config.dim], values=readout.variables)]
     by_axis = [law[readout.top.index(k)] for k in range(config.dim)] if config.messages_are_forces else None
+    log(f"truth-free verdict: the law alone on {len(network_sets[2])} held-out graphs, next to the network")
     truth_free = truth_free_verdict(by_axis, model, network_sets[2], trained.splits[2], run.softening, refitted,
                                     reported, law_set=test_law, particle_charges=charges)
     _write_plots(run.out, readout, law if config.messages_are_forces else None)
@@ -252,20 +255,25 @@ def read_out(run: PreparedRun, trained: TrainedRun) -> ReadOutLaw:
 
 
 def read_out_law(run: PreparedRun, model: ParticleGNN, readout: MessageReadout, graph_sets: list[GraphSet],
-                 masses: np.ndarray | None, reference: tuple[int, int] | None):
+                 masses: np.ndarray | None, reference: tuple[int, int] | None, log):
     """(refitted messages, law in the top-message order, masses, polish result, test graphs with
     those masses): the read-out's terms refitted, and where the masses were learned, alternately
     the law's numbers and the masses polished (`polish_law_and_masses`) and the terms chosen again
     with the better masses, until the held-out error stops improving."""
     config, train_set, val_set, test_set = run.config, *graph_sets
     polished = None
-    for _ in range(POLISH_ROUNDS if masses is not None else 1):
+    rounds = POLISH_ROUNDS if masses is not None and config.messages_are_forces else 1
+    for round_number in range(1, rounds + 1):
+        if run.config.refit and config.messages_are_forces:
+            log("refit: the read-out's terms by least squares, chosen on held-out graphs"
+                + (f" (round {round_number} of at most {rounds})" if rounds > 1 else ""))
         refitted = refit_law(run, readout, readout_graphs(model, train_set, REFIT_GRAPHS),
                              readout_graphs(model, val_set, REFIT_GRAPHS), model.edges)
         law = [single_axis_form(e, config.dim, run.softening)
                for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
         if masses is None or not config.messages_are_forces:
             break
+        log(f"polish: the law's numbers and every mass together (round {round_number} of at most {rounds})")
         attempt = polish_law_and_masses([law[readout.top.index(k)] for k in range(config.dim)], masses, reference,
                                         train_set, val_set, model.edges, run.softening)
         if not attempt.accepted:
@@ -313,7 +321,7 @@ def _write_plots(out: Path, readout: MessageReadout, law) -> None:
         plot_messages_vs_force(readout.values, law_values, out / "messages_vs_law.png")
 
 
-def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw) -> Judged:
+def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, log) -> Judged:
     """The law written back in the data's units and, only where the data carry their law, verified
     against it (the one place the truth is used)."""
     config, units, truth = run.config, run.units, run.truth
@@ -326,6 +334,7 @@ def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw) -> Judged:
         in_data_charges = to_data_charge_units(found.charge_reference, run.trajectories)
         to_data_units = None if in_data_charges is None else {**to_data_units, **in_data_charges}
     if to_data_units is not None:
+        log(f"verifier: the law against the data's own ({truth.name})")
         check = dict(damping=truth.damping, softening=config.softening)
         in_data_masses = lambda group: [e.xreplace(to_data_units) for e in group]
         verification = verify_law(in_data_masses(law), truth.potential, config.dim,
@@ -335,17 +344,14 @@ def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw) -> Judged:
     return Judged(law, canonical, readout, verification, readout_verification)
 
 
-def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, judged: Judged) -> Discovery:
+def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, judged: Judged, log) -> Discovery:
     """equations.json (atomically), the Pareto fronts of a symbolic-regression read-out and the mass
     plot; the `Discovery` they describe."""
     config, masses, out = run.config, trained.masses, run.out
-    eps = config.softening
-    messages = [{"index": i, "std": round(float(found.readout.stds[i]), 6), "expression": to_string(e),
-                 "latex": to_latex(e)} for i, e in zip(found.readout.top, judged.readout)]
-    for message, expression in zip(messages, judged.law):
-        message["unit_vector_form"] = to_string(unit_vector_form(expression, dim=config.dim, softening=eps))
-    for message, expression, refit in zip(messages, judged.law, found.refitted):
-        message.update(refitted=to_string(expression), refitted_latex=to_latex(expression), refit_r2=round(refit.r2, 9))
+    log("writing the law with the unit vector u = Δ/|Δ|")
+    forms = [unit_vector_form(e, dim=config.dim, softening=config.softening) for e in judged.law]
+    messages = message_records(found.readout.top, found.readout.stds, judged.readout, judged.law, forms,
+                               [refit.r2 for refit in found.refitted], config)
     particles = None if masses is None else particle_table(found.masses, masses.reference, run.trajectories,
                                                              found.polished)
     if found.charges is not None:
@@ -353,7 +359,8 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
     discovery = Discovery(config, run.truth, messages, [to_string(c) for c in judged.canonical], found.readout.live,
                           found.truth_free, judged.verification, judged.readout_verification,
                           round(evaluate(trained.model, trained.network_sets[2]), 6), run.clock, particles,
-                          run.trajectories.meta.get("derivatives"), run.units)
+                          run.trajectories.meta.get("derivatives"), run.units,
+                          found=found_law(messages, forms, found.truth_free, config))
     write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     write_pareto_fronts(out, found.readout)
     if particles is not None and "table" in particles:
@@ -361,10 +368,18 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
     return discovery
 
 
+def _what_is_left(out: Path) -> str:
+    """The files a failed run left in `out`, named only where they exist."""
+    left = sorted(p.name for p in out.iterdir() if p.is_file()) if out.is_dir() else []
+    checkpoint = "the last good checkpoint is checkpoint.pt; " if "checkpoint.pt" in left else \
+        "no epoch finished, so there is no checkpoint; "
+    return checkpoint + (f"{out} holds {', '.join(left)}" if left else f"{out} is empty")
+
+
 def run_candidate(config: DiscoverConfig, log, loaded: tuple | None = None) -> Discovery:
     """One candidate model, every stage in a row; writes the run directory `config.out` as it goes.
     `loaded` is the (trajectories, truth) a portfolio already read, so its candidates share them."""
     run = prepare_run(config, loaded)
     trained = train_model(run, log)
-    law = read_out(run, trained)
-    return write_discovery(run, trained, law, judge(run, trained, law))
+    law = read_out(run, trained, log)
+    return write_discovery(run, trained, law, judge(run, trained, law, log), log)

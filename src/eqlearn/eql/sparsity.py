@@ -9,6 +9,7 @@ import math
 import torch
 from torch import nn
 
+from eqlearn.eql.catalog import PENALTY_NAMES
 from eqlearn.eql.network import EQLLayer, eval_mode
 
 #: Below |w| < a the smoothed L1/2 penalty is a quartic, so its gradient stays finite at zero.
@@ -76,7 +77,7 @@ def l0_penalty(model: nn.Module) -> torch.Tensor:
     return total
 
 
-PENALTIES = {"l1": l1_penalty, "l12": smooth_l12_penalty, "l0": l0_penalty}
+PENALTIES = dict(zip(PENALTY_NAMES, (l1_penalty, smooth_l12_penalty, l0_penalty), strict=True))
 
 
 def weight_penalty(model: nn.Module, kind: str) -> torch.Tensor:

@@ -7,7 +7,6 @@ regularizer to the training loss. The protocols say what a new edge model must o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Mapping, Protocol, Sequence, Union, runtime_checkable
 
 import sympy
@@ -16,17 +15,8 @@ from torch import nn
 
 from eqlearn.eql.network import EQLNetwork
 from eqlearn.errors import UserInputError
-
-#: The seed's hidden layer: 8 constant, 16 identity, 8 product units (docs/design.md §5).
-SEED_EDGE_UNITS: dict[str, int] = {"constant": 8, "identity": 16, "product": 8}
-#: Small layers train faster and leave fewer spurious terms.
-POLYNOMIAL_EDGE_UNITS: dict[str, int] = {"constant": 2, "identity": 4, "product": 4}
-#: Power laws: first-layer `exp` units read only logarithms, so each is a monomial m1^a m2^b r^c;
-#: the second layer multiplies a monomial by a unit-vector component (u_x m1 m2 / r^2 is one product).
-#: The identity and product counts are per axis: fewer cannot carry d independent force components.
-POWER_LAW_EDGE_UNITS: list[dict[str, int]] = [{"identity": 1, "exp": 2}, {"identity": 1, "product": 1}]
-#: Inputs that are components of the unit vector (one per axis).
-UNIT_VECTOR_FEATURES = ("ux", "uy", "uz")
+from eqlearn.gnn.catalog import CENTRAL_EDGE_UNITS, POLYNOMIAL_EDGE_UNITS, POWER_LAW_EDGE_UNITS, UNIT_VECTOR_FEATURES, mlp_variant
+from eqlearn.gnn.catalog import SWITCHED_EDGE_UNITS as SWITCHED_EDGE_UNITS  # declared torch-free for the command line
 
 EdgeUnits = Union[Mapping[str, int], Sequence[Mapping[str, int]]]
 
@@ -97,16 +87,6 @@ class EQLEdgeModel(nn.Module):
         return self.network.to_sympy(inputs, threshold=threshold, digits=digits)
 
 
-#: The central recipe's scalar network: layer 1 forms monomials m1^a m2^b r^c (`exp` units that
-#: read only log r, log m1, log m2) beside the plain scalars and their products (q1 q2); layer 2
-#: adds and multiplies them, so a sum of power laws, each optionally times q1 q2, is one network.
-#: With `exponentials` (the `screened` recipe) the `exp` units read r too: m1^a m2^b r^c e^(k r).
-CENTRAL_EDGE_UNITS: list[dict[str, int]] = [{"constant": 1, "identity": 2, "product": 2, "exp": 4},
-                                            {"identity": 2, "product": 2}]
-#: The `switched` recipe's units: the central ones and two sigmoid units that read only r and a
-#: constant, σ(a r + b), a smooth step at r = -b/a; layer 2 multiplies a step by a power law, so a
-#: law that switches on or off at some distance (a cutoff, a contact force) is one network.
-SWITCHED_EDGE_UNITS: list[dict[str, int]] = [{**CENTRAL_EDGE_UNITS[0], "sigmoid": 2}, dict(CENTRAL_EDGE_UNITS[1])]
 #: The sigmoid units read SWITCH_GAIN · r and SWITCH_GAIN: a step as sharp as the data demand
 #: (a slope of tens per unit of r) is then a weight of a few, which training reaches.
 SWITCH_GAIN = 10
@@ -259,29 +239,6 @@ class VariationalEdgeModel(nn.Module):
         if not self.training:
             return mean
         return mean + (0.5 * log_variance).exp() * torch.randn_like(mean)
-
-
-@dataclass(frozen=True)
-class MLPVariant:
-    """How the baseline makes a black-box message readable (Cranmer et al. 2020, docs/design.md §5)."""
-
-    message_l1: bool = False  # L1 penalty on the messages
-    bottleneck: bool = False  # only d messages
-    variational: bool = False  # sampled messages with a KL penalty
-
-
-MLP_VARIANTS: dict[str, MLPVariant] = {
-    "standard": MLPVariant(),
-    "l1": MLPVariant(message_l1=True),
-    "bottleneck": MLPVariant(bottleneck=True),
-    "kl": MLPVariant(variational=True),
-}
-
-
-def mlp_variant(name: str) -> MLPVariant:
-    if name not in MLP_VARIANTS:
-        raise UserInputError(f"unknown MLP variant {name!r}; choose {', '.join(MLP_VARIANTS)}")
-    return MLP_VARIANTS[name]
 
 
 def mlp_edge_model(variant: str, in_features: int, n_messages: int) -> nn.Module:

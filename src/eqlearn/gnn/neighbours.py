@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import torch
 
 from eqlearn.errors import UserInputError
+from eqlearn.gnn.catalog import read_graph
 from eqlearn.gnn.graph import EdgeList
 
 #: Graphs whose [n, n] distance matrices the neighbour search holds at once.
 SEARCH_CHUNK = 32
-KINDS = ("complete", "radius", "knn")
 
 
 @dataclass(frozen=True)
@@ -81,17 +81,6 @@ def _pad(values: torch.Tensor, slots: int, fill) -> torch.Tensor:
 
 
 def parse_graph(text: str, n: int) -> EdgeList | NeighbourGraph:
-    """"complete", "radius R" or "knn K" (the `--graph` setting) for systems of n particles."""
-    kind, *rest = str(text).replace("=", " ").split()
-    if kind not in KINDS or len(rest) != (0 if kind == "complete" else 1):
-        raise UserInputError(f"graph {text!r}: write complete, 'radius R' or 'knn K'")
-    if kind == "complete":
-        return EdgeList.complete(n)
-    try:
-        size = float(rest[0])
-    except ValueError:
-        raise UserInputError(f"graph {text!r}: {rest[0]!r} is not a number") from None
-    if not (math.isfinite(size) and size > 0) or (kind == "knn" and size != int(size)):
-        raise UserInputError(f"graph {text!r}: the {'radius' if kind == 'radius' else 'K'} must be a positive "
-                             f"{'number' if kind == 'radius' else 'whole number'}")
-    return NeighbourGraph(kind, size, n)
+    """"complete", "radius R" or "knn K" (the `--graph` setting, `catalog.read_graph`) for systems of n particles."""
+    kind, size = read_graph(text)
+    return EdgeList.complete(n) if kind == "complete" else NeighbourGraph(kind, size, n)

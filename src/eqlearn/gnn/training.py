@@ -13,6 +13,7 @@ import torch
 
 from eqlearn.eql.sparsity import weight_penalty
 from eqlearn.errors import UserInputError
+from eqlearn.gnn.catalog import FORCE_LOSS_NAMES, check_force_loss
 from eqlearn.gnn.edge_models import PenalisedEdgeModel
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.particles import MASS_DRIFT_PENALTY
@@ -192,15 +193,13 @@ def log_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
     return (magnitude + direction).mean()
 
 
-#: Net-force errors a training run can use (DiscoverConfig.loss).
-FORCE_LOSSES = {"relative": relative_force_error, "huber": huber_force_error, "log": log_force_error}
+#: Net-force errors a training run can use (DiscoverConfig.loss), named in `catalog.FORCE_LOSS_NAMES`.
+FORCE_LOSSES = dict(zip(FORCE_LOSS_NAMES, (relative_force_error, huber_force_error, log_force_error), strict=True))
 
 
 def force_loss(name: str):
     """The net-force error called `name`, with an error that lists the valid names."""
-    if name not in FORCE_LOSSES:
-        raise UserInputError(f"unknown loss {name!r}; choose {', '.join(FORCE_LOSSES)}")
-    return FORCE_LOSSES[name]
+    return FORCE_LOSSES[check_force_loss(name)]
 
 
 #: Edges one evaluation batch holds at most (4096 graphs of up to 8 particles fit; large systems

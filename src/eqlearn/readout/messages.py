@@ -6,6 +6,7 @@ a symbolic regression of its top messages.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,15 +44,17 @@ class MessageReadout:
 
 
 def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: int = 0, limit: int = 2048,
-                      mass_unit: float = 1.0, charge_unit: float = 1.0) -> MessageReadout:
+                      mass_unit: float = 1.0, charge_unit: float = 1.0, log=None) -> MessageReadout:
     """Rank messages by std, keep the top `dim`, and write them as formulas.
 
     An EQL edge model is read straight from its weights; any other edge model gets a symbolic
     regression fitted to its top messages (the baseline route). With learned masses, `graphs`
     carry them in the training unit and the formulas come out in masses `mass_unit` times smaller
     (the reference particle's unit), and so do the masses among `variables`; learned charges the
-    same with `charge_unit` (signed: the reference particle's charge becomes +1).
+    same with `charge_unit` (signed: the reference particle's charge becomes +1). `log` hears
+    what each step is doing (default: this module's logger).
     """
+    log = log or logging.getLogger(__name__).info
     part = readout_graphs(model, graphs, limit)
     edges = model.edges.for_positions(part.positions)
     model.eval()  # variational messages: read their means
@@ -65,16 +68,23 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     top = [int(i) for i in np.argsort(-stds)[:dim]]
     live_stds = stds > LIVE_MESSAGE_FRACTION * stds.max()
     if isinstance(model.edge_model, ReadableEdgeModel):
+        log(f"read-out: the edge model's {model.edge_model.n_messages} messages as formulas, from the weights")
         formulas = model.message_expressions(mass_unit=mass_unit, charge_unit=charge_unit)
         live = sum(1 for e, on in zip(formulas, live_stds) if on and e != 0)
         full = {i: formulas[i] for i in top}
-        expressions = [drop_negligible_terms(full[i], variables, NEGLIGIBLE_TERM) for i in top]
+        expressions = []
+        for rank, i in enumerate(top, 1):
+            log(f"read-out: message {rank} of {len(top)}, dropping negligible terms")
+            expressions.append(drop_negligible_terms(full[i], variables, NEGLIGIBLE_TERM))
         fits = []
     else:
         live = int(live_stds.sum())
         names = sorted(variables)
         table = np.column_stack([variables[k] for k in names])
-        fits = [fit_symbolic(table, messages[:, i], names, random_state=sr_seed) for i in top]
+        fits = []
+        for rank, i in enumerate(top, 1):
+            log(f"read-out: message {rank} of {len(top)} by symbolic regression")
+            fits.append(fit_symbolic(table, messages[:, i], names, random_state=sr_seed))
         expressions = [fit.expression for fit in fits]
         full = dict(zip(top, expressions))
     return MessageReadout(top, expressions, stds, messages[:, top], variables, live, full, fits)

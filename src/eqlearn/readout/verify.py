@@ -20,7 +20,8 @@ from eqlearn.errors import UserInputError
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import matches_up_to_constant, snap_numbers
 from eqlearn.vocabulary.formula import as_expression, parse_formula
-from eqlearn.vocabulary.symbols import AXES, MESSAGE_VARIABLES, SOFTENING, distance
+from eqlearn.vocabulary.names import AXES
+from eqlearn.vocabulary.symbols import MESSAGE_VARIABLES, SOFTENING, distance
 from eqlearn.vocabulary.symbols import NAMESPACE as _NAMESPACE
 
 AXIS_NAMES = ("dx", "dy", "dz")
@@ -176,15 +177,18 @@ def verify_law(
 
 
 def verify_equations_file(path: str | Path) -> Verification:
-    """Re-run the verifier on an `equations.json` written by any discovery run."""
+    """Re-run the verifier on an `equations.json` written by any discovery run: the truth is under
+    `truth` (format 3; format 2 had its potential at the top level as well, still read)."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"no such file: {path}")
     try:
         data = json.loads(path.read_text())
         expressions = [m["expression"] for m in data["messages"]]
-        truth = data.get("truth") or {"potential": data["potential"]}
+        truth = data.get("truth") or ({"potential": data["potential"]} if data.get("potential") else None)
+        if truth is None:
+            raise UserInputError(f"{path}: the run's data carried no law, so there is no truth to verify against")
         return verify_law(expressions, truth["potential"], int(data["dim"]), canonical=data.get("canonical"),
                           damping=float(truth.get("damping", 0.0)), softening=float(data.get("softening", SOFTENING)))
-    except (KeyError, TypeError, json.JSONDecodeError) as error:
+    except (KeyError, TypeError, AttributeError, json.JSONDecodeError) as error:
         raise UserInputError(f"{path} is not an eqlearn equations file: {error}") from None

@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import sympy
 
+from eqlearn.vocabulary.names import AXES
+
 #: The built-in simulator adds this to every pair distance (not a clip), as the reference data
 #: sets do, so close encounters stay finite; real data carry none.
 SOFTENING = 0.01
-AXES = ("x", "y", "z")
-DELTA = sympy.symbols("dx dy dz")
-RELATIVE_VELOCITY = sympy.symbols("dvx dvy dvz")
+DELTA = sympy.symbols(" ".join(f"d{a}" for a in AXES))
+RELATIVE_VELOCITY = sympy.symbols(" ".join(f"dv{a}" for a in AXES))
 r, m1, m2, q1, q2 = sympy.symbols("r m1 m2 q1 q2")
 #: Every variable a message expression may use, in a fixed order (lambdify's argument order).
 MESSAGE_VARIABLES = (*DELTA, *RELATIVE_VELOCITY, r, m1, m2, q1, q2)
 NAMESPACE = {str(s): s for s in MESSAGE_VARIABLES}
 #: The same pair seen from the other particle: Δ → -Δ, v → -v, 1 ↔ 2.
 REVERSE_PAIR = {**{d: -d for d in (*DELTA, *RELATIVE_VELOCITY)}, m1: m2, m2: m1, q1: q2, q2: q1}
-
-
-def variable_names(dim: int, velocities: bool = False) -> list[str]:
-    """The variables of a d-dimensional law, in the order equations.json lists them."""
-    names = [f"d{a}" for a in AXES[:dim]]
-    if velocities:
-        names += [f"dv{a}" for a in AXES[:dim]]
-    return names + ["r", "m1", "m2", "q1", "q2"]
 
 
 def distance(softening: float) -> sympy.Expr:
