@@ -23,12 +23,13 @@ def main(out: str = "runs/example", sims: int = 400, epochs: int = 8, batch_size
     trajectories = simulate(get_potential("r2"), n=4, dim=2, sims=sims, steps=4, seed=seed)
     save_dataset(data, trajectories, metadata=False)  # the file carries arrays only, never the law
 
-    found = discover(data=str(data), out=str(folder / "run"), recipe="central", epochs=epochs,
-                     batch_size=batch_size, seed=seed, progress=False)
-    equations = found.equations()
+    discovery = discover(data=str(data), out=str(folder / "run"), recipe="central", epochs=epochs,
+                         batch_size=batch_size, seed=seed, progress=False)
+    equations = discovery.equations()
     print(f"data {data}: n={equations['n']}, dim={equations['dim']}")
-    for message in sorted(equations["messages"], key=lambda message: message["index"]):
-        print(f"  message {message['index']}: {message['unit_vector_form']}")
+    print(f"found: {discovery.found['quantity']}")
+    for axis, law in discovery.found["law"].items():
+        print(f"  {axis} = {law}")
     verdict = equations["truth_free"]
     print(f"law alone: held-out force error {verdict['law_force_error']:.2g} "
           f"(network {verdict['network_force_error']:.2g}); explains the data: {verdict['explains_data']}")

@@ -230,7 +230,7 @@ def test_discover_from_file_example_finds_the_law(tmp_path, capsys):
     example = load_module(ROOT / "examples" / "discover_from_file.py", "discover_from_file")
     equations = example.main(str(tmp_path / "example"))
     printed = capsys.readouterr().out
-    assert "message 0:" in printed and "explains the data" in printed
+    assert "\n  F_x = " in printed and "\n  F_y = " in printed and "explains the data" in printed
     law = [message["refitted"] for message in sorted(equations["messages"], key=lambda message: message["index"])]
     verdict = verify(law, get_potential("r2").expression, 2, canonical=equations["canonical"],
                      softening=equations["softening"])  # the truth, used only to judge

@@ -94,6 +94,20 @@ def test_equations_file_round_trip(tmp_path):
         verify_equations_file(path)
 
 
+def test_equations_files_of_both_formats_are_verified(tmp_path):
+    """Format 3 keeps the truth under `truth` only; format 2 had its potential at the top as well."""
+    messages = [{"expression": e} for e in EXACT_SPRING]
+    path = tmp_path / "equations.json"
+    truth = {"name": "spring", "potential": SPRING, "damping": 0.0}
+    for body in ({"format": "eqlearn.equations/3", "truth": truth},
+                 {"format": "eqlearn.equations/2", "truth": truth, "law": "spring", "potential": SPRING}):
+        path.write_text(json.dumps({**body, "dim": 2, "messages": messages}))
+        assert verify_equations_file(path).passed, body["format"]
+    path.write_text(json.dumps({"format": "eqlearn.equations/3", "truth": None, "dim": 2, "messages": messages}))
+    with pytest.raises(UserInputError, match="no truth to verify against"):
+        verify_equations_file(path)
+
+
 LENNARD_JONES = "4*0.996*((0.34/r)**12 - (0.34/r)**6)"  # argon, kJ/mol and nm: constants no simple number matches
 
 
