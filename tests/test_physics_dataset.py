@@ -75,7 +75,7 @@ def test_cli_writes_a_data_set_and_a_plot(tmp_path, capsys):
 
 @pytest.mark.parametrize("flags, message", [
     (["--law", "gravity"], "unknown law"),
-    (["--potential", "r + y"], "unknown symbols y"),
+    (["--potential", "r + y"], "the name 'y' is unknown"),
     (["--potential", "(r - 1"], "does not parse"),
     (["--law", "spring", "--n", "1"], "at least 2 particles"),
     (["--law", "spring", "--dim", "1"], "2-D and 3-D"),

@@ -9,15 +9,16 @@ def describe_discovery(discovery) -> str:
     source = f"data {eq['data']}" if eq["data"] else "simulated data"
     recipes = list(dict.fromkeys(c.get("recipe") for c in eq.get("restarts") or [] if c.get("recipe")))
     recipe = eq["recipe"] + (f" (chosen from {', '.join(recipes)})" if len(recipes) > 1 else "")
-    names = [m["name"] for m in eq["messages"]]
-    width = max(map(len, names), default=0)
+    place = {name: k for k, name in enumerate(eq["found"]["law"])}  # axes in order where the messages are forces
+    messages = sorted(eq["messages"], key=lambda m: place.get(m["name"], len(place)))
+    width = max((len(m["name"]) for m in messages), default=0)
     lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {recipe}", *_derivative_lines(eq), "",
              *_found_lines(eq["found"], eq["softening"] or 0, width), "",
-             "read from the edge model (the top messages by std):"]
-    lines += [f"  {m['name']:{width}s} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for m in eq["messages"]]
-    if any("refitted" in m for m in eq["messages"]):
+             "read from the edge model (the top messages, with their std):"]
+    lines += [f"  {m['name']:{width}s} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for m in messages]
+    if any("refitted" in m for m in messages):
         lines += ["", "refitted (the read-out's terms, least squares; the shortest as good as the best on held-out data):"]
-        lines += [f"  {m['name']:{width}s} = {m['refitted']}   (held-out R2 {m['refit_r2']:.6f})" for m in eq["messages"]]
+        lines += [f"  {m['name']:{width}s} = {m['refitted']}   (held-out R2 {m['refit_r2']:.6f})" for m in messages]
     lines += ["", "canonical form (rows mixed and scaled so each row's largest term has coefficient 1; "
                   "not the law's scale or sign):"] + [f"  {c}" for c in eq["canonical"]]
     lines += ["", *_truth_free_lines(eq["truth_free"]), *_restart_lines(eq.get("restarts")), "",
