@@ -178,33 +178,81 @@ def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
     degree 1, 2, ... in turn (a low-degree numerator such as u + v is lost among the terms of
     a larger library). Per numerator degree, the m whose fits have the lowest pole-free
     residual |y D - N|^2 / |(y - mean y) D|^2 on the training rows are refitted by
-    `refit_ratio` (which prunes N and D on held-out rows)."""
+    `refit_ratio` (which prunes N and D on held-out rows). The numerator columns are the same
+    for every m, so their Gram matrix is formed once per degree and each m adds one row
+    (`forward_regression_gram`)."""
     x, y = _forward_rows(train)
     signed = one_sign_columns(x)
     numerators = Library(x, symbols, largest_degree(signed, 1, MAX_RATIO_NUMERATORS))
     denominators = Library(x, symbols, largest_degree(signed, 1, MAX_DENOMINATORS))
     top_columns, bottom_columns = numerators.monomial_columns(x), denominators.monomial_columns(x)
     centred = y - y.mean()
+    steps = min(RATIO_FORWARD_TERMS, max(1, len(y) - 1))
     fits = []
     for degree in range(1, int(numerators.degrees.max()) + 1):
         kept = np.flatnonzero(numerators.degrees <= degree)
+        top = _unit_columns(top_columns[:, kept])
+        gram_top, top_target = top.T @ top, top.T @ y
         ranked = []
         for j in range(1, len(denominators.monomials)):  # monomial 0 is D's constant
             with np.errstate(all="ignore"):
-                columns = np.column_stack([-y * bottom_columns[:, j], top_columns[:, kept]])
-            chosen = forward_regression(columns, y, RATIO_FORWARD_TERMS, first=0)
+                pole = _unit_columns((-y * bottom_columns[:, j])[:, None])[:, 0]
+            if not pole.any():
+                continue
+            cross = top.T @ pole
+            gram = np.block([[np.ones((1, 1)), cross[None]], [cross[:, None], gram_top]])
+            correlations = np.concatenate([[pole @ y], top_target])
+            chosen = forward_regression_gram(gram, correlations, steps, first=0)
             if len(chosen) < 2:
                 continue
-            coefficients = np.linalg.lstsq(columns[:, chosen], y, rcond=None)[0]
-            residual = y - columns[:, chosen] @ coefficients
-            pole_free = np.sum((centred * (1 + coefficients[0] * bottom_columns[:, j])) ** 2)
-            score = float(np.sum(residual**2) / max(float(pole_free), 1e-300))
+            # least squares on the chosen unit columns, from the Gram matrix alone
+            unit_coefficients = np.linalg.lstsq(gram[np.ix_(chosen, chosen)], correlations[chosen], rcond=None)[0]
+            residual = max(float(y @ y - unit_coefficients @ correlations[chosen]), 0.0)
+            with np.errstate(all="ignore"):
+                d = unit_coefficients[0] / np.linalg.norm(y * bottom_columns[:, j])  # the -y m column's coefficient
+                pole_free = np.sum((centred * (1 + d * bottom_columns[:, j])) ** 2)
+            score = float(residual / max(float(pole_free), 1e-300))
             if math.isfinite(score):
                 ranked.append((score, j, [int(kept[i - 1]) for i in chosen[1:]]))
         for _, j, terms in sorted(ranked, key=lambda r: r[0])[:RATIO_REFITS]:
             numerator = sympy.Add(*[numerators.monomials[i] for i in terms])
             fits.append(refit_ratio((numerator, 1 + denominators.monomials[j]), symbols, train, valid))
     return fits
+
+
+def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: int,
+                            first: int | None = None) -> list[int]:
+    """`forward_regression` on unit-norm columns given only through their Gram matrix and their
+    products with the target: each step costs columns x steps, not rows x columns, so many
+    searches over one shared set of columns are cheap. A column of zero norm has a zero row."""
+    usable = np.diag(gram) > 0.5
+    remaining = np.where(usable, np.diag(gram), 0.0).astype(float)
+    correlations = correlations.astype(float).copy()
+    directions = np.zeros((len(gram), max(steps, 0)))  # column . each chosen orthonormal direction
+    chosen: list[int] = []
+    if first is not None and not usable[first]:
+        return chosen
+    for step in range(min(steps, int(usable.sum()))):
+        open_ = usable & (remaining > INDEPENDENCE)
+        open_[chosen] = False
+        if not open_.any():
+            break
+        gain = np.where(open_, correlations**2 / np.where(open_, remaining, 1.0), -np.inf)
+        best = first if first is not None and not chosen else int(np.argmax(gain))
+        norm = math.sqrt(remaining[best])
+        along = (gram[:, best] - directions[:, :step] @ directions[best, :step]) / norm
+        correlations -= along * (correlations[best] / norm)
+        remaining -= along**2
+        directions[:, step] = along
+        chosen.append(best)
+    return chosen
+
+
+def _unit_columns(columns: np.ndarray) -> np.ndarray:
+    """Columns scaled to unit norm; a column that is not finite or is zero becomes all zeros."""
+    norms = np.linalg.norm(columns, axis=0)
+    usable = np.isfinite(norms) & (norms > 0) & np.isfinite(columns).all(axis=0)
+    return np.where(usable, columns / np.where(usable, norms, 1.0), 0.0)
 
 
 def _best_aligned(library: Library, x: np.ndarray, monomials: np.ndarray, residual: np.ndarray,
