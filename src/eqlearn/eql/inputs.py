@@ -52,6 +52,22 @@ def column_names(X) -> list[str] | None:
     return list(columns)
 
 
+def resolve_feature_names(given, frame_columns: list[str] | None, n_columns: int) -> list[str]:
+    """The names of the formula's variables: `given`, else a DataFrame's columns, else x0, x1, ..."""
+    names = given if given is not None else frame_columns
+    if names is None:
+        return [f"x{i}" for i in range(n_columns)]
+    names = [str(n) for n in names]
+    if len(names) != n_columns:
+        raise UserInputError(f"{len(names)} feature names given for {n_columns} columns of X")
+    bad = [n for n in names if not n.isidentifier()]
+    if bad or len(set(names)) != len(names):
+        raise UserInputError(f"feature names must be distinct identifiers, got {names}")
+    if frame_columns is not None and given is not None and list(frame_columns) != names:
+        raise UserInputError(f"feature_names {names} do not match the DataFrame's columns {list(frame_columns)}")
+    return names
+
+
 def has_positive_column(X: np.ndarray) -> bool:
     """Some column strictly positive: physical quantities, read by `monomial` units and ratios."""
     return bool((X > 0).all(axis=0).any())

@@ -20,7 +20,7 @@ from eqlearn.eql.candidates import (
     power_law_candidates,
     read_out_candidates,
 )
-from eqlearn.eql.export import FormulaModule, numpy_function
+from eqlearn.eql.export import FormulaExports, numpy_function
 from eqlearn.eql.inputs import (
     as_matrix,
     column_names,
@@ -28,17 +28,18 @@ from eqlearn.eql.inputs import (
     exact_power,
     has_positive_column,
     power_of_ten,
+    resolve_feature_names,
     split_rows,
 )
 from eqlearn.eql.network import DEFAULT_UNITS, EQLNetwork
-from eqlearn.eql.ratio import RatioNetwork, ratio_residual
-from eqlearn.eql.restarts import extract_copy, keep_outputs, parallel_copies
+from eqlearn.eql.ratio import RatioNetwork
+from eqlearn.eql.restarts import extract_copy, keep_outputs
 from eqlearn.eql.selection import eliminate_output_terms, normalised_error
-from eqlearn.eql.sparsity import PENALTIES, attach_gates, weight_penalty
+from eqlearn.eql.side_by_side import Schedule, train_side_by_side
+from eqlearn.eql.sparsity import PENALTIES
 from eqlearn.eql.units import get_unit
 from eqlearn.errors import UserInputError
-from eqlearn.symbolic import clean_expression, to_latex
-from eqlearn.train import Phase, train
+from eqlearn.symbolic import clean_expression
 
 #: The default units when some input column is strictly positive (physical quantities): the
 #: first layer's `monomial` units read only the logarithms of those columns, so each one is a
@@ -57,7 +58,7 @@ READ_OUT_RESTARTS = {"network": 4, "ratio": 2}
 MIN_ROWS = 10
 
 
-class EQLRegressor(RegressorMixin, BaseEstimator):
+class EQLRegressor(FormulaExports, RegressorMixin, BaseEstimator):
     """Fit a formula y = f(X) with Equation Learner networks and read it back with `sympy()`.
 
     Cheap candidates come first: a power law fitted in log space, and sparse sums and ratios of
@@ -210,7 +211,7 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
             raise UserInputError(f"y{'' if y_matrix.shape[1] == 1 else f' column {constant[0]}'} is constant "
                                  f"({y_matrix[0, constant[0]]:g}): there is no formula to learn")
         validate_data(self, X, y, multi_output=True, ensure_min_samples=MIN_ROWS)  # n_features_in_, feature_names_in_
-        X, self.feature_names_ = X_matrix, self._resolve_feature_names(X_matrix, frame_columns)
+        X, self.feature_names_ = X_matrix, resolve_feature_names(self.feature_names, frame_columns, X_matrix.shape[1])
         self.n_outputs_ = y_matrix.shape[1]
         self._y_was_vector = np.asarray(y).ndim == 1
         self.x_scale_ = power_of_ten(np.abs(X).max(axis=0))
@@ -260,7 +261,10 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         targets = torch.as_tensor(y_matrix / self.y_scale_, dtype=torch.float32)
         train_set = inputs[train_rows], targets[train_rows]
         valid_set = inputs[valid_rows], targets[valid_rows]
-        parallel = self._train_parallel(*train_set)
+        schedule = Schedule(tuple(self.epochs), self.lr, self.penalty, self.regularization, self.prune_threshold,
+                            self.init_scale, self.device, self.verbose)
+        parallel, self.history_ = train_side_by_side(*train_set, self.units_, self.restarts, self.ratio_restarts_,
+                                                     schedule, self._first_layer_inputs())
         kinds = ["network"] * self.restarts + ["ratio"] * self.ratio_restarts_
         networks = [self._restart(parallel, index, kind, train_set, valid_set) for index, kind in enumerate(kinds)]
         self.restart_errors_ = errors = [normalised_error(network, *valid_set) for network in networks]
@@ -329,71 +333,14 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         scaled = X / self.x_scale_
         return np.column_stack([scaled, np.log(scaled[:, self.log_columns_])])
 
-    def _train_parallel(self, inputs: torch.Tensor, targets: torch.Tensor) -> EQLNetwork:
-        """Every restart trained side by side. With ratio restarts, each restart has a numerator
-        and a denominator head per output: plain restarts fit y with the numerator alone (their
-        denominators go unused and are pruned away), ratio restarts fit y = N / D through the
-        pole-free residual of y D - N (`eqlearn.eql.ratio`). One network for both keeps it one
-        training pass; without ratio restarts there is one head per output."""
-        plain, copies, outputs = self.restarts, self.restarts + self.ratio_restarts_, targets.shape[1]
-        heads = 2 if self.ratio_restarts_ else 1  # no ratio restarts: no denominator heads at all
-        network = parallel_copies(
-            inputs.shape[1], heads * outputs, copies, self.units_, self.depth,
-            init_scales=np.concatenate([self._init_scales(plain), self._init_scales(self.ratio_restarts_)]),
-        )
-        self._restrict_first_layer(network)
-        if self.penalty == "l0":
-            attach_gates(network)
-        device = resolve_device(self.device)  # training only: read-out and refit run on the CPU
-        network.to(device)
-        inputs, targets = inputs.to(device), targets.to(device)
-        variance = targets.var(dim=0, unbiased=False).clamp_min(1e-12)
-
-        def errors() -> torch.Tensor:
-            parts = network(inputs).unflatten(-1, (copies, heads, outputs))
-            numerator = parts[:, :, 0]
-            fits = ((numerator[:, :plain] - targets[:, None]) ** 2).mean(dim=0) / variance
-            if heads == 1:
-                return fits.flatten()
-            ratios = ratio_residual(numerator[:, plain:], parts[:, plain:, 1], targets[:, None])
-            return torch.cat([fits, ratios]).flatten()
-
-        def objective(_batch, regularization: float):
-            error = errors()
-            loss = error.sum() / outputs
-            metrics = {"nmse": float(error.detach().mean())}
-            if regularization > 0:
-                loss = loss + regularization * weight_penalty(network, self.penalty)
-            return loss, {"loss": float(loss.detach()), **metrics}
-
-        fit, sparsify, fine_tune = self.epochs
-        phases = [
-            Phase(fit, self.lr, 0.0, name="fit"),
-            Phase(sparsify, self.lr, self.regularization, name="sparsify"),
-            Phase(fine_tune, self.lr, 0.0, prune_threshold=self.prune_threshold, name="fine-tune"),
-        ]
-        # one restart blowing up must not stop the others: selection drops it (inf error)
-        try:
-            self.history_ = train(network, objective, lambda: [None], [p for p in phases if p.epochs > 0],
-                                  progress=self.verbose, divergence_factor=math.inf)
-        finally:
-            network.cpu()
-        return network
-
-    def _restrict_first_layer(self, network: EQLNetwork) -> None:
+    def _first_layer_inputs(self) -> dict[str, list[bool]] | None:
         """`monomial` units read only the log columns, every other unit only the inputs themselves."""
-        n, logs = self.n_features_in_, len(self.log_columns_)
         if not self._uses_monomials():
-            return
+            return None
+        n, logs = self.n_features_in_, len(self.log_columns_)
         raw, log = [True] * n + [False] * logs, [False] * n + [True] * logs
-        first = network.hidden[0]
-        first.restrict_inputs({unit.name: log if unit.name == "monomial" else raw
-                               for unit, _ in first.units if unit.arity > 0})
-
-    def _init_scales(self, copies: int) -> np.ndarray:
-        """One initial weight scale per restart: a pair spreads them geometrically between its ends."""
-        low, high = (self.init_scale, self.init_scale) if np.isscalar(self.init_scale) else self.init_scale
-        return np.geomspace(low, high, copies)
+        return {name: log if name == "monomial" else raw for name in self.units_[0]
+                if self.units_[0][name] > 0 and get_unit(name).arity > 0}
 
     def _read_out(self, network: EQLNetwork, symbols: list[sympy.Symbol]) -> list[sympy.Expr]:
         """The formulas in the user's units, at full precision: read out on the scaled inputs (and
@@ -413,20 +360,6 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         expressions = network.to_sympy(inputs, threshold=self.prune_threshold, digits=15)
         return [in_user_units(e, exact_power(k)) for e, k in zip(expressions, self.y_scale_)]
 
-    def _resolve_feature_names(self, X: np.ndarray, frame_columns: list[str] | None) -> list[str]:
-        names = self.feature_names if self.feature_names is not None else frame_columns
-        if names is None:
-            return [f"x{i}" for i in range(X.shape[1])]
-        names = [str(n) for n in names]
-        if len(names) != X.shape[1]:
-            raise UserInputError(f"{len(names)} feature names given for {X.shape[1]} columns of X")
-        bad = [n for n in names if not n.isidentifier()]
-        if bad or len(set(names)) != len(names):
-            raise UserInputError(f"feature names must be distinct identifiers, got {names}")
-        if frame_columns is not None and self.feature_names is not None and list(frame_columns) != names:
-            raise UserInputError(f"feature_names {names} do not match the DataFrame's columns {list(frame_columns)}")
-        return names
-
     # ------------------------------------------------------------------------------- predict
     def predict(self, X) -> np.ndarray:
         """The printed formula evaluated on `X`."""
@@ -444,33 +377,6 @@ class EQLRegressor(RegressorMixin, BaseEstimator):
         """R^2 of the predictions (averaged over outputs), with the same input checks as `fit`."""
         as_matrix(y, "y", allow_vector=True)
         return super().score(X, y, sample_weight)
-
-    # ------------------------------------------------------------------------------- exports
-    def sympy(self, index: int | None = None):
-        """The fitted formula (a list of formulas for a 2-D `y`); `index` picks row `index` of
-        `equations_` instead of the selected one."""
-        self._check_fitted()
-        formulas = self.expressions_ if index is None else self.equations_["sympy"].iloc[index]
-        formulas = formulas if isinstance(formulas, list) else [formulas]
-        return formulas[0] if self._y_was_vector else list(formulas)
-
-    def latex(self, index: int | None = None):
-        formulas = self.sympy(index)
-        return to_latex(formulas) if self._y_was_vector else [to_latex(f) for f in formulas]
-
-    def numpy(self, index: int | None = None):
-        """A callable `f(X)` evaluating the formula on a 2-D array with the training columns."""
-        formulas = self.sympy(index)
-        evaluate = numpy_function(formulas if isinstance(formulas, list) else [formulas], self._symbols())
-        return (lambda X: evaluate(X)[:, 0]) if self._y_was_vector else evaluate
-
-    def pytorch(self, index: int | None = None) -> FormulaModule:
-        """A `torch.nn.Module` computing the formula: [..., n_features] -> [..., n_outputs]."""
-        formulas = self.sympy(index)
-        return FormulaModule(formulas if isinstance(formulas, list) else [formulas], self._symbols())
-
-    def _symbols(self) -> list[sympy.Symbol]:
-        return [sympy.Symbol(name) for name in self.feature_names_]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "expressions_"):
