@@ -285,7 +285,7 @@ class EQLRegressor(FormulaExports, RegressorMixin, BaseEstimator):
 
     def _restart(self, parallel: EQLNetwork, index: int, kind: str, train_set: tuple, valid_set: tuple):
         """Restart `index` as a stand-alone model: a ratio network, or the numerator heads alone."""
-        network = extract_copy(parallel, index, self.restarts + self.ratio_restarts_, self.units_, self.depth)
+        network = extract_copy(parallel, index)
         if kind == "ratio":
             return RatioNetwork(network).eval()
         network = keep_outputs(network, self.n_outputs_).eval()
