@@ -47,6 +47,8 @@ from srbench_judge import commit, scores, unjudged  # noqa: E402
 RESULTS = Path(__file__).parent / "results"
 METHODS = {"eql": fit_eql, "operon": fit_operon, "gplearn": fit_gplearn}
 SOURCE = "deep-symbolic-optimization `benchmarks.csv`"
+#: The source every row of this process ran, read once at start (the tree may move on meanwhile).
+SOURCE_COMMIT = commit("benchmarks/sr_suites.py")
 
 
 @dataclass(frozen=True)
@@ -223,7 +225,7 @@ def run_problem(problem: Problem, seed: int, methods: list[str], rows_path: Path
             "key": key, "suite": problem.suite, "problem": problem.name, "truth": to_string(problem.truth),
             "n_train": len(y), "seed": seed, "method": method, "exact": bool(judged["solution"]), **judged,
             "size": _size(found), "seconds": round(seconds, 2), "expression": to_string(found), "error": error,
-            "commit": commit("benchmarks/sr_suites.py"), "config": json.dumps(settings, default=str),
+            "commit": SOURCE_COMMIT, "config": json.dumps(settings, default=str),
         })
         print(f"{problem.name:>13} seed {seed} {method:>7} {seconds:6.1f}s exact={rows[-1]['exact']!s:5} "
               f"r2={_fmt(judged['r2'])}  {to_string(found)[:90]}", flush=True)

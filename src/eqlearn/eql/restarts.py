@@ -32,7 +32,10 @@ class StackedEQLLayer(EQLLayer):
     def __init__(self, in_features: int, units: UnitCounts, copies: int, init_scales: torch.Tensor, shared_input: bool):
         super().__init__(in_features, units)
         rows = self.weight.shape[0]
-        weight = torch.randn(copies, rows, in_features) / math.sqrt(in_features) * init_scales[:, None, None]
+        # the initial scale of one layer reading every copy's outputs (as the defaults were tuned):
+        # 1/sqrt(inputs) for the shared first layer, 1/sqrt(copies x inputs) behind it
+        fan_in = in_features if shared_input else copies * in_features
+        weight = torch.randn(copies, rows, in_features) / math.sqrt(fan_in) * init_scales[:, None, None]
         self.weight = nn.Parameter(weight)
         self.mask = torch.ones(copies, rows, in_features)
         self.copies, self.shared_input = copies, shared_input
