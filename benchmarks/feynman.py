@@ -4,7 +4,8 @@ pyoperon and gplearn on the same data at equal wall time, judged by SRBench's ru
 Each equation is sampled uniformly in its published ranges (1,000 training points, noise-free or
 with Gaussian noise of `--noise` times the target's RMS, as SRBench does). EQLRegressor runs first
 with its defaults; pyoperon then gets `max_time` = the EQL's wall time (rounded up to a second) and
-gplearn runs generation after generation until it has used as much. Judged per method:
+gplearn runs generation after generation until it has used as much (`sr_methods.py`). Judged per
+method by `srbench_judge.py`:
 
 - symbolic solution (SRBench): numbers snapped to p/q or p/q*pi within 0.5 % and the rest rounded
   to 3 significant digits, the difference or the ratio to the truth is constant (spread <= 1e-6
@@ -28,7 +29,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -38,18 +38,22 @@ import sympy
 
 sys.path.insert(0, str(Path(__file__).parent))
 from eqlearn.engines import ENGINES, run_tasks  # noqa: E402
+from eqlearn.eql.candidates import SNAP_VARIANTS  # noqa: E402
 from eqlearn.eql.library import fit_library, fit_library_ratio  # noqa: E402
-from eqlearn.eql.regressor import SNAP_VARIANTS, EQLRegressor  # noqa: E402
+from eqlearn.eql.regressor import EQLRegressor  # noqa: E402
 from eqlearn.eql.selection import as_good_as_best, fit_power_law, refit_terms  # noqa: E402
-from eqlearn.symbolic import clean_expression, round_significant, snap_numbers, to_string  # noqa: E402
+from eqlearn.symbolic import clean_expression, to_string  # noqa: E402
+from eqlearn.vocabulary.formula import parse_formula  # noqa: E402
 from results_log import append_rows, done_keys, read_rows  # noqa: E402
+from sr_methods import fit_eql, fit_gplearn, fit_operon, fitted_settings  # noqa: E402
+from srbench_judge import commit as source_commit  # noqa: E402
+from srbench_judge import scores, unjudged  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
 ROWS = RESULTS / "feynman.jsonl"
 #: A key is an equation, noise, seed and method, done once whatever the commit (a rerun starts a new file).
 ONE_ROW_PER_KEY = ("key",)
-N_TRAIN, N_TEST = 1000, 2000
-WIDEN = 1.5
+N_TRAIN = 1000
 
 #: (name, formula, "variable low high, ...") typed in from the public AI Feynman list
 #: (FeynmanEquations.csv of https://space.mit.edu/home/tegmark/aifeynman.html).
@@ -161,7 +165,7 @@ class Equation:
         self.high = np.array([float(p[2]) for p in parts])
         self.symbols = [sympy.Symbol(f"x{i}") for i in range(len(parts))]
         original = {v: sympy.Symbol(f"x{i}") for i, v in enumerate(self.variables)}
-        self.truth = sympy.sympify(formula, locals=original)
+        self.truth = parse_formula(formula, original, what=f"Feynman formula {name}")
         self._function = sympy.lambdify(self.symbols, self.truth, "numpy")
 
     def evaluate(self, X: np.ndarray) -> np.ndarray:
@@ -182,20 +186,9 @@ class Equation:
 
 
 # --------------------------------------------------------------------------------- methods
-def fit_eql(X, y, seconds: float | None, seed: int):
-    """EQLRegressor with its defaults; the settings name the source of the chosen formula."""
-    return _fitted(EQLRegressor(random_state=seed).fit(X, y))
-
-
 def fit_eql_networks(X, y, seconds: float | None, seed: int):
     """EQLRegressor without its power-law and library candidates: what the networks alone recover."""
-    return _fitted(EQLRegressor(random_state=seed, power_law=False, library=False).fit(X, y))
-
-
-def _fitted(model: EQLRegressor):
-    settings = {k: v for k, v in model.get_params().items() if k != "feature_names"}
-    selected = model.equations_[model.equations_["selected"]].iloc[0]
-    return model.sympy(), {**settings, "selected_source": selected["source"]}
+    return fitted_settings(EQLRegressor(random_state=seed, power_law=False, library=False).fit(X, y))
 
 
 def fit_library_alone(X, y, seconds: float | None, seed: int):
@@ -230,110 +223,15 @@ def fit_power_law_alone(X, y, seconds: float | None, seed: int):
     return clean_expression(fits[best][0], digits=3, drop_below=0), {"variants": list(SNAP_VARIANTS)}
 
 
-OPERON_SYMBOLS = "add,sub,mul,div,constant,variable,sin,cos,exp,log,sqrt,square"
-
-
-def fit_operon(X, y, seconds: float, seed: int):
-    """pyoperon with its defaults, a wider set of functions, one thread and a time limit."""
-    from pyoperon.sklearn import SymbolicRegressor
-
-    settings = dict(allowed_symbols=OPERON_SYMBOLS, optimizer_iterations=10, generations=10**6,
-                    max_evaluations=10**9, max_time=max(1, math.ceil(seconds)), n_threads=1, random_state=seed)
-    model = SymbolicRegressor(**settings).fit(X, y)
-    names = [f"x{i}" for i in range(X.shape[1])]
-    text = model.get_model_string(model.model_, 6, names=names).replace("^", "**")
-    return _parse(text, X.shape[1]), settings
-
-
-GPLEARN_FUNCTIONS = ("add", "sub", "mul", "div", "sqrt", "log", "sin", "cos")
-
-
-def fit_gplearn(X, y, seconds: float, seed: int):
-    """gplearn, one generation more at a time (warm start) until it has used `seconds`. Its
-    protected division, sqrt and log are read as the plain functions."""
-    from gplearn.genetic import SymbolicRegressor
-
-    settings = dict(function_set=GPLEARN_FUNCTIONS, population_size=1000, parsimony_coefficient=0.001,
-                    random_state=seed, warm_start=True, n_jobs=1)
-    model, start, generations = SymbolicRegressor(generations=1, **settings), time.perf_counter(), 1
-    model.fit(X, y)
-    while time.perf_counter() - start < seconds:
-        generations += 1
-        model.set_params(generations=generations)
-        model.fit(X, y)
-    functions = {"add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
-                 "div": lambda a, b: a / b, "sqrt": sympy.sqrt, "log": sympy.log, "sin": sympy.sin,
-                 "cos": sympy.cos, "neg": lambda a: -a, "inv": lambda a: 1 / a}
-    names = {f"X{i}": sympy.Symbol(f"x{i}") for i in range(X.shape[1])}
-    return sympy.sympify(str(model._program), locals={**functions, **names}), {**settings, "generations": generations}
-
-
-def _parse(text: str, n_variables: int) -> sympy.Expr:
-    return sympy.sympify(text, locals={f"x{i}": sympy.Symbol(f"x{i}") for i in range(n_variables)})
-
-
 METHODS = {"eql": fit_eql, "operon": fit_operon, "gplearn": fit_gplearn,
            "eql_networks": fit_eql_networks, "power_law": fit_power_law_alone, "library": fit_library_alone}
 #: The side-by-side comparison; the other three take EQLRegressor apart.
 MAIN_METHODS = ["eql", "operon", "gplearn"]
 
 
-# ---------------------------------------------------------------------------------- judging
-def rounded(expr: sympy.Expr) -> sympy.Expr:
-    """Numbers snapped to simple values (p/q, p/q*pi), the others rounded to 3 significant digits."""
-    snapped = snap_numbers(sympy.sympify(expr))
-    return snapped.xreplace({f: sympy.Float(round_significant(float(f), 3)) for f in snapped.atoms(sympy.Float)})
-
-
-def symbolic_solution(found: sympy.Expr, equation: Equation, X: np.ndarray) -> str:
-    """'difference' or 'ratio' when found - truth or found / truth is constant on X, else ''."""
-    candidate = rounded(found)
-    truth = equation.evaluate(X)
-    with np.errstate(all="ignore"):
-        values = np.broadcast_to(np.asarray(
-            sympy.lambdify(equation.symbols, candidate, "numpy")(*X.T), dtype=complex), truth.shape)
-    if not np.isfinite(values).all() or np.abs(values.imag).max() > 0:
-        return ""
-    values = values.real
-    for kind, combination in (("difference", values - truth), ("ratio", values / truth)):
-        if kind == "ratio" and np.abs(values).min() == 0:
-            continue
-        spread = np.ptp(combination) / max(1e-12, np.abs(combination).max())
-        if np.isfinite(spread) and spread <= 1e-6:
-            return kind
-    return ""
-
-
-def scores(found: sympy.Expr, equation: Equation, rng: np.random.Generator) -> dict:
-    function = sympy.lambdify(equation.symbols, found, "numpy")
-
-    def predict(X):
-        with np.errstate(all="ignore"):
-            values = np.asarray(function(*X.T), dtype=complex)
-        values = np.broadcast_to(values, X.shape[:1])
-        return np.where(np.abs(values.imag) > 0, np.nan, values.real)
-
-    X_test, y_test = equation.sample(N_TEST, rng)
-    X_wide, y_wide = equation.sample(N_TEST, rng, widen=WIDEN)
-    with np.errstate(all="ignore"):
-        r2 = 1 - np.mean((predict(X_test) - y_test) ** 2) / y_test.var()
-        extrapolation = np.sqrt(np.mean((predict(X_wide) - y_wide) ** 2)) / y_wide.std()
-    return {"solution": symbolic_solution(found, equation, X_test), "r2": _finite(r2),
-            "extrapolation_nrmse": _finite(extrapolation)}
-
-
-def _finite(value) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 # ------------------------------------------------------------------------------------- runs
 def commit() -> str:
-    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          cwd=Path(__file__).parent).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain", "--", "src", "benchmarks/feynman.py"],
-                           capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
-    return head + ("+dirty" if dirty else "")
+    return source_commit("benchmarks/feynman.py")
 
 
 def training_data(equation: Equation, seed: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray]:
@@ -363,8 +261,7 @@ def run_equation(equation: Equation, noise: float, seed: int, methods: list[str]
         seconds = time.perf_counter() - start
         if method == "eql":
             budget = seconds
-        judged = scores(found, equation, np.random.default_rng([seed, 1])) if not error else \
-            {"solution": "", "r2": None, "extrapolation_nrmse": None}
+        judged = scores(found, equation, np.random.default_rng([seed, 1])) if not error else unjudged()
         rows.append({
             "key": key, "equation": equation.name, "formula": equation.formula, "n_variables": len(equation.variables),
             "noise": noise, "seed": seed, "method": method, "seconds": round(seconds, 1),

@@ -102,6 +102,33 @@ def test_physical_ranges_give_the_exact_power_law_in_the_original_units():
     assert model.score(X, target) > 0.9999
 
 
+@pytest.mark.parametrize("depth", [1, 3])
+def test_depth_is_honoured_with_the_positive_input_units(depth):
+    """A strictly positive column picks the monomial units; `depth` still sets the hidden layers."""
+    X = np.random.default_rng(6).uniform(1, 5, size=(60, 2))
+    target = np.sin(X[:, 0]) + X[:, 1]  # no power law or library formula is exact: networks train
+    model = EQLRegressor(depth=depth, random_state=0, power_law=False, library=False,
+                         epochs=(10, 10, 10), restarts=2, ratio_restarts=0).fit(X, target)
+    assert len(model.units_) == depth and "monomial" in model.units_[0]
+    assert len(model.network_.hidden) == depth
+
+
+def test_an_exact_cheap_candidate_ends_the_fit_before_any_network_trains():
+    X = np.random.default_rng(7).uniform(1, 5, size=(100, 3))
+    model = EQLRegressor(random_state=0).fit(X, 2 * X[:, 0] * X[:, 1] ** 2 / X[:, 2])
+    assert model.restart_errors_ == [] and model.network_ is None
+    assert str(model.sympy()) == "2*x0*x1**2/x2"
+
+
+def test_small_samples_are_scored_by_cross_validation():
+    """20 points: five folds score every candidate, and the exact polynomial wins."""
+    X = np.random.default_rng(8).uniform(-1, 1, size=(20, 1))
+    target = X[:, 0] ** 3 + X[:, 0] ** 2 + X[:, 0]
+    model = EQLRegressor(random_state=0, **FAST).fit(X, target)
+    x0 = sympy.Symbol("x0")
+    assert sympy.expand(model.sympy() - (x0**3 + x0**2 + x0)) == 0, model.sympy()
+
+
 def test_inputs_of_both_signs_and_a_wide_range():
     X = np.random.default_rng(4).uniform(-10, 10, size=(300, 2))
     target = 3 * X[:, 0] - X[:, 1] ** 2

@@ -9,6 +9,7 @@ import sympy
 import torch
 from torch import nn
 
+from eqlearn.symbolic import to_latex
 from eqlearn.vocabulary.formula import parse_formula
 
 
@@ -62,3 +63,35 @@ class FormulaModule(nn.Module):
 
     def extra_repr(self) -> str:
         return "; ".join(self.expressions)
+
+
+class FormulaExports:
+    """`sympy()`, `latex()`, `numpy()` and `pytorch()` of a fitted estimator that holds
+    `expressions_` (one formula per output), `equations_` (candidates, with a `sympy` column) and
+    `feature_names_`; a 1-D target gives one formula instead of a list."""
+
+    def sympy(self, index: int | None = None):
+        """The fitted formula (a list of formulas for a 2-D `y`); `index` picks row `index` of
+        `equations_` instead of the selected one."""
+        self._check_fitted()
+        formulas = self.expressions_ if index is None else self.equations_["sympy"].iloc[index]
+        formulas = formulas if isinstance(formulas, list) else [formulas]
+        return formulas[0] if self._y_was_vector else list(formulas)
+
+    def latex(self, index: int | None = None):
+        formulas = self.sympy(index)
+        return to_latex(formulas) if self._y_was_vector else [to_latex(f) for f in formulas]
+
+    def numpy(self, index: int | None = None):
+        """A callable `f(X)` evaluating the formula on a 2-D array with the training columns."""
+        formulas = self.sympy(index)
+        evaluate = numpy_function(formulas if isinstance(formulas, list) else [formulas], self._symbols())
+        return (lambda X: evaluate(X)[:, 0]) if self._y_was_vector else evaluate
+
+    def pytorch(self, index: int | None = None) -> FormulaModule:
+        """A `torch.nn.Module` computing the formula: [..., n_features] -> [..., n_outputs]."""
+        formulas = self.sympy(index)
+        return FormulaModule(formulas if isinstance(formulas, list) else [formulas], self._symbols())
+
+    def _symbols(self) -> list[sympy.Symbol]:
+        return [sympy.Symbol(name) for name in self.feature_names_]

@@ -10,6 +10,7 @@ rows, like the networks' read-outs, and the results compete with them on held-ou
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -22,6 +23,25 @@ from eqlearn.eql.selection import refit_terms
 #: many inputs until there are at most `MAX_MONOMIALS` (681 for five inputs of one sign).
 MAX_DEGREE = 4
 MAX_MONOMIALS = 1_000
+#: Up to this degree while the library keeps at most `SMALL_LIBRARY` monomials: x^6 + x^5 + ...
+#: in one variable (10 monomials at degree 9), degree 6 for two variables of one sign.
+HIGH_DEGREE = 9
+SMALL_LIBRARY = 100
+#: With at most `COMPOSITION_INPUTS` inputs the factors also hold functions of a square or a
+#: product (sin(x^2), exp(-x y), log(1 + x^2)) and exponentials of the inputs; with at most
+#: `POWER_INPUTS`, the powers x_i^x_j of a positive base. More inputs would multiply the runs.
+COMPOSITION_INPUTS = 2
+POWER_INPUTS = 3
+#: The factors whose runs fit the held-out rows best are tried again in pairs (with their
+#: product) and in threes, for terms with different factors: sin(x) + sin(y^2), sin(x) cos(y),
+#: log(x) + log(x + 1) + log(x^2 + 1). At least the best `COMBINED_FACTORS`; more while the runs
+#: stay within `COMBINATION_BUDGET` (rows x columns per run, summed), so small data sets, whose
+#: few held-out rows rank single factors only roughly, try most combinations. The
+#: `FACTOR_REFITS` combinations that fit the held-out rows best are refitted.
+COMBINED_FACTORS = 3
+COMBINATION_BUDGET = 3e6
+#: In those combinations a factor multiplies monomials of at most this degree (1, x, 1/x, y).
+COMBINED_DEGREE = 1
 #: Factors (sin x2, log x0, ...) given a full forward run each; with more (six or more inputs),
 #: the ones whose products explain most of what the monomials alone leave, in short runs.
 MAX_FACTOR_RUNS = 16
@@ -42,6 +62,10 @@ RATIO_REFITS = 2
 #: A column that forward regression would add must keep this share of its norm once the chosen
 #: columns are projected out; below it, it is a numerical copy of them.
 INDEPENDENCE = 1e-6
+#: Forward regression stops once the residual's squared norm is below this share of the
+#: target's: the chosen terms reproduce it to rounding error, and further terms would only fit
+#: that rounding (with huge coefficients on columns such as x^-6 near 0).
+RESOLVED = 1e-24
 
 
 def monomial_exponents(signed: np.ndarray, degree: int) -> np.ndarray:
@@ -95,8 +119,10 @@ class Library:
         self.factors = [sympy.Integer(1)]
         for i, s in enumerate(self.symbols):
             self.factors += [sympy.sin(s), sympy.cos(s)] + ([sympy.log(s)] if (x[:, i] > 0).all() else [])
+        self.factors += [f for f in composed_factors(self.symbols, x) if _usable_factor(self.symbols, f, x)]
         if degree is None:
-            degree = largest_degree(self.signed, 1, MAX_MONOMIALS)
+            degree = max(largest_degree(self.signed, 1, MAX_MONOMIALS),
+                         largest_degree(self.signed, 1, SMALL_LIBRARY, top=HIGH_DEGREE))
         self.exponents = monomial_exponents(self.signed, degree)
         self.degrees = np.abs(self.exponents).sum(axis=1)
         self.monomials = [sympy.Mul(*[s ** int(e) for s, e in zip(self.symbols, v)]) for v in self.exponents]
@@ -113,6 +139,29 @@ class Library:
         return np.broadcast_to(np.asarray(values, dtype=float), x.shape[:1])
 
 
+def composed_factors(symbols, x: np.ndarray) -> list[sympy.Expr]:
+    """Factors beyond sin, cos and log of one input, for few inputs: sin and cos of squares,
+    products and sums or differences of two of those or the inputs (sin(x + x^2)); exp(a),
+    exp(-a) and log(1 + a) of the inputs, squares and products; x_i^x_j for a positive x_i."""
+    found: list[sympy.Expr] = []
+    if len(symbols) <= COMPOSITION_INPUTS:
+        quadratic = [a * b for i, a in enumerate(symbols) for b in symbols[i:]]
+        arguments = [*symbols, *quadratic]
+        sums = [a + sign * b for i, a in enumerate(arguments) for b in arguments[i + 1:] for sign in (1, -1)]
+        found += [f(q) for q in [*quadratic, *sums] for f in (sympy.sin, sympy.cos)]
+        found += [f for a in arguments for f in (sympy.exp(a), sympy.exp(-a), sympy.log(1 + a))]
+    if len(symbols) <= POWER_INPUTS:
+        found += [a**b for i, a in enumerate(symbols) for b in symbols if b != a and (x[:, i] > 0).all()]
+    return found
+
+
+def _usable_factor(symbols, factor: sympy.Expr, x: np.ndarray) -> bool:
+    """Finite on every row and not constant there."""
+    with np.errstate(all="ignore"):
+        values = np.asarray(sympy.lambdify(symbols, factor, "numpy")(*x.T), dtype=float)
+    return bool(np.isfinite(values).all() and np.ptp(values) > 0)
+
+
 def forward_regression(columns: np.ndarray, target: np.ndarray, steps: int = FORWARD_TERMS,
                        first: int | None = None) -> list[int]:
     """Greedy orthogonal forward regression: each step adds the column that lowers the
@@ -122,10 +171,13 @@ def forward_regression(columns: np.ndarray, target: np.ndarray, steps: int = FOR
     usable = np.isfinite(norms) & (norms > 0) & np.isfinite(columns).all(axis=0)
     basis = np.where(usable, columns / np.where(usable, norms, 1.0), 0.0)
     residual = target.astype(float).copy()
+    resolved = RESOLVED * float(residual @ residual)
     chosen: list[int] = []
     if first is not None and not usable[first]:
         return chosen
     for _ in range(min(steps, int(usable.sum()))):
+        if chosen and residual @ residual <= resolved:
+            break
         remaining = np.einsum("ij,ij->j", basis, basis)
         open_ = usable & (remaining > INDEPENDENCE)
         open_[chosen] = False
@@ -143,32 +195,89 @@ def forward_regression(columns: np.ndarray, target: np.ndarray, steps: int = FOR
 def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
                 valid: tuple[np.ndarray, np.ndarray]) -> list[tuple[sympy.Expr, float]]:
     """Sparse sums of monomials and of monomials times one factor f (sin x2, log x0, ...): per
-    f, forward regression over the monomials and the monomials times f; the monomials alone and
-    the `FACTOR_REFITS` factors whose sums fit the training rows best are refitted by
-    `refit_terms` (least squares, backward elimination on the held-out rows). Each fit is
-    (formula, held-out error). One factor at a time: in one library of every product, forward
-    regression drifts among hundreds of near-copies and misses m v^2 + q sin(theta)."""
+    f, forward regression over the monomials and the monomials times f, then over the
+    monomials times every pair and the triple of the `COMBINED_FACTORS` best factors. The
+    monomials alone, the `FACTOR_REFITS` best single factors and every combination are refitted
+    by `refit_terms` (least squares, backward elimination on the held-out rows); "best" is the
+    held-out error of the forward run's least-squares fit (the training residual says nothing
+    when there are barely more rows than terms). Each fit is (formula, held-out error). One
+    factor at a time: in one library of every product, forward regression drifts among hundreds
+    of near-copies and misses m v^2 + q sin(theta)."""
     x, y = _forward_rows(train)
     library = Library(x, symbols)
-    monomials = library.monomial_columns(x)
+    run = _ForwardRuns(library, x, y, valid)
+    steps = min(FORWARD_TERMS, max(1, len(y) - 1))  # more terms than rows fit anything
     sums, runs = [], [0, *range(1, len(library.factors))]
     while runs:
         k = runs.pop(0)
-        with np.errstate(all="ignore"):
-            columns = monomials if k == 0 else np.concatenate(
-                [monomials, monomials * library.factor_values(x, k)[:, None]], axis=1)
-        chosen = forward_regression(columns, y)
-        if not chosen:
+        residual, held_out, shape = run([()] if k == 0 else [(), (k,)], steps)
+        if shape is None:
             continue
-        residual = y - columns[:, chosen] @ np.linalg.lstsq(columns[:, chosen], y, rcond=None)[0]
-        if k == 0 and len(runs) > MAX_FACTOR_RUNS:
-            runs = _best_aligned(library, x, monomials, residual, runs)
-        factor = library.factors[k]
-        shapes = [library.monomials[i % len(library.monomials)] * (factor if i >= len(library.monomials) else 1)
-                  for i in chosen]
-        sums.append((float(np.sum(residual**2)) if k else -math.inf, sympy.Add(*shapes)))
+        if k == 0 and len(runs) > MAX_FACTOR_RUNS and len(library.monomials) > SMALL_LIBRARY:
+            runs = _best_aligned(library, x, run.monomials, residual, runs)
+        sums.append((held_out if k else -math.inf, k, shape))
     sums.sort(key=lambda s: s[0])
-    return [refit_terms(expression, symbols, train, valid) for _, expression in sums[:1 + FACTOR_REFITS]]
+    singles = [k for _, k, _ in sums if k]
+    together = sorted(((held_out, shape) for group in _combinations(singles, len(y) * len(library.monomials))
+                       for low in (True, "all") for _, held_out, shape in [run(group, steps, low)] if shape is not None),
+                      key=lambda t: t[0])
+    shapes = [shape for _, _, shape in sums[:1 + FACTOR_REFITS]] + [shape for _, shape in together[:FACTOR_REFITS]]
+    return [refit_terms(expression, symbols, train, valid) for expression in shapes]
+
+
+def _combinations(ranked: list[int], cells: int) -> list[list[tuple[int, ...]]]:
+    """Pairs of the best factors with their product ([1, a, b, a b]) and threes ([1, a, b, c]),
+    as many as `COMBINATION_BUDGET` allows for two runs (`_ForwardRuns` with low degrees in the
+    factor blocks, and in every block) of `cells` (rows x monomials) per block."""
+    groups = []
+    for size in (2, 3):
+        top = min(COMBINED_FACTORS, len(ranked))
+        while top < len(ranked) and math.comb(top + 1, size) * 8 * cells <= COMBINATION_BUDGET:
+            top += 1
+        for combination in itertools.combinations(ranked[:top], size):
+            products = [combination] if size == 2 else []
+            groups.append([(), *[(k,) for k in combination], *products])
+    return groups
+
+
+class _ForwardRuns:
+    """Forward regression over blocks of columns, each a product of factors (a tuple of factor
+    indices; () is the factor 1) times monomials (all, or those of degree <= 1), scored on
+    held-out rows."""
+
+    def __init__(self, library: Library, x: np.ndarray, y: np.ndarray, valid: tuple[np.ndarray, np.ndarray]):
+        self.library, self.x, self.y, (self.x_valid, self.y_valid) = library, x, y, valid
+        self.monomials, self.valid_monomials = library.monomial_columns(x), library.monomial_columns(self.x_valid)
+        self.low = np.flatnonzero(library.degrees <= COMBINED_DEGREE)
+
+    def __call__(self, factors: list[tuple[int, ...]], steps: int,
+                 low_degree: bool | str = False) -> tuple[np.ndarray | None, float, sympy.Expr | None]:
+        """The training residual, the held-out mean squared error and the sum of the chosen
+        terms (None, inf, None when nothing was chosen). With `low_degree`, the blocks other
+        than the monomials themselves hold only monomials of degree <= `COMBINED_DEGREE` (with
+        `"all"`, every block): with several factors, the full set gives greedy selection too many
+        near-copies to choose from."""
+        every = np.arange(len(self.library.monomials))
+        blocks = [(product, self.low if low_degree and (product or low_degree == "all") else every)
+                  for product in factors]
+        columns = self._columns(self.x, self.monomials, blocks)
+        chosen = forward_regression(columns, self.y, steps)
+        if not chosen:
+            return None, math.inf, None
+        coefficients = np.linalg.lstsq(columns[:, chosen], self.y, rcond=None)[0]
+        residual = self.y - columns[:, chosen] @ coefficients
+        with np.errstate(all="ignore"):
+            valid_columns = self._columns(self.x_valid, self.valid_monomials, blocks)[:, chosen]
+            held_out = float(np.mean((valid_columns @ coefficients - self.y_valid) ** 2))
+        terms = [self.library.monomials[m] * sympy.Mul(*[self.library.factors[k] for k in product])
+                 for product, monomials in blocks for m in monomials]
+        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*[terms[i] for i in chosen])
+
+    def _columns(self, x: np.ndarray, monomials: np.ndarray, blocks: list) -> np.ndarray:
+        with np.errstate(all="ignore"):
+            return np.concatenate([monomials[:, kept] * np.prod([self.library.factor_values(x, k) for k in product],
+                                                                 axis=0)[:, None] if product else monomials[:, kept]
+                                   for product, kept in blocks], axis=1)
 
 
 def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
@@ -178,33 +287,86 @@ def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
     degree 1, 2, ... in turn (a low-degree numerator such as u + v is lost among the terms of
     a larger library). Per numerator degree, the m whose fits have the lowest pole-free
     residual |y D - N|^2 / |(y - mean y) D|^2 on the training rows are refitted by
-    `refit_ratio` (which prunes N and D on held-out rows)."""
+    `refit_ratio` (which prunes N and D on held-out rows). The numerator columns are the same
+    for every m, so their Gram matrix is formed once per degree and each m adds one row
+    (`forward_regression_gram`)."""
     x, y = _forward_rows(train)
     signed = one_sign_columns(x)
     numerators = Library(x, symbols, largest_degree(signed, 1, MAX_RATIO_NUMERATORS))
     denominators = Library(x, symbols, largest_degree(signed, 1, MAX_DENOMINATORS))
     top_columns, bottom_columns = numerators.monomial_columns(x), denominators.monomial_columns(x)
     centred = y - y.mean()
+    steps = min(RATIO_FORWARD_TERMS, max(1, len(y) - 1))
     fits = []
     for degree in range(1, int(numerators.degrees.max()) + 1):
         kept = np.flatnonzero(numerators.degrees <= degree)
+        top = _unit_columns(top_columns[:, kept])
+        gram_top, top_target = top.T @ top, top.T @ y
         ranked = []
         for j in range(1, len(denominators.monomials)):  # monomial 0 is D's constant
             with np.errstate(all="ignore"):
-                columns = np.column_stack([-y * bottom_columns[:, j], top_columns[:, kept]])
-            chosen = forward_regression(columns, y, RATIO_FORWARD_TERMS, first=0)
+                pole = _unit_columns((-y * bottom_columns[:, j])[:, None])[:, 0]
+            if not pole.any():
+                continue
+            cross = top.T @ pole
+            gram = np.block([[np.ones((1, 1)), cross[None]], [cross[:, None], gram_top]])
+            correlations = np.concatenate([[pole @ y], top_target])
+            chosen = forward_regression_gram(gram, correlations, steps, first=0, target_norm2=float(y @ y))
             if len(chosen) < 2:
                 continue
-            coefficients = np.linalg.lstsq(columns[:, chosen], y, rcond=None)[0]
-            residual = y - columns[:, chosen] @ coefficients
-            pole_free = np.sum((centred * (1 + coefficients[0] * bottom_columns[:, j])) ** 2)
-            score = float(np.sum(residual**2) / max(float(pole_free), 1e-300))
+            # least squares on the chosen unit columns, from the Gram matrix alone
+            unit_coefficients = np.linalg.lstsq(gram[np.ix_(chosen, chosen)], correlations[chosen], rcond=None)[0]
+            residual = max(float(y @ y - unit_coefficients @ correlations[chosen]), 0.0)
+            with np.errstate(all="ignore"):
+                d = unit_coefficients[0] / np.linalg.norm(y * bottom_columns[:, j])  # the -y m column's coefficient
+                pole_free = np.sum((centred * (1 + d * bottom_columns[:, j])) ** 2)
+            score = float(residual / max(float(pole_free), 1e-300))
             if math.isfinite(score):
                 ranked.append((score, j, [int(kept[i - 1]) for i in chosen[1:]]))
         for _, j, terms in sorted(ranked, key=lambda r: r[0])[:RATIO_REFITS]:
             numerator = sympy.Add(*[numerators.monomials[i] for i in terms])
             fits.append(refit_ratio((numerator, 1 + denominators.monomials[j]), symbols, train, valid))
     return fits
+
+
+def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: int, first: int | None = None,
+                            target_norm2: float = math.inf) -> list[int]:
+    """`forward_regression` on unit-norm columns given only through their Gram matrix, their
+    products with the target and the target's squared norm: each step costs columns x steps,
+    not rows x columns, so many searches over one shared set of columns are cheap. A column of
+    zero norm has a zero row."""
+    usable = np.diag(gram) > 0.5
+    remaining = np.where(usable, np.diag(gram), 0.0).astype(float)
+    correlations = correlations.astype(float).copy()
+    directions = np.zeros((len(gram), max(steps, 0)))  # column . each chosen orthonormal direction
+    chosen: list[int] = []
+    if first is not None and not usable[first]:
+        return chosen
+    left, resolved = target_norm2, RESOLVED * target_norm2
+    for step in range(min(steps, int(usable.sum()))):
+        if chosen and left <= resolved:
+            break
+        open_ = usable & (remaining > INDEPENDENCE)
+        open_[chosen] = False
+        if not open_.any():
+            break
+        gain = np.where(open_, correlations**2 / np.where(open_, remaining, 1.0), -np.inf)
+        best = first if first is not None and not chosen else int(np.argmax(gain))
+        norm = math.sqrt(remaining[best])
+        along = (gram[:, best] - directions[:, :step] @ directions[best, :step]) / norm
+        left -= (correlations[best] / norm) ** 2
+        correlations -= along * (correlations[best] / norm)
+        remaining -= along**2
+        directions[:, step] = along
+        chosen.append(best)
+    return chosen
+
+
+def _unit_columns(columns: np.ndarray) -> np.ndarray:
+    """Columns scaled to unit norm; a column that is not finite or is zero becomes all zeros."""
+    norms = np.linalg.norm(columns, axis=0)
+    usable = np.isfinite(norms) & (norms > 0) & np.isfinite(columns).all(axis=0)
+    return np.where(usable, columns / np.where(usable, norms, 1.0), 0.0)
 
 
 def _best_aligned(library: Library, x: np.ndarray, monomials: np.ndarray, residual: np.ndarray,
