@@ -25,6 +25,8 @@ def add_simulate(commands) -> None:
                               "at the density of n = 4)")
     command.add_argument("--cutoff", type=float, help="pairs farther apart than this do not interact (a truncated, "
                                                       "short-range potential; default: none)")
+    command.add_argument("--box", type=float, metavar="L", help="a periodic box of edge L: particles start inside it, "
+                                                                 "pairs use minimum images, positions are wrapped (default: none)")
     command.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     command.add_argument("--out", required=True, help=".npz file to write")
     command.add_argument("--plot", metavar="PNG", help="also draw a few systems to this PNG")
@@ -54,10 +56,10 @@ def run_simulate(args) -> int:
     if args.positions_only:
         trajectories = simulate_positions(potential, args.n, args.dim, args.sims, args.steps, args.dt, args.seed,
                                           args.noise, args.masses, progress=True, spread=args.spread,
-                                          cutoff=args.cutoff)
+                                          cutoff=args.cutoff, box=args.box)
     else:
         trajectories = simulate(potential, args.n, args.dim, args.sims, args.steps, args.dt,
-                                args.seed, progress=True, spread=args.spread, cutoff=args.cutoff)
+                                args.seed, progress=True, spread=args.spread, cutoff=args.cutoff, box=args.box)
     save_dataset(args.out, trajectories)
     print(f"{args.sims} systems x {args.steps} states ({potential.name}: {potential.expression},"
           f" n={args.n}, d={args.dim}) in {time.perf_counter() - start:.1f} s; written to {args.out}")
@@ -76,7 +78,7 @@ def describe_derivatives(estimate: dict) -> str:
 
 
 def add_data(commands) -> None:
-    command = commands.add_parser("data", help="write a built-in data set of real observations")
+    command = commands.add_parser("data", help="write a built-in data set of real observations, or convert a file")
     sources = command.add_subparsers(dest="source", required=True)
     solar = sources.add_parser("solar-system", help="Sun, planets and Moon from JPL's DE421 ephemeris (needs eqlearn[astro])")
     solar.add_argument("--start", default="1980-01-01", help="first day, YYYY-MM-DD (default: 1980-01-01)")
@@ -85,7 +87,14 @@ def add_data(commands) -> None:
     solar.add_argument("--bodies", help="comma-separated subset of Sun,Mercury,Venus,Earth,Moon,Mars,Jupiter,"
                                         "Saturn,Uranus,Neptune (default: all)")
     solar.add_argument("--out", required=True, help=".npz file to write")
-    command.set_defaults(run=run_data)
+    solar.set_defaults(run=run_data)
+    convert = sources.add_parser("convert", help="a molecular dynamics file (extended XYZ, TRR, H5MD, ... through ASE or "
+                                                 "MDAnalysis; needs eqlearn[md]) as an .npz data file in nm, ps, amu, kJ/mol")
+    convert.add_argument("file", help="the trajectory: positions with forces (or times), as ASE or MDAnalysis read it")
+    convert.add_argument("--topology", help="a topology for a trajectory that names no particles (e.g. a .gro, .pdb or "
+                                            ".tpr next to a .trr): read with MDAnalysis")
+    convert.add_argument("--out", required=True, help=".npz file to write")
+    convert.set_defaults(run=run_convert)
 
 
 def run_data(args) -> int:
@@ -101,4 +110,21 @@ def run_data(args) -> int:
     print(f"{', '.join(trajectories.names)}: {steps} positions every {args.step_days:g} days from {args.start}"
           f" (au, barycentric; no masses); written to {args.out}")
     print(describe_derivatives(complete_derivatives(trajectories).meta["derivatives"]))
+    return 0
+
+
+def run_convert(args) -> int:
+    from eqlearn.physics import complete_derivatives, save_dataset
+    from eqlearn.physics.dataset import read_dataset
+    from eqlearn.physics.md_files import describe_source
+    from eqlearn.vocabulary.files import check_output_path
+
+    check_output_path(args.out)
+    trajectories = read_dataset(args.file, args.topology)
+    save_dataset(args.out, trajectories)
+    print(describe_source(trajectories.meta) or f"{args.file}: read as an eqlearn data file")
+    _, steps, n, dim = trajectories.positions.shape
+    print(f"{len(trajectories)} system(s) x {steps} states, n={n}, dim={dim}; written to {args.out}")
+    if trajectories.accelerations is None:
+        print(describe_derivatives(complete_derivatives(trajectories).meta["derivatives"]))
     return 0

@@ -50,10 +50,7 @@ def place_switches(model: ParticleGNN, graphs: GraphSet, softening: float, sampl
     if getattr(model.edge_model, "switch_index", None) is None:
         return
     graphs = graphs.spread(sample)
-    edges = model.edges.for_positions(graphs.positions)
-    velocities = None if graphs.velocities is None else graphs.velocities.double()
-    context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double(),
-                                 velocities, softening)
+    edges, context = graphs.float64_pairs(model.edges, softening)
     distances = context.message_variables()["r"]
     if edges.mask is not None:
         distances = distances[edges.mask]

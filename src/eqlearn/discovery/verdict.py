@@ -12,6 +12,7 @@ from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet, predict
 from eqlearn.readout.law import PairLaw, formula_size, root_mean, squared_relative_errors
 from eqlearn.readout.refit import RefittedMessage
+from eqlearn.vocabulary.periodic import minimum_image
 
 #: A network whose relative net-force error is above this has not fitted the data: no law read
 #: from it can be trusted, whatever the law's own error.
@@ -81,9 +82,13 @@ def error_ratio(law_errors: np.ndarray, network_errors: np.ndarray, seed: int = 
 def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = None,
                    charges: np.ndarray | None = None) -> dict | None:
     """The law integrated from the first stored state of held-out systems over their stored times:
-    position error relative to each system's spread, at the last stored time."""
+    position error relative to each system's spread, at the last stored time (to the nearest image
+    in a periodic box; none where the box changes over time)."""
     t = trajectories
     if t.times is None or t.velocities is None or t.positions.shape[1] < ROLLOUT_MIN_STEPS:
+        return None
+    box = None if t.box is None else np.array(t.state_boxes[:ROLLOUT_SYSTEMS, 0], dtype=float)
+    if box is not None and not np.allclose(t.state_boxes[:ROLLOUT_SYSTEMS], box[:, None]):
         return None
     x, v = t.positions[:ROLLOUT_SYSTEMS].astype(float), t.velocities[:ROLLOUT_SYSTEMS].astype(float)
     masses = (t.masses if masses is None else masses)[:ROLLOUT_SYSTEMS].astype(float)
@@ -92,11 +97,12 @@ def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = 
     charges = charges[:ROLLOUT_SYSTEMS].astype(float)
     times = np.broadcast_to(np.asarray(t.times, dtype=float), t.positions.shape[:2])[: len(x)]
     if np.allclose(times, times[:1]):  # one clock for all systems: integrate them together
-        predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, times[0])
+        predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, times[0], box)
     else:
-        predicted = np.concatenate([pair_law.rollout(x[s:s + 1, 0], v[s:s + 1, 0], masses[s:s + 1], charges[s:s + 1], times[s])
-                                    for s in range(len(x))])
+        predicted = np.concatenate([pair_law.rollout(x[s:s + 1, 0], v[s:s + 1, 0], masses[s:s + 1], charges[s:s + 1], times[s],
+                                                     None if box is None else box[s:s + 1]) for s in range(len(x))])
     spread = np.sqrt(((x - x.mean(axis=2, keepdims=True)) ** 2).sum(-1).mean(axis=(1, 2)))
-    error = np.sqrt(((predicted[:, -1] - x[:, -1]) ** 2).sum(-1).mean(-1)) / spread
+    missed = minimum_image(predicted[:, -1] - x[:, -1], None if box is None else box[:, None])
+    error = np.sqrt((missed**2).sum(-1).mean(-1)) / spread
     return {"systems": len(x), "horizon": float(np.max(times[:, -1] - times[:, 0])), "steps": int(times.shape[1]),
             "median_position_error": float(np.nanmedian(error)), "max_position_error": float(np.nanmax(error))}

@@ -16,6 +16,7 @@ import torch
 
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import PairContext
+from eqlearn.vocabulary.periodic import displacement
 
 
 def checked_edge_index(edge_index, n: int) -> torch.Tensor:
@@ -49,8 +50,9 @@ class EdgeList:
     n_nodes: int
     mask: torch.Tensor | None = None  # [..., E] bool: the edges that exist
 
-    def for_positions(self, positions) -> "EdgeList":
-        """The edges of the graphs at `positions`: a fixed edge list is the same for every state."""
+    def for_positions(self, positions, box=None) -> "EdgeList":
+        """The edges of the graphs at `positions` (in a periodic `box`): a fixed edge list is the
+        same for every state."""
         return self
 
     @classmethod
@@ -93,12 +95,14 @@ class EdgeList:
         reverse = [position.get(int(s) * n + int(r)) for r, s in zip(self.receivers, self.senders)]
         return None if None in reverse else torch.tensor(reverse, dtype=torch.long)
 
-    def pair_context(self, positions, masses, charges, velocities=None, softening: float = 0.0) -> PairContext:
-        """Gather per-edge quantities from node arrays [..., n, d] and [..., n]."""
+    def pair_context(self, positions, masses, charges, velocities=None, softening: float = 0.0, box=None) -> PairContext:
+        """Gather per-edge quantities from node arrays [..., n, d] and [..., n]; in a periodic `box`
+        [..., d], Δ is the minimum-image displacement."""
         r = self.receivers
         dv = None if velocities is None else velocities[..., r, :] - self._at_senders(velocities, vector=True)
         return PairContext(
-            delta=positions[..., r, :] - self._at_senders(positions, vector=True),
+            delta=displacement(positions[..., r, :], self._at_senders(positions, vector=True),
+                               None if box is None else box[..., None, :]),
             m1=masses[..., r], m2=self._at_senders(masses), q1=charges[..., r], q2=self._at_senders(charges), dv=dv,
             softening=softening,
         )

@@ -47,26 +47,27 @@ class ParticleGNN(nn.Module):
 
     @property
     def edges(self) -> EdgeList | NeighbourGraph:
-        """The graph: its `for_positions(positions)` gives the edges of any batch of states (a
+        """The graph: its `for_positions(positions, box)` gives the edges of any batch of states (a
         fixed edge list on the model's device is the same for all)."""
         if self.neighbours is not None:
             return self.neighbours
         return EdgeList(senders=self.senders, receivers=self.receivers, n_nodes=self.n_nodes)
 
-    def pair_context(self, positions, masses, charges, velocities=None, edges: EdgeList | None = None) -> PairContext:
-        """The edges' pair quantities, with the softening the features were built for; `edges`, the
-        graph of these positions where the caller has built it already."""
-        edges = self.edges.for_positions(positions) if edges is None else edges
+    def pair_context(self, positions, masses, charges, velocities=None, box=None, edges: EdgeList | None = None) -> PairContext:
+        """The edges' pair quantities, with the softening the features were built for; `box` [..., d],
+        a periodic box per graph (None: open space); `edges`, the graph of these positions where the
+        caller has built it already."""
+        edges = self.edges.for_positions(positions, box) if edges is None else edges
         velocities = velocities if self.features.uses_velocities else None
-        return edges.pair_context(positions, masses, charges, velocities, self.features.softening)
+        return edges.pair_context(positions, masses, charges, velocities, self.features.softening, box)
 
-    def messages(self, positions, masses, charges, velocities=None, edges: EdgeList | None = None) -> torch.Tensor:
-        """Messages [..., E, M] for node arrays [..., n, d] and [..., n], padded slots of a
-        neighbour graph included (`edges.mask` says which exist).
+    def messages(self, positions, masses, charges, velocities=None, box=None, edges: EdgeList | None = None) -> torch.Tensor:
+        """Messages [..., E, M] for node arrays [..., n, d] and [..., n] (in periodic boxes [..., d]),
+        padded slots of a neighbour graph included (`edges.mask` says which exist).
 
         Where every edge's reverse is in the graph (complete graphs), φ(j, i) is that edge's own
         output, so the antisymmetric messages cost one pass of the edge model, not two."""
-        context = self.pair_context(positions, masses, charges, velocities, edges)
+        context = self.pair_context(positions, masses, charges, velocities, box, edges)
         if not (self.antisymmetric and self.reverse is not None):
             return pair_messages(self.features, self.edge_model, context, self.antisymmetric)
         messages = self.edge_model(self.features(context))
@@ -96,11 +97,11 @@ class ParticleGNN(nn.Module):
             formulas = [sympy.expand((f - f.xreplace(REVERSE_PAIR)) / 2) for f in formulas]
         return formulas
 
-    def forward(self, positions, masses, charges, velocities=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, positions, masses, charges, velocities=None, box=None) -> tuple[torch.Tensor, torch.Tensor]:
         """Accelerations [..., n, d] and the messages that produced them: [..., E, M], or on a
         neighbour graph with padded slots the existing edges' messages [E_existing, M] (so
-        penalties and counts over messages see real pairs only)."""
-        edges = self.edges.for_positions(positions)
-        messages = self.messages(positions, masses, charges, velocities, edges)
+        penalties and counts over messages see real pairs only). `box` [..., d]: periodic boxes."""
+        edges = self.edges.for_positions(positions, box)
+        messages = self.messages(positions, masses, charges, velocities, box, edges)
         summed = edges.aggregate(messages)
         return self.node_model(summed, masses, charges), messages if edges.mask is None else messages[edges.mask]

@@ -14,6 +14,7 @@ from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import FeatureBuilder, PairContext
 from eqlearn.gnn.graph import checked_edge_index
 from eqlearn.gnn.model import ParticleGNN, pair_messages
+from eqlearn.vocabulary.periodic import displacement
 
 try:
     from torch_geometric.nn import MessagePassing
@@ -38,19 +39,22 @@ class EdgeModelConv(MessagePassing):
         return cls(model.features, model.edge_model, model.antisymmetric)
 
     def forward(self, positions: torch.Tensor, masses: torch.Tensor, charges: torch.Tensor, edge_index: torch.Tensor,
-                velocities: torch.Tensor | None = None) -> torch.Tensor:
-        """Summed messages [N, M] for positions [N, d], masses and charges [N], edge_index [2, E] (source, target)."""
+                velocities: torch.Tensor | None = None, box: torch.Tensor | None = None) -> torch.Tensor:
+        """Summed messages [N, M] for positions [N, d], masses and charges [N], edge_index [2, E] (source, target);
+        `box` [d] or [N, d]: the periodic box each node's system lives in (minimum-image pairs)."""
         edge_index = checked_edge_index(edge_index, positions.shape[0])
         if not self.features.uses_velocities:
             velocities = None
         elif velocities is None:
             raise UserInputError(f"the edge features {', '.join(self.features.names)} read velocities: pass velocities")
-        return self.propagate(edge_index, positions=positions, masses=masses, charges=charges, velocities=velocities)
+        box = None if box is None else torch.as_tensor(box, dtype=positions.dtype).broadcast_to(positions.shape)
+        return self.propagate(edge_index, positions=positions, masses=masses, charges=charges, velocities=velocities, box=box)
 
     def message(self, positions_i: torch.Tensor, positions_j: torch.Tensor, masses_i: torch.Tensor,
                 masses_j: torch.Tensor, charges_i: torch.Tensor, charges_j: torch.Tensor,
-                velocities_i: torch.Tensor | None, velocities_j: torch.Tensor | None) -> torch.Tensor:
+                velocities_i: torch.Tensor | None, velocities_j: torch.Tensor | None,
+                box_i: torch.Tensor | None) -> torch.Tensor:
         dv = None if velocities_i is None else velocities_i - velocities_j
-        context = PairContext(positions_i - positions_j, masses_i, masses_j, charges_i, charges_j, dv,
+        context = PairContext(displacement(positions_i, positions_j, box_i), masses_i, masses_j, charges_i, charges_j, dv,
                               self.features.softening)
         return pair_messages(self.features, self.edge_model, context, self.antisymmetric)

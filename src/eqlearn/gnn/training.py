@@ -15,6 +15,8 @@ from eqlearn.eql.sparsity import weight_penalty
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.catalog import FORCE_LOSS_NAMES, check_force_loss
 from eqlearn.gnn.edge_models import PenalisedEdgeModel
+from eqlearn.gnn.features import PairContext
+from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.particles import MASS_DRIFT_PENALTY
 
@@ -33,6 +35,7 @@ class GraphSet:
     accelerations: torch.Tensor  # [N, n, d]
     velocities: torch.Tensor | None = None  # [N, n, d] when the data carry them
     system: torch.Tensor | None = None  # [N] long: which system each graph is a state of (learned masses)
+    box: torch.Tensor | None = None  # [N, d]: each graph's periodic box (None: open space)
 
     @classmethod
     def from_trajectories(cls, trajectories, stride: int = 1) -> "GraphSet":
@@ -45,8 +48,9 @@ class GraphSet:
         masses = trajectories.masses if trajectories.masses is not None else unknown
         charges = trajectories.charges if trajectories.charges is not None else np.zeros_like(masses)
         velocities = None if trajectories.velocities is None else flat(trajectories.velocities)
+        box = None if trajectories.box is None else flat(np.ascontiguousarray(trajectories.state_boxes))
         graphs = cls(flat(trajectories.positions), per_system(masses), per_system(charges),
-                     flat(trajectories.accelerations), velocities, torch.arange(systems).repeat_interleave(steps))
+                     flat(trajectories.accelerations), velocities, torch.arange(systems).repeat_interleave(steps), box)
         graphs.check_finite()
         return graphs
 
@@ -55,13 +59,26 @@ class GraphSet:
 
     @property
     def inputs(self) -> tuple:
-        """What the model reads: positions, masses, charges, velocities."""
-        return self.positions, self.masses, self.charges, self.velocities
+        """What the model reads: positions, masses, charges, velocities, the periodic box."""
+        return self.positions, self.masses, self.charges, self.velocities, self.box
+
+    def edges_of(self, graph) -> EdgeList:
+        """The edges of `graph` (an `EdgeList` or a `NeighbourGraph`) on these states, in their boxes."""
+        return graph.for_positions(self.positions, self.box)
+
+    def float64_pairs(self, graph, softening: float, masses: torch.Tensor | None = None) -> tuple[EdgeList, PairContext]:
+        """(edges, their pair quantities in float64) of `graph` on these states, as a law is evaluated
+        on them; `masses` [N, n] in place of the graphs' own (learned ones, differentiable)."""
+        edges = self.edges_of(graph)
+        double = lambda a: None if a is None else a.double()
+        context = edges.pair_context(self.positions.double(), self.masses.double() if masses is None else masses,
+                                     self.charges.double(), double(self.velocities), softening, double(self.box))
+        return edges, context
 
     def subset(self, index) -> "GraphSet":
         pick = lambda a: None if a is None else a[index]
         return GraphSet(self.positions[index], self.masses[index], self.charges[index], self.accelerations[index],
-                        pick(self.velocities), pick(self.system))
+                        pick(self.velocities), pick(self.system), pick(self.box))
 
     def spread(self, count: int) -> "GraphSet":
         """At most `count` graphs evenly spaced through the set: every system and every stretch of
@@ -74,7 +91,7 @@ class GraphSet:
         """The same graphs on `device`."""
         move = lambda a: None if a is None else a.to(device)
         return GraphSet(*(move(getattr(self, name)) for name in
-                          ("positions", "masses", "charges", "accelerations", "velocities", "system")))
+                          ("positions", "masses", "charges", "accelerations", "velocities", "system", "box")))
 
     def with_masses(self, masses: torch.Tensor) -> "GraphSet":
         """The same graphs with other masses [N, n] (learned ones, possibly still training)."""
@@ -85,7 +102,7 @@ class GraphSet:
         return replace(self, charges=charges)
 
     def check_finite(self) -> None:
-        for name in ("positions", "masses", "charges", "accelerations", "velocities"):
+        for name in ("positions", "masses", "charges", "accelerations", "velocities", "box"):
             value = getattr(self, name)
             if value is not None and not torch.isfinite(value).all():
                 raise UserInputError(f"the data set has NaN or infinite {name}")
@@ -211,7 +228,7 @@ EVALUATION_EDGES = 2**18
 def predict(model: ParticleGNN, graphs: GraphSet, batch_size: int = 4096) -> torch.Tensor:
     """The model's accelerations [G, n, d] on `graphs`, at most `batch_size` graphs and
     EVALUATION_EDGES edges at a time."""
-    per_graph = model.edges.for_positions(graphs.positions[:1]).senders.shape[-1]
+    per_graph = graphs.subset(slice(0, 1)).edges_of(model.edges).senders.shape[-1]
     batch_size = max(1, min(batch_size, EVALUATION_EDGES // max(per_graph, 1)))
     return torch.cat([model(*graphs.subset(slice(start, start + batch_size)).inputs)[0]
                       for start in range(0, len(graphs), batch_size)])

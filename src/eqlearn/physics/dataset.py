@@ -12,19 +12,26 @@ from eqlearn.physics.csv_table import read_long_csv
 from eqlearn.physics.derivatives import complete_derivatives
 from eqlearn.physics.simulator import Trajectories
 from eqlearn.vocabulary.files import atomic_output
+from eqlearn.vocabulary.periodic import orthorhombic_lengths
 
 ARRAYS = ("positions", "velocities", "accelerations", "masses", "charges", "times")
+#: Per-particle labels a data file may carry, [n] strings each: names, and species (molecular dynamics).
+LABELS = ("names", "types")
 #: Every data file needs positions; without accelerations it also needs times, from which
 #: accelerations (and missing velocities) are estimated (`eqlearn.physics.derivatives`).
 REQUIRED = ("positions",)
 
 
 def save_dataset(path, trajectories: Trajectories, metadata: bool = True) -> None:
-    """Write every array present, the particle names, the softening and (unless `metadata` is
-    False: a file that says nothing about the law) the meta as a JSON string to one `.npz` at `path`."""
+    """Write every array present, the periodic box, the particle names and types, the softening and
+    (unless `metadata` is False: a file that says nothing about the law) the meta as a JSON string
+    to one `.npz` at `path`."""
     arrays = {name: getattr(trajectories, name) for name in ARRAYS if getattr(trajectories, name) is not None}
-    if trajectories.names is not None:
-        arrays["names"] = np.array([str(name) for name in trajectories.names])
+    if trajectories.box is not None:
+        arrays["box"] = np.asarray(trajectories.box)
+    for labels in LABELS:
+        if getattr(trajectories, labels) is not None:
+            arrays[labels] = np.array([str(label) for label in getattr(trajectories, labels)])
     arrays["softening"] = np.array(trajectories.softening)
     if metadata:
         arrays["meta"] = np.array(json.dumps(trajectories.meta))
@@ -33,21 +40,32 @@ def save_dataset(path, trajectories: Trajectories, metadata: bool = True) -> Non
 
 
 def load_dataset(path) -> Trajectories:
-    """The trajectories saved at `path` (an `.npz`, or a `.csv` in long form: `csv_table`), or a
-    UserInputError saying why they cannot be used.
+    """The trajectories saved at `path` (an `.npz`, a `.csv` in long form: `csv_table`, or any
+    molecular dynamics file that ASE or MDAnalysis read: `md_files`), or a UserInputError saying
+    why they cannot be used (`read_dataset`), with their derivatives completed.
 
     Only positions [S, T, n, d] are required, and times [T] or [S, T] when accelerations
     [S, T, n, d] are absent: then accelerations, and velocities if absent, are estimated from the
     positions and `meta["derivatives"]` says how and how well. Velocities, masses and charges
-    [S, n], particle names [n] and the softening (a number) are optional and checked when present.
+    [S, n], particle names and types [n], a periodic box ([d], [S, d] or [S, T, d] edge lengths)
+    and the softening (a number) are optional and checked when present.
     """
+    trajectories = read_dataset(path)
+    try:
+        return complete_derivatives(trajectories)
+    except UserInputError as error:
+        raise UserInputError(f"{path}: {error}") from None
+
+
+def read_dataset(path, topology=None) -> Trajectories:
+    """The trajectories at `path` as stored, every array checked, nothing estimated (`load_dataset`);
+    `topology`: the file that names the particles of a molecular dynamics trajectory (MDAnalysis)."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"no data set at {path}")
-    if path.suffix.lower() == ".csv":
-        contents, meta = read_long_csv(path), {}
-    else:
-        contents, meta = _read_npz(path)
+    if topology is not None and not Path(topology).is_file():
+        raise UserInputError(f"no topology file at {topology}")
+    contents, meta = read_contents(path, topology)
     missing = [name for name in REQUIRED if name not in contents]
     if missing:
         raise UserInputError(f"{path} lacks {', '.join(missing)} (a data file needs {', '.join(REQUIRED)})")
@@ -57,12 +75,22 @@ def load_dataset(path) -> Trajectories:
     softening = contents.get("softening", np.array(0.0))
     if np.shape(softening) != () or not np.isfinite(softening) or softening < 0:
         raise UserInputError(f"{path}: softening must be one number >= 0, got {softening!r}")
-    trajectories = Trajectories(meta=meta, softening=float(softening), names=_checked_names(path, contents.get("names"), arrays["positions"]),
-                                **arrays)
-    try:
-        return complete_derivatives(trajectories)
-    except UserInputError as error:
-        raise UserInputError(f"{path}: {error}") from None
+    labels = {name: _checked_labels(path, name, contents.get(name), arrays["positions"]) for name in LABELS}
+    return Trajectories(meta=meta, softening=float(softening), box=checked_box(path, contents.get("box"), arrays["positions"]),
+                        **labels, **arrays)
+
+
+def read_contents(path: Path, topology=None) -> tuple[dict, dict]:
+    """(arrays, meta) of a data file as stored, chosen by its extension: `.npz`, `.csv`, and anything
+    else (or anything with a `topology`) through a molecular dynamics reader (the `md` extra)."""
+    suffix = path.suffix.lower()
+    if suffix == ".npz" and topology is None:
+        return _read_npz(path)
+    if suffix == ".csv" and topology is None:
+        return read_long_csv(path), {}
+    from eqlearn.physics.md_files import read_md_file
+
+    return read_md_file(path, topology)
 
 
 def _read_npz(path: Path):
@@ -104,16 +132,39 @@ def _checked_array(path: Path, name: str, value, positions: np.ndarray):
     return value
 
 
-def _checked_names(path: Path, names, positions: np.ndarray) -> list[str] | None:
-    """The particle names as a list of n strings, or None when the file has none."""
-    if names is None:
+def _checked_labels(path: Path, key: str, labels, positions: np.ndarray) -> list[str] | None:
+    """The particle names or types (`key`) as a list of n strings, or None when the file has none."""
+    if labels is None:
         return None
-    names = np.asarray(names)
-    if names.ndim != 1 or names.dtype.kind not in "US":
-        raise UserInputError(f"{path}: names must be one list of strings, got shape {names.shape} of {names.dtype}")
-    if len(names) != positions.shape[2]:
-        raise UserInputError(f"{path}: {len(names)} names for {positions.shape[2]} particles")
-    return [str(name) for name in names]
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.dtype.kind not in "US":
+        raise UserInputError(f"{path}: {key} must be one list of strings, got shape {labels.shape} of {labels.dtype}")
+    if len(labels) != positions.shape[2]:
+        raise UserInputError(f"{path}: {len(labels)} {key} for {positions.shape[2]} particles")
+    return [str(label) for label in labels]
+
+
+def checked_box(path: Path, box, positions: np.ndarray) -> np.ndarray | None:
+    """A periodic box as float edge lengths [d], [S, d] or [S, T, d], or a clear error. A cell
+    matrix [..., d, d] is accepted where it is diagonal (orthorhombic) and refused otherwise."""
+    if box is None:
+        return None
+    box = np.asarray(box)
+    systems, steps, _, dim = positions.shape
+    lengths = [(dim,), (systems, dim), (systems, steps, dim)]
+    if not np.issubdtype(box.dtype, np.number) or not np.all(np.isfinite(box)):
+        raise UserInputError(f"{path}: box must hold finite numbers")
+    if box.shape not in lengths and box.shape[-2:] == (dim, dim) and box.shape[:-1] in lengths:
+        try:
+            box = orthorhombic_lengths(box)
+        except UserInputError as error:
+            raise UserInputError(f"{path}: {error}") from None
+    if box.shape not in lengths:
+        raise UserInputError(f"{path}: box has shape {box.shape}, expected edge lengths "
+                             f"{' or '.join(map(str, lengths))} for positions {positions.shape}")
+    if np.any(box <= 0):
+        raise UserInputError(f"{path}: the box's edge lengths must be positive")
+    return box.astype(np.float64)
 
 
 #: Train, validation and test shares of every split (by simulation here, by time in `splits`).

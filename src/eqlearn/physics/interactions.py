@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from eqlearn.physics.potentials import PairPotential, array_namespace, squared_norm
+from eqlearn.vocabulary.periodic import displacement
 from eqlearn.vocabulary.symbols import SOFTENING
 
 
@@ -36,17 +37,18 @@ def _torch_aware(array, indices: np.ndarray):
 
 
 def particle_major_accelerations(x, v, m, q, potential: PairPotential, cutoff: float | None = None,
-                                 softening: float = SOFTENING):
+                                 softening: float = SOFTENING, box=None):
     """Accelerations with the particle axis first: x, v [n, ..., d], m, q [n, ...].
 
     This layout makes every gather a block copy and every sum over partners an element-wise add,
     which is what makes the simulator fast; `pair_accelerations` is the usual-layout entry point.
     With a `cutoff`, pairs with |Δ| >= cutoff exert no force (a truncated potential: short-range
-    systems whose neighbour graph is all there is). The law reads r = |Δ| + `softening`.
+    systems whose neighbour graph is all there is). The law reads r = |Δ| + `softening`. With a
+    periodic `box` (edge lengths broadcast against x[0]), pairs interact through their nearest images.
     """
     n = x.shape[0]
     first, second, receivers = (_torch_aware(x, a) for a in _pairs(n))
-    delta = x[first] - x[second]
+    delta = displacement(x[first], x[second], box)
     dv = v[first] - v[second] if potential.damping else None
     force = potential.pair_force(delta, m[first], m[second], q[first], q[second], dv, softening)
     if cutoff is not None:
@@ -61,18 +63,21 @@ def _particle_major(array, particle_axis: int):
 
 
 def pair_accelerations(positions, velocities, masses, charges, potential: PairPotential,
-                       softening: float = SOFTENING):
-    """Exact accelerations [..., n, d] of particles at [..., n, d], masses and charges [..., n]."""
+                       softening: float = SOFTENING, box=None):
+    """Exact accelerations [..., n, d] of particles at [..., n, d], masses and charges [..., n]; `box`
+    [..., d] a periodic box's edge lengths (None: open space)."""
     accelerations = particle_major_accelerations(
         _particle_major(positions, -2), _particle_major(velocities, -2),
-        _particle_major(masses, -1), _particle_major(charges, -1), potential, softening=softening)
+        _particle_major(masses, -1), _particle_major(charges, -1), potential, softening=softening, box=box)
     return array_namespace(accelerations).moveaxis(accelerations, 0, -2)
 
 
-def total_energy(positions, velocities, masses, charges, potential: PairPotential, softening: float = SOFTENING):
-    """Kinetic plus pair potential energy of each system [...]: conserved unless the law damps."""
+def total_energy(positions, velocities, masses, charges, potential: PairPotential, softening: float = SOFTENING,
+                 box=None):
+    """Kinetic plus pair potential energy of each system [...]: conserved unless the law damps (or
+    a periodic `box` [..., d] cuts a long-range force off at L / 2)."""
     first, second, _ = (_torch_aware(positions, a) for a in _pairs(positions.shape[-2]))
-    delta = positions[..., first, :] - positions[..., second, :]
+    delta = displacement(positions[..., first, :], positions[..., second, :], None if box is None else box[..., None, :])
     r = squared_norm(delta) ** 0.5 + softening
     pair_energy = potential.energy(r, masses[..., first], masses[..., second],
                                    charges[..., first], charges[..., second])

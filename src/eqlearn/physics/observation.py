@@ -21,12 +21,12 @@ OBSERVATION_TOLERANCE = 1e-10
 
 def simulate_positions(potential, n: int, dim: int, sims: int, steps: int, dt: float | None = None,
                        seed: int = 0, noise: float = 0.0, masses: bool = True, progress: bool = False,
-                       spread: float = 1.0, cutoff: float | None = None) -> Trajectories:
+                       spread: float = 1.0, cutoff: float | None = None, box=None) -> Trajectories:
     """`simulate` as observed: float64 positions (plus Gaussian noise of standard deviation
     `noise`), times, charges and (unless `masses` is False) masses; no velocities or accelerations."""
     _check_noise(noise)
     exact = simulate(potential, n, dim, sims, steps, dt, seed, progress, OBSERVATION_TOLERANCE, dtype=np.float64,
-                     spread=spread, cutoff=cutoff)
+                     spread=spread, cutoff=cutoff, box=box)
     return observe(exact, noise, seed, masses)
 
 

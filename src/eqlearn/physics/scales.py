@@ -26,6 +26,7 @@ import numpy as np
 import sympy
 
 from eqlearn.errors import UserInputError
+from eqlearn.vocabulary.periodic import displacement
 from eqlearn.vocabulary.symbols import DELTA, RELATIVE_VELOCITY, m1, m2, r
 
 #: Data without a contact distance whose median pair distance and median acceleration both lie
@@ -71,7 +72,7 @@ class DataUnits:
         if not self.changed:
             return trajectories
         scaled = lambda a, factor: None if a is None else a / factor
-        return replace(trajectories, positions=trajectories.positions / self.length,
+        return replace(trajectories, positions=trajectories.positions / self.length, box=scaled(trajectories.box, self.length),
                        velocities=scaled(trajectories.velocities, self.speed),
                        accelerations=scaled(trajectories.accelerations, self.acceleration),
                        masses=scaled(trajectories.masses, self.mass),
@@ -101,7 +102,9 @@ def choose_units(trajectories, seed: int = 0, within: float | None = None, neare
     n = positions.shape[2]
     states = min(SAMPLE_STATES, max(1, PAIR_BUDGET // n**2))
     pick = np.random.default_rng(seed).permutation(len(flat))[:states]
-    delta = flat[pick][:, :, None] - flat[pick][:, None]
+    boxes = trajectories.state_boxes
+    box = None if boxes is None else boxes.reshape(-1, boxes.shape[-1])[pick][:, None, None]
+    delta = displacement(flat[pick][:, :, None], flat[pick][:, None], box)
     distances = np.where(np.eye(n, dtype=bool), np.inf, np.linalg.norm(delta, axis=-1))
     if within is not None:
         distances = np.where(distances < within, distances, np.inf)

@@ -12,6 +12,7 @@ import sys
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import ndtr
 from tqdm import tqdm
 
 from eqlearn.errors import UserInputError
@@ -19,6 +20,7 @@ from eqlearn.physics.integrator import dormand_prince
 from eqlearn.physics.interactions import particle_major_accelerations
 from eqlearn.physics.potentials import LAWS, PairPotential, get_potential
 from eqlearn.version import __version__
+from eqlearn.vocabulary.periodic import wrap
 from eqlearn.vocabulary.symbols import SOFTENING
 
 #: Local error tolerance (relative and absolute) of the integrator; its accuracy and cost are
@@ -37,6 +39,9 @@ class Trajectories:
     elsewhere: observed positions carry no masses, and their accelerations are estimated
     (`eqlearn.physics.derivatives`). `times` is [T], shared by every system, or [S, T], one row per
     system. `softening` is the ε of r = |Δ| + ε the accelerations were computed with (0 for real data).
+    `box`: the edge lengths of a periodic, orthorhombic box, [d] for all systems, [S, d] per system
+    or [S, T, d] per state (None: open space; pairs then use minimum images, `eqlearn.vocabulary.periodic`).
+    `types` [n]: each particle's species (molecular dynamics files), where the data name them.
     """
 
     positions: np.ndarray
@@ -48,6 +53,8 @@ class Trajectories:
     meta: dict = field(default_factory=dict)
     softening: float = SOFTENING
     names: list[str] | None = None
+    box: np.ndarray | None = None
+    types: list[str] | None = None
 
     def __len__(self) -> int:
         return self.positions.shape[0]
@@ -59,12 +66,22 @@ class Trajectories:
             return None
         return np.broadcast_to(self.times, self.positions.shape[:2])
 
+    @property
+    def state_boxes(self) -> np.ndarray | None:
+        """The box as [S, T, d] (one per state) however it is stored; None in open space."""
+        if self.box is None:
+            return None
+        box = np.asarray(self.box)
+        return np.broadcast_to(box[:, None] if box.ndim == 2 else box, (*self.positions.shape[:2], box.shape[-1]))
+
     def select(self, simulations) -> "Trajectories":
         """The given simulations (indices or a mask), all their time steps, the same meta."""
         pick = lambda a: None if a is None else a[simulations]
         times = pick(self.times) if self.times is not None and self.times.ndim == 2 else self.times
+        box = pick(self.box) if self.box is not None and np.ndim(self.box) > 1 else self.box
         return Trajectories(self.positions[simulations], pick(self.velocities), pick(self.accelerations),
-                            pick(self.masses), pick(self.charges), times, dict(self.meta), self.softening, self.names)
+                            pick(self.masses), pick(self.charges), times, dict(self.meta), self.softening, self.names,
+                            box, self.types)
 
     def potential(self) -> PairPotential:
         """The pair potential these trajectories were simulated with, rebuilt from `meta`."""
@@ -84,15 +101,18 @@ def _check(n: int, dim: int, sims: int, steps: int, dt: float) -> None:
         raise UserInputError(f"dt = {dt}: the time step must be a positive number")
 
 
-def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, seed: int, spread: float = 1.0):
+def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, seed: int, spread: float = 1.0,
+                       box: np.ndarray | None = None):
     """Positions, velocities [S, n, d], masses, charges [S, n] as float32, per docs/design.md §5.
 
-    Every entry is N(0, 1), positions N(0, spread²); masses are exp of theirs; charges become ±1
-    only for laws that use them. One draw per system in order, so the first k systems do not depend
-    on `sims`.
+    Every entry is N(0, 1), positions N(0, spread²), or uniform in a periodic `box` [d] (the same
+    draws through the normal CDF); masses are exp of theirs; charges become ±1 only for laws that
+    use them. One draw per system in order, so the first k systems do not depend on `sims`.
     """
     draws = np.random.default_rng(seed).standard_normal((sims, n, 2 * dim + 2))
-    if spread != 1.0:
+    if box is not None:
+        draws[..., :dim] = box * ndtr(draws[..., :dim])
+    elif spread != 1.0:
         draws[..., :dim] *= spread
     charges = draws[..., 2 * dim]
     if potential.uses_charge:
@@ -102,7 +122,7 @@ def initial_conditions(potential: PairPotential, n: int, dim: int, sims: int, se
 
 
 def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dtype=np.float32, cutoff=None,
-               softening=SOFTENING):
+               softening=SOFTENING, box=None):
     """States [T, 2, n, S, d] (in `dtype`) of all systems: (x, v) with particles first, the layout
     in which the pair sums are fastest (`particle_major_accelerations`)."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
@@ -111,7 +131,7 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dt
         m_s, q_s = m[:, systems], q[:, systems]
 
         def derivative(y):
-            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential, cutoff, softening)])
+            return np.stack([y[1], particle_major_accelerations(y[0], y[1], m_s, q_s, potential, cutoff, softening, box)])
 
         return derivative
 
@@ -120,7 +140,7 @@ def _integrate(potential, x, v, masses, charges, times, tolerance, on_output, dt
                           on_output=on_output, dtype=dtype, block=BLOCK)
 
 
-def _stored_accelerations(states, masses, charges, potential, cutoff=None, softening=SOFTENING):
+def _stored_accelerations(states, masses, charges, potential, cutoff=None, softening=SOFTENING, box=None):
     """Exact accelerations [T, n, S, d] of the stored, rounded states."""
     m, q = masses.T.astype(np.float64), charges.T.astype(np.float64)
     accelerations = np.empty_like(states[:, 0])
@@ -129,7 +149,7 @@ def _stored_accelerations(states, masses, charges, potential, cutoff=None, softe
             part = slice(start, start + BLOCK)
             accelerations[k][:, part] = particle_major_accelerations(
                 x[:, part].astype(np.float64), v[:, part].astype(np.float64), m[:, part],
-                q[:, part], potential, cutoff, softening)
+                q[:, part], potential, cutoff, softening, box)
     return accelerations
 
 
@@ -137,7 +157,7 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
              dt: float | None = None, seed: int = 0, progress: bool = False,
              tolerance: float = TOLERANCE, dtype=np.float32, spread: float = 1.0,
              cutoff: float | None = None, initial_state: tuple | None = None,
-             softening: float = SOFTENING) -> Trajectories:
+             softening: float = SOFTENING, box=None) -> Trajectories:
     """`sims` systems of `n` particles in `dim` dimensions, `steps` states `dt` apart from t = 0.
 
     `dt` defaults to the law's reference output spacing; the integrator chooses its own internal
@@ -146,22 +166,28 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
     scales the initial positions (large systems at the density of small ones); with `cutoff`, pairs
     at |Δ| >= cutoff do not interact. `initial_state` (positions, velocities [S, n, d], masses,
     charges [S, n]) replaces the reference's random draw (e.g. `eqlearn.physics.clusters`: compact
-    molecular clusters); `softening` is the ε of r = |Δ| + ε (0 for molecular data).
+    molecular clusters); `softening` is the ε of r = |Δ| + ε (0 for molecular data). With a
+    periodic `box` (an edge length L, or d of them) the particles start uniformly inside it, pairs
+    interact through their nearest images and the stored positions are wrapped into [0, L): a
+    particle leaving through one face comes back through the opposite one.
     """
     dt = potential.default_dt if dt is None else float(dt)
     _check(n, dim, sims, steps, dt)
     if not (spread > 0 and (cutoff is None or cutoff > 0) and softening >= 0):
         raise UserInputError(f"spread = {spread}, cutoff = {cutoff}, softening = {softening}: the first two must "
                              "be positive, the softening at least 0")
+    box = _checked_box(box, dim, spread)
     if initial_state is None:
-        x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed, spread)
+        x, v, masses, charges = initial_conditions(potential, n, dim, sims, seed, spread, box)
     else:
         x, v, masses, charges = _checked_state(initial_state, n, dim, sims)
     times = dt * np.arange(steps)
     with tqdm(total=sims * steps, unit="state", unit_scale=True, file=sys.stderr, delay=1.0,
               desc=f"simulating {potential.name}", disable=not progress) as bar:
-        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype, cutoff, softening)
-    accelerations = _stored_accelerations(states, masses, charges, potential, cutoff, softening)
+        states = _integrate(potential, x, v, masses, charges, times, tolerance, bar.update, dtype, cutoff, softening, box)
+    if box is not None:
+        states[:, 0] = wrap(states[:, 0], box.astype(states.dtype))
+    accelerations = _stored_accelerations(states, masses, charges, potential, cutoff, softening, box)
     positions, velocities, accelerations = (
         np.ascontiguousarray(a.transpose(2, 0, 1, 3))
         for a in (states[:, 0], states[:, 1], accelerations))
@@ -173,7 +199,9 @@ def simulate(potential: PairPotential, n: int, dim: int, sims: int, steps: int,
         meta.update(spread=spread, cutoff=cutoff)
     if initial_state is not None:
         meta.update(initial_state="given")
-    return Trajectories(positions, velocities, accelerations, masses, charges, times, meta, softening)
+    if box is not None:
+        meta["box"] = box.tolist()
+    return Trajectories(positions, velocities, accelerations, masses, charges, times, meta, softening, box=box)
 
 
 def _checked_state(state: tuple, n: int, dim: int, sims: int) -> tuple:
@@ -188,3 +216,18 @@ def _checked_state(state: tuple, n: int, dim: int, sims: int) -> tuple:
     if np.any(arrays[2] <= 0):
         raise UserInputError("initial masses must be positive")
     return arrays
+
+
+def _checked_box(box, dim: int, spread: float) -> np.ndarray | None:
+    """A periodic box as d edge lengths (float64), or None; one length stands for all axes."""
+    if box is None:
+        return None
+    if spread != 1.0:
+        raise UserInputError("give a periodic box or a spread, not both: in a box the particles start uniformly inside it")
+    try:
+        lengths = np.broadcast_to(np.asarray(box, dtype=np.float64), (dim,)).copy()
+    except (TypeError, ValueError):
+        raise UserInputError(f"box = {box!r}: give one edge length or {dim} of them") from None
+    if not np.all(np.isfinite(lengths) & (lengths > 0)):
+        raise UserInputError(f"box = {box!r}: edge lengths must be positive numbers")
+    return lengths

@@ -29,10 +29,14 @@ def split_by_time(trajectories, fractions=SPLIT_FRACTIONS):
 
 
 def _time_block(trajectories, block: slice):
-    """The stored steps in `block` of every system; per-system arrays (masses, charges) unchanged."""
+    """The stored steps in `block` of every system; per-system arrays (masses, charges, a box per
+    system) unchanged."""
     cut = lambda a: None if a is None else a[:, block]
     times = trajectories.times
     if times is not None:
         times = times[..., block]
+    box = trajectories.box
+    if box is not None and np.ndim(box) == 3:
+        box = box[:, block]
     return replace(trajectories, positions=trajectories.positions[:, block], velocities=cut(trajectories.velocities),
-                   accelerations=cut(trajectories.accelerations), times=times)
+                   accelerations=cut(trajectories.accelerations), times=times, box=box)

@@ -26,35 +26,38 @@ class PairLaw:
         self.functions = [compile_expression(e) for e in law]
         self.edges, self.softening = edges, softening
 
-    def pair_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
-        """F_ij [..., E, d] for node arrays [..., n, d] and [..., n] (numpy or torch; float64 out)."""
-        return self._pair_forces(*self._edges_and_arrays(positions, masses, charges, velocities))
+    def pair_forces(self, positions, masses, charges, velocities=None, box=None) -> np.ndarray:
+        """F_ij [..., E, d] for node arrays [..., n, d] and [..., n] (numpy or torch; float64 out),
+        in periodic boxes [..., d] if given."""
+        return self._pair_forces(*self._edges_and_arrays(positions, masses, charges, velocities, box))
 
     def _edges_and_arrays(self, *arrays):
         as_tensor = lambda a: None if a is None else torch.as_tensor(a, dtype=torch.float64)
         arrays = [as_tensor(a) for a in arrays]
-        return self.edges.for_positions(arrays[0]), *arrays
+        return self.edges.for_positions(arrays[0], arrays[-1]), *arrays
 
-    def _pair_forces(self, edges: EdgeList, positions, masses, charges, velocities) -> np.ndarray:
-        context = edges.pair_context(positions, masses, charges, velocities, softening=self.softening)
+    def _pair_forces(self, edges: EdgeList, positions, masses, charges, velocities, box) -> np.ndarray:
+        context = edges.pair_context(positions, masses, charges, velocities, softening=self.softening, box=box)
         values = {name: value.numpy() for name, value in context.message_variables().items()}
         return np.stack([force(values) for force in self.functions], axis=-1)
 
-    def net_forces(self, positions, masses, charges, velocities=None) -> np.ndarray:
+    def net_forces(self, positions, masses, charges, velocities=None, box=None) -> np.ndarray:
         """Σ_j F_ij [..., n, d]."""
-        edges, *arrays = self._edges_and_arrays(positions, masses, charges, velocities)
+        edges, *arrays = self._edges_and_arrays(positions, masses, charges, velocities, box)
         return edges.aggregate(torch.as_tensor(self._pair_forces(edges, *arrays))).numpy()
 
-    def accelerations(self, positions, masses, charges, velocities=None) -> np.ndarray:
-        return self.net_forces(positions, masses, charges, velocities) / np.asarray(masses, dtype=float)[..., None]
+    def accelerations(self, positions, masses, charges, velocities=None, box=None) -> np.ndarray:
+        return self.net_forces(positions, masses, charges, velocities, box) / np.asarray(masses, dtype=float)[..., None]
 
-    def rollout(self, positions0, velocities0, masses, charges, times) -> np.ndarray:
-        """Positions [S, T, n, d] from integrating the law from the states at times[0] (RK45)."""
+    def rollout(self, positions0, velocities0, masses, charges, times, box=None) -> np.ndarray:
+        """Positions [S, T, n, d] from integrating the law from the states at times[0] (RK45); in
+        periodic boxes [S, d] the pairs meet through their nearest images and the positions are
+        not wrapped (compare them through `eqlearn.vocabulary.periodic.minimum_image`)."""
         shape = positions0.shape
 
         def derivative(_, y):
             x, v = y.reshape(2, *shape)
-            return np.concatenate([v.ravel(), self.accelerations(x, masses, charges, v).ravel()])
+            return np.concatenate([v.ravel(), self.accelerations(x, masses, charges, v, box).ravel()])
 
         y0 = np.concatenate([positions0.ravel(), velocities0.ravel()])
         solution = solve_ivp(derivative, (times[0], times[-1]), y0, t_eval=times, rtol=1e-7, atol=1e-9)

@@ -56,7 +56,7 @@ def read_top_messages(model: ParticleGNN, graphs: GraphSet, dim: int, sr_seed: i
     """
     log = log or logging.getLogger(__name__).info
     part = readout_graphs(model, graphs, limit)
-    edges = model.edges.for_positions(part.positions)
+    edges = part.edges_of(model.edges)
     model.eval()  # variational messages: read their means
     with torch.no_grad():
         messages = _existing(model.messages(*part.inputs, edges=edges), edges).reshape(-1, model.edge_model.n_messages)
@@ -94,7 +94,7 @@ def message_variables(model: ParticleGNN, graphs: GraphSet, limit: int = 2048) -
     """The message variables on the read-out's edges (`read_top_messages`, and again after the
     masses they use changed)."""
     part = readout_graphs(model, graphs, limit)
-    return _variables_on(model, part, model.edges.for_positions(part.positions))
+    return _variables_on(model, part, part.edges_of(model.edges))
 
 
 def _variables_on(model: ParticleGNN, graphs: GraphSet, edges: EdgeList) -> dict[str, np.ndarray]:
@@ -107,7 +107,7 @@ def _variables_on(model: ParticleGNN, graphs: GraphSet, edges: EdgeList) -> dict
 def readout_graphs(model: ParticleGNN, graphs: GraphSet, limit: int) -> GraphSet:
     """At most `limit` graphs spread through the set, fewer where they hold more than READOUT_EDGES
     edges together."""
-    first = model.edges.for_positions(graphs.positions[:1])
+    first = graphs.subset(slice(0, 1)).edges_of(model.edges)
     per_graph = int(first.mask.sum()) if first.mask is not None else len(first.receivers)
     return graphs.spread(max(1, min(limit, READOUT_EDGES // max(per_graph, 1))))
 

@@ -60,10 +60,7 @@ class _LawForces:
         self.edges, self.softening = edges, softening
 
     def __call__(self, graphs: GraphSet, masses: torch.Tensor, numbers: torch.Tensor) -> torch.Tensor:
-        velocities = None if graphs.velocities is None else graphs.velocities.double()
-        edges = self.edges.for_positions(graphs.positions)
-        context = edges.pair_context(graphs.positions.double(), masses, graphs.charges.double(), velocities,
-                                     self.softening)
+        edges, context = graphs.float64_pairs(self.edges, self.softening, masses)
         values = context.message_variables()
         return edges.aggregate(torch.stack([f(values, *numbers) for f in self.functions], dim=-1))
 

@@ -130,10 +130,7 @@ class NetTerms:
     """Evaluates Σ_j term(i, j), a pair expression summed over each receiver's edges, on many graphs."""
 
     def __init__(self, graphs: GraphSet, edges: EdgeList | NeighbourGraph, softening: float):
-        velocities = None if graphs.velocities is None else graphs.velocities.double()
-        edges = edges.for_positions(graphs.positions)
-        context = edges.pair_context(graphs.positions.double(), graphs.masses.double(), graphs.charges.double(),
-                                     velocities, softening)
+        edges, context = graphs.float64_pairs(edges, softening)
         self.values = {k: v.numpy() for k, v in context.message_variables().items()}
         self.mask = None if edges.mask is None else edges.mask.numpy()
         self.incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
