@@ -5,8 +5,9 @@ simulates systems, writes them to a data file that carries only arrays (position
 accelerations, masses, velocities, charges where the law has them, times, softening: no law, no
 potential), and runs `eqlearn discover --data FILE` with the defaults. Only then is the law the
 benchmark knows used, to judge the result with the verifier. The runs go through the sweep
-engine (`eqlearn.engines.run_tasks`: local Ray where installed, else a process pool, one CPU thread
-per run; `--workers 1` by default so each run's wall time is its own). Each finished run appends
+engine (`eqlearn.engines.run_tasks`: local Ray where installed, else a process pool; `--workers 1`
+by default so each run's wall time is its own, and each run trains its candidate models side by
+side on the CPUs it has, one thread each). Each finished run appends
 one JSON line to the results file with the commit and the recipe; runs already there (same key,
 same commit) are skipped. `--table` rewrites the markdown summary: one table per commit.
 
@@ -28,7 +29,7 @@ from pathlib import Path
 from eqlearn.discovery.config import DiscoverConfig
 from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.discovery.recipes import DEFAULT_RECIPE, RECIPES
-from eqlearn.engines import ENGINES, run_tasks
+from eqlearn.engines import ENGINES, available_cpus, run_tasks
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.readout.verify import verify_law
 from results_log import append_rows, parse_seeds, read_rows
@@ -71,7 +72,8 @@ def write_bare_file(path: Path, law: str, n: int, dim: int, seed: int) -> None:
     save_dataset(path, trajectories, metadata=False)
 
 
-def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = DEFAULT_RECIPE) -> dict:
+def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = DEFAULT_RECIPE,
+            candidate_workers: int | None = None) -> dict:
     out = RUNS / run_key(law, n, dim, seed, recipe).replace("|", "_").replace("/", "÷").replace(" ", "")
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
@@ -79,7 +81,7 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = D
     start = time.perf_counter()
     write_bare_file(data, law, n, dim, seed)
     discovery = run_discovery(DiscoverConfig(data=str(data), seed=seed, recipe=recipe, out=str(out / "run"),
-                                             progress=False), log=lambda _: None)
+                                             progress=False), log=lambda _: None, workers=candidate_workers)
     wall = time.perf_counter() - start
     potential = potential_of(law)  # the truth, used from here on only to judge
     law_found = [m.get("refitted", m["expression"]) for m in discovery.messages]
@@ -89,7 +91,7 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = D
     return {"key": run_key(law, n, dim, seed, recipe), "commit": version, "recipe": recipe, "law": law,
             "chosen_recipe": discovery.config.recipe,
             "n": n, "dim": dim, "seed": seed, "passed": verdict.passed, "unrotated": verdict.unrotated,
-            "exact": all(verdict.exact), "r2": verdict.r2, "law_force_error": truth_free["law_force_error"],
+            "exact": all(verdict.exact), "r2": verdict.r2, "switches": verdict.switches, "law_force_error": truth_free["law_force_error"],
             "network_force_error": truth_free["network_force_error"], "explains_data": truth_free["explains_data"],
             "law_to_network": truth_free.get("law_to_network"),
             "law_found": list(discovery.found["law"].values()), "wall_seconds": round(wall, 1),
@@ -97,7 +99,7 @@ def run_one(law: str, n: int, dim: int, seed: int, version: str, recipe: str = D
 
 
 def run_item(item: tuple) -> dict:
-    """One run of the sweep: (law, n, dim, seed, version) → its results row."""
+    """One run of the sweep: (law, n, dim, seed, version, recipe, candidate workers) → its results row."""
     return run_one(*item)
 
 
@@ -164,7 +166,8 @@ def main() -> None:
         laws = args.laws.split(",") if args.laws else SETS[args.set]
         systems = [tuple(int(v) for v in system.split("x")) for system in args.systems.split(",")]
         done = {row["key"] for row in read_rows(args.results) if row["commit"] == version}
-        items = [(law, n, dim, seed, version, args.recipe) for law in laws for n, dim in systems
+        share = max(1, available_cpus() // args.workers)  # each run's candidates share the CPUs left to it
+        items = [(law, n, dim, seed, version, args.recipe, share) for law in laws for n, dim in systems
                  for seed in parse_seeds(args.seeds) if run_key(law, n, dim, seed, args.recipe) not in done]
 
         def record(_, row: dict) -> None:

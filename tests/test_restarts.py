@@ -42,3 +42,16 @@ def test_a_portfolio_times_restarts_gives_one_directory_per_recipe_and_initialis
         ("central", 0, "central-0"), ("central", 1, "central-1"), ("screened", 0, "screened-0"), ("screened", 1, "screened-1")]
     assert all(c.restarts == 1 for c in single + portfolio)
     assert [c.out.split("/")[-1] for c in candidate_configs(DiscoverConfig(out=str(tmp_path)))] == ["central", "screened"]
+
+
+def test_no_candidate_after_an_exact_law_is_needed_whichever_finished_first():
+    from types import SimpleNamespace
+
+    from eqlearn.discovery.portfolio import needed_until_exact
+
+    law = lambda error: SimpleNamespace(truth_free={"law_force_error": error})
+    finished = {1: law(2e-8)}  # the second candidate happened to finish first, with an exact law
+    assert needed_until_exact(0, finished) and needed_until_exact(1, finished) and not needed_until_exact(2, finished)
+    finished[0] = law(3e-8)  # the first is exact too: only it counts
+    assert [i for i in finished if needed_until_exact(i, finished)] == [0]
+    assert needed_until_exact(2, {0: law(0.3), 1: law(0.08)})

@@ -18,7 +18,6 @@ from typing import Callable, Sequence
 
 import numpy as np
 import sympy
-from matplotlib.figure import Figure
 
 from eqlearn.errors import UserInputError
 from eqlearn.symbolic import clean_expression, to_string
@@ -112,6 +111,8 @@ def plot_pareto_front(fit: SymbolicFit, path: str | Path, title: str) -> Path:
     loss = np.array([point[1] for point in fit.pareto_front])
     loss = np.maximum(loss, np.finfo(float).eps * (loss.max() or 1.0))  # exact fits have loss 0
     chosen = next(i for i, point in enumerate(fit.pareto_front) if point[2] == fit.expression)
+
+    from matplotlib.figure import Figure  # imported where used: a run that plots no front never loads it
 
     figure = Figure(figsize=(6, 4), layout="constrained")
     axes = figure.subplots()

@@ -30,8 +30,8 @@ from typing import Sequence
 from eqlearn.discovery.config import DiscoverConfig, parse_setting
 from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.discovery.recipes import DEFAULT_RECIPE
-from eqlearn.discovery.result import reported_law
-from eqlearn.engines import check_engine, run_tasks
+from eqlearn.discovery.result import is_complete, reported_law
+from eqlearn.engines import available_cpus, check_engine, run_tasks
 from eqlearn.eql.training import TrainingDiverged
 from eqlearn.errors import UserInputError
 from eqlearn.physics.potentials import get_potential
@@ -224,6 +224,7 @@ class RunTask:
     key: str
     directory: str  # absolute
     label: str  # the directory as the results table shows it, relative to the sweep's folder
+    candidate_workers: int = 1  # candidate models this run trains at a time (its share of the CPUs)
 
 
 def execute_run(task: RunTask) -> dict:
@@ -235,7 +236,8 @@ def execute_run(task: RunTask) -> dict:
     start = time.perf_counter()
     equations = error = None
     try:
-        equations = run_discovery(replace(task.run.config, out=str(directory), progress=False), log=lines.append).equations()
+        equations = run_discovery(replace(task.run.config, out=str(directory), progress=False), log=lines.append,
+                                  workers=task.candidate_workers).equations()
     except TrainingDiverged as diverged:
         error = f"training diverged: {diverged}"
     row = result_row(task.run, equations, round(time.perf_counter() - start, 1), task.label, error)
@@ -247,12 +249,14 @@ def execute_run(task: RunTask) -> dict:
 
 
 def finished_row(directory: Path, key: str) -> dict | None:
-    """The stored row of a run finished with this key, else None."""
+    """The stored row of a run finished with this key, else None; also None where the row says the
+    run found a law but its directory holds no complete run (equations.json, written last)."""
     try:
         record = json.loads((directory / ROW_FILE).read_text())
     except (OSError, ValueError):
         return None
-    return record.get("row") if record.get("key") == key else None
+    row = record.get("row") if record.get("key") == key else None
+    return None if row is not None and not row.get("error") and not is_complete(directory) else row
 
 
 @dataclass
@@ -282,10 +286,12 @@ def run_sweep(runs: Sequence[SweepRun], out: str | Path, engine: str | None = No
         raise UserInputError(f"cannot create the sweep directory {out}: {error}") from None
     version = version or code_version()
     digests = {path: file_digest(path) for path in {run.config.data for run in runs} - {None}}
-    tasks = [RunTask(run, run_key(run.config, version, digests.get(run.config.data)),
-                     str((out / "runs" / run.name).resolve()), f"runs/{run.name}") for run in runs]
-    rows = [finished_row(Path(task.directory), task.key) for task in tasks]
+    keys = [run_key(run.config, version, digests.get(run.config.data)) for run in runs]
+    rows = [finished_row((out / "runs" / run.name).resolve(), key) for run, key in zip(runs, keys)]
     pending = [index for index, row in enumerate(rows) if row is None]
+    share = max(1, available_cpus() // max(1, min(workers or available_cpus(), len(pending))))
+    tasks = [RunTask(run, key, str((out / "runs" / run.name).resolve()), f"runs/{run.name}", share)
+             for run, key in zip(runs, keys)]
     skipped = len(runs) - len(pending)
     csv_path, markdown_path = out / "results.csv", out / "results.md"
 

@@ -79,9 +79,10 @@ def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator:
     return expr.xreplace({f: snap(f) for f in expr.atoms(sympy.Float)})
 
 
-def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=None) -> str | None:
+def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=None, snap: bool = True) -> str | None:
     """SRBench-style exact recovery: "difference" if found - truth is constant, "ratio" if
-    found / truth is a non-zero constant, else None. Numbers in `found` are snapped first.
+    found / truth is a non-zero constant, else None. Numbers in `found` are snapped first (unless
+    `snap` is False: a caller that snapped them where they are as printed, before substituting).
 
     Decided on 2000 points spread far beyond the usual training range (|x| <= 3): constant to
     near machine precision counts; a combination constant only to 1e-6 counts if sympy can
@@ -89,14 +90,16 @@ def matches_up_to_constant(found: sympy.Expr, truth: sympy.Expr, symbols, rng=No
     which can take minutes on a long expression.
     """
     rng = np.random.default_rng(0) if rng is None else rng
-    snapped = snap_numbers(as_expression(found))
+    snapped = snap_numbers(as_expression(found)) if snap else as_expression(found)
     points = rng.uniform(-3, 3, size=(len(symbols), 2000))
     for kind, combination in (("difference", snapped - truth), ("ratio", snapped / truth)):
         if combination.has(sympy.zoo, sympy.nan):  # a piecewise truth, 0 in some range, divides to 1/0 there:
             found_values, true_values = _values(snapped, symbols, points), _values(truth, symbols, points)
             with np.errstate(all="ignore"):  # evaluated apart instead, and never simplified
                 values = found_values / true_values if kind == "ratio" else found_values - true_values
-            if _spread_of(values, nonzero=kind == "ratio") <= 1e-9:
+            # a ratio says nothing where the truth is 0: there the found law must be 0 as well
+            vanishes = _spread_of(np.where(true_values == 0, found_values, 0.0), nonzero=False) <= 1e-9
+            if _spread_of(values, nonzero=kind == "ratio") <= 1e-9 and (kind != "ratio" or vanishes):
                 return kind
             continue
         spread = _relative_spread(combination, symbols, points, nonzero=kind == "ratio")

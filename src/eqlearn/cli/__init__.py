@@ -69,6 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as error:
         print(f"eqlearn {args.command}: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+    except KeyboardInterrupt as interrupted:  # a RunInterrupted says what was saved and how to continue
+        print(str(interrupted) or "interrupted", file=sys.stderr)
         return 130

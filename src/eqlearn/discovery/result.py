@@ -3,12 +3,15 @@ by what it is, then how it was read, judged and checked.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sympy
 
 from eqlearn.discovery.config import DiscoverConfig
 from eqlearn.discovery.data import Truth
+from eqlearn.errors import UserInputError
 from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.physics.scales import DataUnits
 from eqlearn.symbolic import to_latex, to_string
@@ -29,6 +32,8 @@ CANONICAL_NORMALISATION = (
 FORCE_QUANTITY = "the force on particle 1 (mass m1, charge q1) from particle 2 (m2, q2); u = Δ/|Δ|, Δ = x1 - x2"
 MESSAGES_QUANTITY = ("the top messages (not forces: a learned node model or a wider message maps them to "
                      "accelerations; the canonical form undoes their mixing)")
+#: A run directory is complete once this file exists: it is written last, and atomically.
+EQUATIONS_FILE = "equations.json"
 
 
 @dataclass
@@ -119,3 +124,24 @@ def reported_law(equations: dict) -> list[str]:
     if equations.get("found"):
         return list(equations["found"]["law"].values())
     return [m.get("unit_vector_form", m["expression"]) for m in equations["messages"]]
+
+    @classmethod
+    def from_directory(cls, directory: str | Path) -> "Discovery":
+        """The discovery a complete run directory holds (its equations.json and config.json): what
+        a resumed run reads instead of training a finished candidate again."""
+        directory = Path(directory)
+        try:
+            equations = json.loads((directory / EQUATIONS_FILE).read_text())
+            config = DiscoverConfig.from_json((directory / "config.json").read_text())
+            truth = Truth(**equations["truth"]) if equations["truth"] else None
+            return cls(config, truth, equations["messages"], equations["canonical"], equations["nonzero_messages"],
+                       equations["truth_free"], equations["verification"], equations["readout_verification"],
+                       equations["test_loss"], equations["seconds"], equations["particles"], equations["derivatives"],
+                       DataUnits(**equations["units"]), equations["restarts"], equations.get("found", {}))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UserInputError(f"{directory} holds no complete run: {error}") from None
+
+
+def is_complete(directory: str | Path) -> bool:
+    """Whether `directory` holds a finished run: equations.json is the last file a run writes."""
+    return (Path(directory) / EQUATIONS_FILE).is_file()

@@ -26,6 +26,8 @@ import torch
 from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig, resolve_config
 from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate, split_data, training_graphs
+from eqlearn.discovery.early_stop import ExactLawStop
+from eqlearn.discovery.law_reading import LawRead, read_law
 from eqlearn.discovery.model import (
     RESTART_SEED_STRIDE,
     SIGN_SEARCH_GRAPHS,
@@ -37,43 +39,34 @@ from eqlearn.discovery.model import (
     training_phases,
 )
 from eqlearn.discovery.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
-from eqlearn.discovery.result import Discovery, found_law, message_records
-from eqlearn.discovery.rundir import append_csv_row, prepare_output, refuse_nonempty
+from eqlearn.discovery.result import EQUATIONS_FILE, Discovery, found_law, is_complete, message_records
+from eqlearn.discovery.rundir import (
+    CHECKPOINT,
+    append_csv_row,
+    check_same_settings,
+    load_checkpoint,
+    prepare_output,
+    refuse_nonempty,
+)
 from eqlearn.discovery.verdict import truth_free_verdict
 from eqlearn.eql.training import TrainingDiverged, train
-from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.model import ParticleGNN
-from eqlearn.gnn.particles import LearnedCharges, LearnedMasses, choose_charge_signs, choose_reference
+from eqlearn.gnn.particles import LearnedCharges, LearnedMasses, choose_charge_signs
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate, predict, relative_force_error_per_graph
 from eqlearn.physics.scales import DataUnits, choose_units
-from eqlearn.readout.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
+from eqlearn.readout.canonical import canonical_form, drop_negligible_terms, unit_vector_form
 from eqlearn.readout.masses import charge_table, particle_table, reference_name, to_data_charge_units, to_data_mass_units
 from eqlearn.readout.messages import (
     NEGLIGIBLE_TERM,
     MessageReadout,
-    message_variables,
-    read_top_messages,
-    readout_graphs,
     write_pareto_fronts,
 )
-from eqlearn.readout.polish import polish_law_and_masses
-from eqlearn.readout.refit import RefittedMessage, refit_messages
+from eqlearn.readout.refit import RefittedMessage
 from eqlearn.readout.variables import evaluate as evaluate_expression
 from eqlearn.readout.verify import verify_law
 from eqlearn.symbolic import to_string
 from eqlearn.vocabulary.files import atomic_output, write_text_atomically
 from eqlearn.vocabulary.symbols import DELTA
-
-#: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
-REFIT_GRAPHS = 2000
-
-
-#: Learned masses: rounds of refit and joint polish of the law's numbers and the masses (`read_out_law`).
-POLISH_ROUNDS = 3
-
-
-#: ... and stop once a round improves the held-out error by less than 1 %.
-POLISH_SETTLED = 0.99
 
 
 @dataclass
@@ -104,6 +97,7 @@ class TrainedRun:
     splits: tuple
     network_sets: list[GraphSet]
     charges: LearnedCharges | None = None
+    found: LawRead | None = None  # the law, where the early stop read it already
 
 
 @dataclass
@@ -135,24 +129,32 @@ class Judged:
     readout_verification: dict | None
 
 
-def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> PreparedRun:
+def prepare_run(config: DiscoverConfig, loaded: tuple | None = None, resume: bool = False) -> PreparedRun:
     """Load or simulate the data, choose the run's units, resolve the config from the recipe and the
-    data, create the run directory and store the resolved config in it."""
+    data, create the run directory and store the resolved config in it. With `resume`, the
+    directory may hold a run killed midway, made with the same settings."""
     start = time.perf_counter()
-    refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
+    if not resume:
+        refuse_nonempty(Path(config.out))  # before any work; the directory itself is made once the data are good
     trajectories, truth = loaded or load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))  # in the data's units, as config.json stores it
     # the run works in units where the data (the pairs its graph connects) are of order one
     units = choose_units(trajectories, config.seed, **interacting_pairs(config.graph, trajectories.positions.shape[2]),
                          mass_unit=not config.learn_masses)  # learned masses have a unit of their own
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
-    out = prepare_output(Path(config.out))
-    write_text_atomically(out / "config.json", config.to_json())
+    out = Path(config.out)
+    if resume and (out / "config.json").is_file():
+        check_same_settings(out, config)
+    else:
+        out = prepare_output(out)
+        write_text_atomically(out / "config.json", config.to_json())
     return PreparedRun(config, units.apply(trajectories), truth, units, out, clock)
 
 
-def train_model(run: PreparedRun, log) -> TrainedRun:
-    """Split the data, build the GNN (and learnable masses and charges) and train it, checkpointing each epoch."""
+def train_model(run: PreparedRun, log, resume: bool = False) -> TrainedRun:
+    """Split the data, build the GNN (and learnable masses and charges) and train it, checkpointing
+    each epoch; with `resume`, from the run directory's last checkpoint. Where the law read from
+    the network is exact on held-out data, training stops there (`early_stop.ExactLawStop`)."""
     config, out = run.config, run.out
     initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
     torch.manual_seed(initialisation)
@@ -176,10 +178,12 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
 
     generator = torch.Generator().manual_seed(initialisation)
 
-    def save_checkpoint() -> None:
-        with atomic_output(out / "checkpoint.pt") as handle:  # a kill mid-write leaves the last good one
-            torch.save({"state_dict": trainable.state_dict(), "config": asdict(config)}, handle)
+    def save_checkpoint(loop_state: dict) -> None:
+        with atomic_output(out / CHECKPOINT) as handle:  # a kill mid-write leaves the last good one
+            torch.save({"state_dict": trainable.state_dict(), "config": asdict(config), "training": loop_state,
+                        "generator": generator.get_state(), "torch_rng": torch.get_rng_state()}, handle)
 
+    saved = load_checkpoint(out / CHECKPOINT, trainable, generator) if resume else None
     sign_graphs = train_set.spread(SIGN_SEARCH_GRAPHS)
 
     def charge_signs() -> int:
@@ -193,20 +197,22 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
         if charges is not None and row["phase"] in SIGN_SEARCH_PHASES:
             row = {**row, "charge_signs_changed": charge_signs()}
         append_csv_row(out / "metrics.csv", row)
-        save_checkpoint()
 
     learning = f"; learning a mass per particle ({reference_name(masses, run.trajectories)} = 1)" if masses else ""
     learning += "; learning a charge per particle" if charges is not None else ""
     device = resolve_device(config.device)
+    done = f"; continuing after epoch {len(saved['rows'])}" if saved is not None else ""
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
-        f"{len(train_set)} graphs on {device}; inputs {', '.join(config.features)}{learning}")
+        f"{len(train_set)} graphs on {device}; inputs {', '.join(config.features)}{learning}{done}")
     start = time.perf_counter()
     trainable.to(device)
     train_on, val_on = train_set.to(device), val_set.to(device)
+    stop = exact_law_stop(run, model, [train_set, val_set, test_set]) if not learned else None
     try:
         history = train(trainable, objective, lambda: train_on.batches(config.batch_size, generator),
                         training_phases(config), validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))},
-                        on_epoch=on_epoch, progress=config.progress, undo_spoiling_prune=SPOILING_PRUNE)
+                        on_epoch=on_epoch, progress=config.progress, undo_spoiling_prune=SPOILING_PRUNE,
+                        stop=stop, checkpoint=save_checkpoint, resume=saved)
     except TrainingDiverged as error:
         raise TrainingDiverged(f"{error}; {_what_is_left(out)}") from None
     finally:
@@ -214,101 +220,52 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     run.clock["train"] = round(time.perf_counter() - start, 2)
     for threshold in history.undone_prunes:
         log(f"pruning at {threshold:g} raised the loss more than {SPOILING_PRUNE:g}x: undone, no further pruning")
-    if history.undone_prunes:
-        save_checkpoint()  # the weights from before the undone round, not the last epoch's
     network_sets = [with_learned(g) for g in (train_set, val_set, test_set)]  # the masses the network trained with
-    return TrainedRun(model, masses, splits, network_sets, charges)
+    if stop is not None and saved is not None and saved["stopped"] and stop.found is None:
+        stop.check()  # stopped before a kill: the same check on the same weights reads the same law
+    found = None if stop is None else stop.found
+    if found is not None:
+        log(f"the law is exact on held-out data after epoch {len(history.rows)}: training stops there")
+    return TrainedRun(model, masses, splits, network_sets, charges, found)
+
+
+def exact_law_stop(run: PreparedRun, model: ParticleGNN, graph_sets: list[GraphSet]) -> ExactLawStop | None:
+    """The early stop of a run whose messages are forces refitted as a law of their own (None for others)."""
+    config = run.config
+    if not (config.refit and config.messages_are_forces and config.prune_thresholds):
+        return None
+    return ExactLawStop(model, config.prune_thresholds[-1], graph_sets[1], run.softening,
+                        lambda pruned: _law_by_axis(run, read_law(config, run.softening, _names(run), pruned, graph_sets)))
+
+
+def _names(run: PreparedRun):
+    return getattr(run.trajectories, "names", None)
+
+
+def _law_by_axis(run: PreparedRun, found: LawRead) -> tuple[list, LawRead]:
+    return [found.law[found.readout.top.index(k)] for k in range(run.config.dim)], found
 
 
 def read_out(run: PreparedRun, trained: TrainedRun, log) -> ReadOutLaw:
-    """The top messages, the law refitted (and polished with the masses, where they were learned),
-    its canonical form and the truth-free verdict, all in the run's units; `log` says what each
-    step is doing (a read-out can take minutes)."""
-    config, model, masses, network_sets = run.config, trained.model, trained.masses, trained.network_sets
+    """The law (read when training stopped early, else now), its canonical form and the
+    truth-free verdict, all in the run's units; `log` says what each step is doing (a read-out
+    can take minutes)."""
+    config, model, network_sets = run.config, trained.model, trained.network_sets
     start = time.perf_counter()
-    charges, charge_reference, charge_unit = None, None, 1.0
-    if trained.charges is not None:  # learned charges in units of the reference particle's (+1)
-        charge_reference = choose_reference(np.abs(trained.charges.value.detach().numpy()),
-                                            getattr(run.trajectories, "names", None), config.reference_particle)
-        charges, charge_unit = (trained.charges.in_reference_units(charge_reference),
-                                trained.charges.unit(charge_reference))
-    readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed,
-                                mass_unit=1.0 if masses is None else masses.unit, charge_unit=charge_unit, log=log)
-    reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
-    if masses is not None:
-        reported = masses.in_reference_units()
-        law_sets = [_with_masses(g, reported) for g in network_sets]
-    if charges is not None:
-        law_sets = [_with_charges(g, charges) for g in law_sets]
-    refitted, law, reported, polished, test_law = read_out_law(run, model, readout, law_sets, reported,
-                                                               None if masses is None else masses.reference, log)
+    found = trained.found or read_law(config, run.softening, _names(run), model, network_sets, trained.masses,
+                                      trained.charges, log)
+    readout, law = found.readout, found.law
     log("read-out: canonical form")
     canonical = [drop_negligible_terms(c, readout.variables, NEGLIGIBLE_TERM)
                  for c in canonical_form(law, DELTA[: config.dim], values=readout.variables)]
     by_axis = [law[readout.top.index(k)] for k in range(config.dim)] if config.messages_are_forces else None
     log(f"truth-free verdict: the law alone on {len(network_sets[2])} held-out graphs, next to the network")
-    truth_free = truth_free_verdict(by_axis, model, network_sets[2], trained.splits[2], run.softening, refitted,
-                                    reported, law_set=test_law, particle_charges=charges)
+    truth_free = truth_free_verdict(by_axis, model, network_sets[2], trained.splits[2], run.softening, found.refitted,
+                                    found.masses, law_set=found.test_set, particle_charges=found.charges)
     _write_plots(run.out, readout, law if config.messages_are_forces else None)
     run.clock["read_out"] = round(time.perf_counter() - start, 2)
-    return ReadOutLaw(readout, refitted, law, canonical, reported, polished, truth_free, charges, charge_reference)
-
-
-def read_out_law(run: PreparedRun, model: ParticleGNN, readout: MessageReadout, graph_sets: list[GraphSet],
-                 masses: np.ndarray | None, reference: tuple[int, int] | None, log):
-    """(refitted messages, law in the top-message order, masses, polish result, test graphs with
-    those masses): the read-out's terms refitted, and where the masses were learned, alternately
-    the law's numbers and the masses polished (`polish_law_and_masses`) and the terms chosen again
-    with the better masses, until the held-out error stops improving."""
-    config, train_set, val_set, test_set = run.config, *graph_sets
-    polished = None
-    rounds = POLISH_ROUNDS if masses is not None and config.messages_are_forces else 1
-    for round_number in range(1, rounds + 1):
-        if run.config.refit and config.messages_are_forces:
-            log("refit: the read-out's terms by least squares, chosen on held-out graphs"
-                + (f" (round {round_number} of at most {rounds})" if rounds > 1 else ""))
-        refitted = refit_law(run, readout, readout_graphs(model, train_set, REFIT_GRAPHS),
-                             readout_graphs(model, val_set, REFIT_GRAPHS), model.edges)
-        law = [single_axis_form(e, config.dim, run.softening)
-               for e in ([r.expression for r in refitted] if refitted else readout.expressions)]
-        if masses is None or not config.messages_are_forces:
-            break
-        log(f"polish: the law's numbers and every mass together (round {round_number} of at most {rounds})")
-        attempt = polish_law_and_masses([law[readout.top.index(k)] for k in range(config.dim)], masses, reference,
-                                        train_set, val_set, model.edges, run.softening)
-        if not attempt.accepted:
-            break
-        settled = attempt.held_out_error_after > POLISH_SETTLED * attempt.held_out_error_before
-        polished, masses = attempt, attempt.masses
-        law = [attempt.law[k] for k in readout.top]
-        train_set, val_set, test_set = (_with_masses(g, masses) for g in (train_set, val_set, test_set))
-        readout.variables = message_variables(model, test_set)
-        if settled:
-            break
-    return refitted, law, masses, polished, test_set
-
-
-def refit_law(run: PreparedRun, readout: MessageReadout, graphs: GraphSet, held_out: GraphSet,
-              edges: EdgeList) -> list[RefittedMessage]:
-    """The read-out's terms refitted on training graphs, chosen on held-out ones (only where
-    message k is the force along axis k: `messages_are_forces`); an empty list when the run does not refit."""
-    if not (run.config.refit and run.config.messages_are_forces):
-        return []
-    return refit_messages(readout.formulas, graphs, held_out, edges, run.softening)  # in the order of readout.top
-
-
-def _with_masses(graphs: GraphSet, masses: np.ndarray) -> GraphSet:
-    """The graphs with per-system masses [S, n] looked up by their system index."""
-    return graphs.with_masses(_per_graph(graphs, masses))
-
-
-def _with_charges(graphs: GraphSet, charges: np.ndarray) -> GraphSet:
-    """The graphs with per-system charges [S, n] looked up by their system index."""
-    return graphs.with_charges(_per_graph(graphs, charges))
-
-
-def _per_graph(graphs: GraphSet, per_system: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(per_system, dtype=torch.float32)[graphs.system]
+    return ReadOutLaw(readout, found.refitted, law, canonical, found.masses, found.polished, truth_free, found.charges,
+                      found.charge_reference)
 
 
 def _write_plots(out: Path, readout: MessageReadout, law) -> None:
@@ -345,8 +302,8 @@ def judge(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, log) -> Judg
 
 
 def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, judged: Judged, log) -> Discovery:
-    """equations.json (atomically), the Pareto fronts of a symbolic-regression read-out and the mass
-    plot; the `Discovery` they describe."""
+    """The Pareto fronts of a symbolic-regression read-out, the mass plot and, last and atomically,
+    equations.json, whose presence says the run is complete; the `Discovery` they describe."""
     config, masses, out = run.config, trained.masses, run.out
     log("writing the law with the unit vector u = Δ/|Δ|")
     forms = [unit_vector_form(e, dim=config.dim, softening=config.softening) for e in judged.law]
@@ -361,10 +318,10 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
                           round(evaluate(trained.model, trained.network_sets[2]), 6), run.clock, particles,
                           run.trajectories.meta.get("derivatives"), run.units,
                           found=found_law(messages, forms, found.truth_free, config))
-    write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     write_pareto_fronts(out, found.readout)
     if particles is not None and "table" in particles:
         plot_learned_masses(particles["table"], out / "masses.png")
+    write_text_atomically(out / EQUATIONS_FILE, json.dumps(discovery.equations(), indent=2))  # last: the run is complete
     return discovery
 
 
@@ -376,10 +333,14 @@ def _what_is_left(out: Path) -> str:
     return checkpoint + (f"{out} holds {', '.join(left)}" if left else f"{out} is empty")
 
 
-def run_candidate(config: DiscoverConfig, log, loaded: tuple | None = None) -> Discovery:
+def run_candidate(config: DiscoverConfig, log, loaded: tuple | None = None, resume: bool = False) -> Discovery:
     """One candidate model, every stage in a row; writes the run directory `config.out` as it goes.
-    `loaded` is the (trajectories, truth) a portfolio already read, so its candidates share them."""
-    run = prepare_run(config, loaded)
-    trained = train_model(run, log)
+    `loaded` is the (trajectories, truth) a portfolio already read, so its candidates share them.
+    With `resume`, a complete directory is read back as it is, and one killed midway continues
+    from its last checkpoint."""
+    if resume and is_complete(config.out):
+        return Discovery.from_directory(config.out)
+    run = prepare_run(config, loaded, resume)
+    trained = train_model(run, log, resume)
     law = read_out(run, trained, log)
     return write_discovery(run, trained, law, judge(run, trained, law, log), log)

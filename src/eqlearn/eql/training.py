@@ -71,6 +71,51 @@ def _make_schedule(kind: str, optimizer, lr: float, total_steps: int):
     raise ValueError(f"unknown schedule {kind!r}; choose onecycle or constant")
 
 
+@dataclass
+class _Loop:
+    """Where a run of `train` stands: the phase and epoch, the optimiser's schedule, the pruning
+    state and the history; `state()` is what a checkpoint stores, `start(state)` reads it back."""
+
+    history: History
+    phase: int = 0
+    epochs_in_phase: int = 0
+    steps_left: int = 0
+    pruning: bool = True
+    before_pruning: tuple | None = None  # (weights, loss) before this phase's pruning round
+    reference_loss: float | None = None
+    stopped: bool = False
+    optimizer: dict | None = None
+    scheduler: dict | None = None
+
+    @classmethod
+    def start(cls, state: dict | None) -> "_Loop":
+        if state is None:
+            return cls(History())
+        before = state["before_pruning"]
+        return cls(History(list(state["rows"]), list(state["undone_prunes"])), state["phase"], state["epochs_in_phase"],
+                   state["steps_left"], state["pruning"], None if before is None else (before["weights"], before["loss"]),
+                   state["reference_loss"], state["stopped"], state["optimizer"], state["scheduler"])
+
+    @property
+    def epoch(self) -> int:
+        return len(self.history.rows)
+
+    def begin_phase(self, index: int) -> None:
+        self.phase, self.epochs_in_phase, self.before_pruning = index, 0, None
+
+    def state(self, optimizer, scheduler, phase_epochs: int) -> dict:
+        """Plain containers and tensors only: a checkpoint loads with `torch.load(weights_only=True)`."""
+        ended = self.epochs_in_phase >= phase_epochs
+        before = None if self.before_pruning is None or ended else \
+            {"weights": self.before_pruning[0], "loss": self.before_pruning[1]}
+        return {"phase": self.phase + ended, "epochs_in_phase": 0 if ended else self.epochs_in_phase,
+                "steps_left": self.steps_left, "pruning": self.pruning, "before_pruning": before,
+                "reference_loss": self.reference_loss, "stopped": self.stopped,
+                "optimizer": None if ended else optimizer.state_dict(),
+                "scheduler": None if ended or scheduler is None else scheduler.state_dict(),
+                "rows": list(self.history.rows), "undone_prunes": list(self.history.undone_prunes)}
+
+
 def train(
     model: nn.Module,
     objective: Objective,
@@ -81,80 +126,114 @@ def train(
     progress: bool = True,
     divergence_factor: float = 1e4,
     undo_spoiling_prune: float | None = None,
+    stop: Callable[[dict], bool] | None = None,
+    checkpoint: Callable[[dict], None] | None = None,
+    resume: dict | None = None,
 ) -> History:
-    """Run `phases` in order; `batches()` yields one epoch of batches (re-called every epoch).
+    """Run `phases` in order; `batches()` yields one epoch of batches (called at the start of every epoch).
 
     After every epoch the metrics (mean over batches, plus `validate()`) go to `history` and to
-    `on_epoch` (e.g. for checkpoints). A NaN/inf loss, or one `divergence_factor` times the first
+    `on_epoch` (e.g. a table of metrics). A NaN/inf loss, or one `divergence_factor` times the first
     epoch's, restores the last good weights and raises `TrainingDiverged`.
 
     `undo_spoiling_prune`: a pruning round whose phase ends with a loss more than this factor above
     the loss before it took away part of the fit, not spurious terms (weights that are small only
     because the data's scales make the law's coefficients small). The weights before the round come
     back, the rest of the schedule runs without pruning, and `history.undone_prunes` says so.
+
+    `stop(row)`, asked after every epoch, ends training early when it returns True (it may change
+    the model first, e.g. to a pruned copy whose law is exact). `checkpoint(state)` receives,
+    after every epoch, everything the loop needs to continue (`loop_state`: the position in the
+    schedule, optimiser and scheduler state, the history); `train(..., resume=state)` continues
+    from it, with the model's weights and the batches' random generator restored by the caller, so
+    that a resumed run trains exactly as an uninterrupted one.
     """
-    history = History()
+    loop = _Loop.start(resume)
+    history = loop.history
     good_state = _snapshot(model)
-    reference_loss = None
     total_epochs = sum(p.epochs for p in phases)
-    bar = tqdm(total=total_epochs, disable=not progress, file=sys.stderr, unit="epoch", dynamic_ncols=True)
-    epoch = 0
-    pruning = True
+    bar = tqdm(total=total_epochs, initial=loop.epoch, disable=not progress, file=sys.stderr, unit="epoch",
+               dynamic_ncols=True)
     try:
-        for phase in phases:
-            before_pruning = None
-            if phase.prune_threshold is not None and pruning:
-                if undo_spoiling_prune is not None and history.rows:
-                    prune(model, 0.0)  # fold any gates first: the state to come back to is then a plain one
-                    before_pruning = (_snapshot(model), history.last.get("loss"))
-                prune(model, phase.prune_threshold)
-                good_state = _snapshot(model)
+        for index, phase in enumerate(phases):
+            if loop.stopped or index < loop.phase:
+                continue
+            resumed = loop.phase == index and loop.epochs_in_phase > 0
+            if not resumed:
+                loop.begin_phase(index)
+                if phase.prune_threshold is not None and loop.pruning:
+                    if undo_spoiling_prune is not None and history.rows:
+                        prune(model, 0.0)  # fold any gates first: the state to come back to is then a plain one
+                        loop.before_pruning = (_snapshot(model), history.last.get("loss"))
+                    prune(model, phase.prune_threshold)
+                    good_state = _snapshot(model)
             epoch_batches = list(batches())
             trained = [p for name, p in model.named_parameters() if p.requires_grad and not name.startswith(phase.frozen or ("\0",))]
             optimizer = _make_optimizer(phase.optimizer, trained, phase.lr)
-            steps_left = phase.epochs * len(epoch_batches)
-            scheduler = _make_schedule(phase.schedule, optimizer, phase.lr, steps_left)
-            for _ in range(phase.epochs):
-                model.train()
-                sums, count = {}, 0
-                for batch in epoch_batches:
-                    loss, metrics = objective(batch, phase.regularization)
-                    if not torch.isfinite(loss):
-                        raise TrainingDiverged(f"loss became {loss.item()} in epoch {epoch + 1} ({phase.name})")
-                    optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
-                    optimizer.step()
-                    if scheduler is not None and steps_left > 1:
-                        scheduler.step()
-                        steps_left -= 1
-                    for key, value in metrics.items():
-                        sums[key] = sums.get(key, 0.0) + float(value)
-                    count += 1
-                epoch_batches = list(batches())
-                row = {"epoch": epoch + 1, "phase": phase.name, **{k: v / max(count, 1) for k, v in sums.items()}}
+            if not resumed:
+                loop.steps_left = phase.epochs * len(epoch_batches)
+            scheduler = _make_schedule(phase.schedule, optimizer, phase.lr, loop.steps_left)
+            if resumed:
+                optimizer.load_state_dict(loop.optimizer)
+                if scheduler is not None:
+                    scheduler.load_state_dict(loop.scheduler)
+            while loop.epochs_in_phase < phase.epochs:
+                if loop.epochs_in_phase > 0 and not resumed:
+                    epoch_batches = list(batches())
+                resumed = False
+                row = _train_epoch(model, objective, epoch_batches, phase, optimizer, scheduler, loop)
                 if validate is not None:
                     model.eval()
                     with torch.no_grad():
                         row.update(validate())
-                epoch += 1
-                _check_divergence(row, reference_loss, divergence_factor)
-                reference_loss = reference_loss if reference_loss is not None else row.get("loss")
+                _check_divergence(row, loop.reference_loss, divergence_factor)
+                loop.reference_loss = loop.reference_loss if loop.reference_loss is not None else row.get("loss")
                 good_state = _snapshot(model)
                 history.log(**row)
                 if on_epoch is not None:
                     on_epoch(row)
+                if loop.epochs_in_phase == phase.epochs and loop.before_pruning is not None:
+                    before, loss = loop.before_pruning
+                    if _spoiled(loss, history.last.get("loss"), undo_spoiling_prune):
+                        model.load_state_dict(before)
+                        good_state, loop.pruning = before, False
+                        history.undone_prunes.append(phase.prune_threshold)
+                    loop.before_pruning = None
+                loop.stopped = stop is not None and stop(row)
+                if checkpoint is not None:
+                    checkpoint(loop.state(optimizer, scheduler, phase.epochs))
                 bar.set_postfix({k: _short(v) for k, v in row.items() if k not in ("epoch", "phase")}, refresh=False)
                 bar.update(1)
-            if before_pruning is not None and _spoiled(before_pruning[1], history.last.get("loss"), undo_spoiling_prune):
-                model.load_state_dict(before_pruning[0])
-                good_state, pruning = before_pruning[0], False
-                history.undone_prunes.append(phase.prune_threshold)
+                if loop.stopped:
+                    break
     except TrainingDiverged:
         model.load_state_dict(good_state)
         raise
     finally:
         bar.close()
     return history
+
+
+def _train_epoch(model: nn.Module, objective: Objective, epoch_batches: list, phase: Phase, optimizer, scheduler,
+                 loop: _Loop) -> dict:
+    """One pass over `epoch_batches`; the metrics' means over the batches as the epoch's row."""
+    model.train()
+    sums, count = {}, 0
+    for batch in epoch_batches:
+        loss, metrics = objective(batch, phase.regularization)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(f"loss became {loss.item()} in epoch {loop.epoch + 1} ({phase.name})")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None and loop.steps_left > 1:
+            scheduler.step()
+            loop.steps_left -= 1
+        for key, value in metrics.items():
+            sums[key] = sums.get(key, 0.0) + float(value)
+        count += 1
+    loop.epochs_in_phase += 1
+    return {"epoch": loop.epoch + 1, "phase": phase.name, **{k: v / max(count, 1) for k, v in sums.items()}}
 
 
 def _spoiled(before: float | None, after: float | None, factor: float) -> bool:

@@ -7,11 +7,14 @@ time points (each system may have its own times). Masses and charges are per par
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from eqlearn.errors import UserInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REQUIRED_COLUMNS = ("system", "t", "particle", "x", "y")
 
@@ -19,6 +22,8 @@ REQUIRED_COLUMNS = ("system", "t", "particle", "x", "y")
 def read_long_csv(path: Path) -> dict:
     """The arrays of a data file (positions [S, T, n, d], times [T] or [S, T], and masses, charges
     [S, n] and names [n] where the table has them) read from the CSV at `path`."""
+    import pandas as pd  # imported where used: pandas takes a second to import, and most data are .npz
+
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError, pd.errors.ParserError, UnicodeDecodeError) as error:
@@ -47,6 +52,8 @@ def read_long_csv(path: Path) -> dict:
 
 
 def _label_order(column: pd.Series) -> np.ndarray:
+    import pandas as pd
+
     """Integer systems or particles in increasing order; named ones in order of first appearance."""
     unique = np.asarray(pd.unique(column), dtype=object)
     return np.sort(unique) if pd.api.types.is_integer_dtype(column) else unique

@@ -22,7 +22,6 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 from eqlearn.errors import UserInputError
 from eqlearn.vocabulary.periodic import unwrap
@@ -204,6 +203,8 @@ def differentiate(positions: np.ndarray, times: np.ndarray, window: int, polyord
     fits of `window` points and degree `polyorder` (Savitzky–Golay when `even`), in float64."""
     if even:
         spacing = (times[:, 1] - times[:, 0]).reshape((-1, 1) + (1,) * (positions.ndim - 2))
+        from scipy.signal import savgol_filter  # imported where used: scipy.signal takes a second to import
+
         smoothed = savgol_filter(positions, window, polyorder, deriv=deriv, delta=1.0, axis=1, mode="interp")
         return smoothed / spacing ** deriv
     shared = bool(np.all(times == times[:1]))

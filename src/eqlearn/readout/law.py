@@ -11,7 +11,6 @@ from typing import Sequence
 import numpy as np
 import sympy
 import torch
-from scipy.integrate import solve_ivp
 
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
@@ -53,6 +52,8 @@ class PairLaw:
         """Positions [S, T, n, d] from integrating the law from the states at times[0] (RK45); in
         periodic boxes [S, d] the pairs meet through their nearest images and the positions are
         not wrapped (compare them through `eqlearn.vocabulary.periodic.minimum_image`)."""
+        from scipy.integrate import solve_ivp  # imported where used: most runs hold no trajectories to integrate
+
         shape = positions0.shape
 
         def derivative(_, y):

@@ -285,7 +285,8 @@ def polished_term_sets(scored: list, train: NetTerms, target: np.ndarray, weight
 
 def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet,
                    edges: EdgeList | NeighbourGraph,
-                   softening: float, digits: int = 4) -> list[RefittedMessage]:
+                   softening: float, digits: int = 4, predicted: dict[int, sympy.Expr] | None = None,
+                   ) -> list[RefittedMessage]:
     """Refit each message formula (keyed by its axis) against the net force m_i a_i; the results
     come in the order of `formulas`.
 
@@ -293,12 +294,14 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
     that path, the shortest whose error on `held_out` is within `_fvu_budget` of the best held-out
     error is kept; held-out errors are those of the coefficients rounded to `digits` significant
     digits, the law as printed. Valid behind a Newtonian node model, where message component k is
-    the force along axis k.
+    the force along axis k. Rows are weighed by the force the read-out predicts (`predicted`, by
+    default the formulas themselves).
     """
     train, valid = NetTerms(graphs, edges, softening), NetTerms(held_out, edges, softening)
     force = lambda g: (g.accelerations.double() * g.masses.double().unsqueeze(-1)).numpy()
     train_force, valid_force = force(graphs), force(held_out)
-    train_weight, valid_weight = (relative_weights(np.stack([terms(formulas[k]) for k in sorted(formulas)], axis=-1))
+    predicted = formulas if predicted is None else predicted
+    train_weight, valid_weight = (relative_weights(np.stack([terms(predicted[k]) for k in sorted(predicted)], axis=-1))
                                   for terms in (train, valid))
     refitted = []
     for axis, formula in formulas.items():
@@ -341,3 +344,12 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
                       for k, cs, e, v in sorted(scored, key=lambda s: (len(s[0]), s[3]))]
         refitted.append(RefittedMessage(axis, expression, held_out_fvu, _pareto(candidates)))
     return refitted
+
+
+def shorter_of_equals(first: RefittedMessage, second: RefittedMessage) -> RefittedMessage:
+    """Of two refits of one message, the shorter law where both are within the budget of the better
+    held-out error (`_fvu_budget`), else the better."""
+    best, other = sorted((first, second), key=lambda m: m.fvu)
+    if other.fvu <= _fvu_budget(best.fvu) and formula_size([other.expression]) < formula_size([best.expression]):
+        return other
+    return best

@@ -13,7 +13,8 @@ from eqlearn.vocabulary.symbols import MESSAGE_VARIABLES
 
 #: sympy functions a law may contain, as torch functions (lambdify's module mapping).
 TORCH_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "Abs": torch.abs, "sign": torch.sign,
-                   "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh}
+                   "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh,
+                   "Heaviside": lambda x, at_zero=0.5: torch.heaviside(x, torch.full_like(x, float(at_zero)))}
 
 
 def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = (),

@@ -17,6 +17,7 @@ import numpy as np
 import sympy
 
 from eqlearn.errors import UserInputError
+from eqlearn.readout.switches import switch_distances
 from eqlearn.readout.variables import evaluate as _evaluate
 from eqlearn.symbolic import matches_up_to_constant, snap_numbers
 from eqlearn.vocabulary.formula import as_expression, parse_formula
@@ -25,6 +26,8 @@ from eqlearn.vocabulary.symbols import MESSAGE_VARIABLES, SOFTENING, distance
 from eqlearn.vocabulary.symbols import NAMESPACE as _NAMESPACE
 
 AXIS_NAMES = ("dx", "dy", "dz")
+#: A found switch distance counts as the true one within this fraction of it.
+SWITCH_TOLERANCE = 0.01
 
 
 @dataclass
@@ -35,6 +38,8 @@ class Verification:
     passed: bool
     unrotated: bool
     exact: list[bool]
+    switches: dict | None = None  # where the true law switches at a distance: the true and found distances
+
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -167,13 +172,30 @@ def verify_law(
             exact.append(False)
             continue
         truth = force[AXIS_NAMES.index(used[0])] / divisor
-        # a law's own numbers are snapped to the truth's constants before r is written in Δ, which
-        # makes new numbers (e^(k (|Δ| + ε)) = e^(k ε) e^(k |Δ|)) that must not be snapped to them
+        # a law's own numbers are snapped (to simple numbers and the truth's constants) as printed, in
+        # r: writing r = |Δ| + ε makes new numbers (a step at r = 3 reads |Δ| - 2.99, e^(k (|Δ| + ε))
+        # = e^(k ε) e^(k |Δ|)) that must not be snapped
         exact.append(passed and any(
             matches_up_to_constant(snap_numbers(e, references=law_constants(truth)).xreplace(on_the_pair),
-                                   truth.xreplace(on_the_pair), MESSAGE_VARIABLES) is not None
+                                   truth.xreplace(on_the_pair), MESSAGE_VARIABLES, snap=False) is not None
             for e in (expr, expr * scale_to_truth(expr, truth))))
-    return Verification(form, r2, condition, passed, unrotated, exact)
+    switches = compare_switches(sympy.Add(*final), sympy.Add(*force))
+    if switches is not None:
+        exact = [e and switches["within_tolerance"] for e in exact]
+    return Verification(form, r2, condition, passed, unrotated, exact, switches)
+
+
+def compare_switches(found: sympy.Expr, truth: sympy.Expr) -> dict | None:
+    """Where the true law switches at distances (its Piecewise conditions): those distances, the
+    found law's (its Heaviside steps), and whether every true one has a found one within
+    SWITCH_TOLERANCE of it, and no more; None for a law without switches."""
+    true_steps = switch_distances(truth)
+    if not true_steps:
+        return None
+    found_steps = switch_distances(found)
+    near = lambda t: any(abs(f - t) <= SWITCH_TOLERANCE * abs(t) for f in found_steps)
+    return {"true": true_steps, "found": found_steps,
+            "within_tolerance": len(found_steps) == len(true_steps) and all(near(t) for t in true_steps)}
 
 
 def verify_equations_file(path: str | Path) -> Verification:
