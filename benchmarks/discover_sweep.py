@@ -13,6 +13,7 @@ same commit) are skipped. `--table` rewrites the markdown summary: one table per
 
     python benchmarks/discover_sweep.py --set issue --systems 4x2 --seeds 0-4
     python benchmarks/discover_sweep.py --set unlisted --systems 4x2 --seeds 0-2 [--recipe screened]
+    python benchmarks/discover_sweep.py --set switching --systems 4x2 --seeds 0-4
     python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1 --workers 2
     python benchmarks/discover_sweep.py --table
 """
@@ -45,7 +46,10 @@ ISSUE_SET = ["spring", "r1", "r2", "charge", "damped", "discontinuous", "(r - 1.
 #: (Yukawa, Morse, screened Coulomb), a steeper power, a shifted spring times masses, a log charge law.
 UNLISTED_SET = ["m1*m2*exp(-r)/r", "exp(-2*(r - 1)) - 2*exp(1 - r)", "q1*q2*exp(-r)/r", "-m1*m2/r**2",
                 "m1*m2*(r - 2)**2", "q1*q2*log(r)"]
-SETS = {"issue": ISSUE_SET, "unlisted": UNLISTED_SET}
+#: Laws that switch at a distance (the family of `discontinuous`): a spring that breaks at 2.5 and a
+#: Coulomb force cut off at 2 (a comma-separated --laws cannot hold a Piecewise).
+SWITCHING_SET = ["discontinuous", "Piecewise(((r - 1)**2, r < 2.5), (2.25, True))", "Piecewise((q1*q2/r, r < 2), (0, True))"]
+SETS = {"issue": ISSUE_SET, "unlisted": UNLISTED_SET, "switching": SWITCHING_SET}
 SIMS, STEPS = 5000, 4
 
 
@@ -150,8 +154,10 @@ def table(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--laws", help="comma-separated laws or potentials (default: the issue's set)")
-    parser.add_argument("--set", choices=list(SETS), default="issue", help="issue (the laws the issue names) or "
-                                                                              "unlisted (a family beyond them)")
+    parser.add_argument("--set", choices=list(SETS), default="issue", help="issue (the laws the issue names), "
+                                                                              "unlisted (a family beyond them) or "
+                                                                              "switching (laws that switch at a "
+                                                                              "distance)")
     parser.add_argument("--systems", default="4x2", help="comma-separated NxDIM, e.g. 4x2,8x2,4x3")
     parser.add_argument("--seeds", default="0-4")
     parser.add_argument("--results", type=Path, default=RESULTS)
