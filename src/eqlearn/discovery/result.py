@@ -74,6 +74,22 @@ class Discovery:
             "seconds": self.seconds, "eqlearn_version": __version__,
         }
 
+    @classmethod
+    def from_directory(cls, directory: str | Path) -> "Discovery":
+        """The discovery a complete run directory holds (its equations.json and config.json): what
+        a resumed run reads instead of training a finished candidate again."""
+        directory = Path(directory)
+        try:
+            equations = json.loads((directory / EQUATIONS_FILE).read_text())
+            config = DiscoverConfig.from_json((directory / "config.json").read_text())
+            truth = Truth(**equations["truth"]) if equations["truth"] else None
+            return cls(config, truth, equations["messages"], equations["canonical"], equations["nonzero_messages"],
+                       equations["truth_free"], equations["verification"], equations["readout_verification"],
+                       equations["test_loss"], equations["seconds"], equations["particles"], equations["derivatives"],
+                       DataUnits(**equations["units"]), equations["restarts"], equations.get("found", {}))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UserInputError(f"{directory} holds no complete run: {error}") from None
+
 
 def message_names(indices: list[int], config: DiscoverConfig) -> list[str]:
     """What each top message (by its feature index) is: where the messages are forces, message k
@@ -124,23 +140,6 @@ def reported_law(equations: dict) -> list[str]:
     if equations.get("found"):
         return list(equations["found"]["law"].values())
     return [m.get("unit_vector_form", m["expression"]) for m in equations["messages"]]
-
-    @classmethod
-    def from_directory(cls, directory: str | Path) -> "Discovery":
-        """The discovery a complete run directory holds (its equations.json and config.json): what
-        a resumed run reads instead of training a finished candidate again."""
-        directory = Path(directory)
-        try:
-            equations = json.loads((directory / EQUATIONS_FILE).read_text())
-            config = DiscoverConfig.from_json((directory / "config.json").read_text())
-            truth = Truth(**equations["truth"]) if equations["truth"] else None
-            return cls(config, truth, equations["messages"], equations["canonical"], equations["nonzero_messages"],
-                       equations["truth_free"], equations["verification"], equations["readout_verification"],
-                       equations["test_loss"], equations["seconds"], equations["particles"], equations["derivatives"],
-                       DataUnits(**equations["units"]), equations["restarts"], equations.get("found", {}))
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise UserInputError(f"{directory} holds no complete run: {error}") from None
-
 
 def is_complete(directory: str | Path) -> bool:
     """Whether `directory` holds a finished run: equations.json is the last file a run writes."""
