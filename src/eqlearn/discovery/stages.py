@@ -25,7 +25,16 @@ import torch
 
 from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig, resolve_config
-from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate, split_data, training_graphs
+from eqlearn.discovery.data import (
+    Truth,
+    batch_size,
+    data_spec,
+    interacting_pairs,
+    load_or_simulate,
+    run_samples,
+    split_data,
+    training_graphs,
+)
 from eqlearn.discovery.model import (
     RESTART_SEED_STRIDE,
     SIGN_SEARCH_GRAPHS,
@@ -46,6 +55,7 @@ from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.particles import LearnedCharges, LearnedMasses, choose_charge_signs, choose_reference
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate, predict, relative_force_error_per_graph
 from eqlearn.physics.scales import DataUnits, choose_units
+from eqlearn.physics.weak_form import median_acceleration
 from eqlearn.readout.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
 from eqlearn.readout.masses import charge_table, particle_table, reference_name, to_data_charge_units, to_data_mass_units
 from eqlearn.readout.messages import (
@@ -87,6 +97,7 @@ class PreparedRun:
     units: DataUnits
     out: Path
     clock: dict
+    objective: dict | None = None  # what training compares with the data (`data.run_samples`), once split
 
     @property
     def softening(self) -> float:
@@ -143,8 +154,10 @@ def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> Prepared
     trajectories, truth = loaded or load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))  # in the data's units, as config.json stores it
     # the run works in units where the data (the pairs its graph connects) are of order one
+    # on noisy positions the typical acceleration is the weak targets', not the noisy estimates'
+    typical = median_acceleration(trajectories.positions, trajectories.system_times) if config.objective == "weak" else None
     units = choose_units(trajectories, config.seed, **interacting_pairs(config.graph, trajectories.positions.shape[2]),
-                         mass_unit=not config.learn_masses)  # learned masses have a unit of their own
+                         mass_unit=not config.learn_masses, acceleration=typical)  # learned masses have a unit of their own
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = prepare_output(Path(config.out))
     write_text_atomically(out / "config.json", config.to_json())
@@ -157,12 +170,14 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
     torch.manual_seed(initialisation)
     splits = split_data(run.trajectories, config)
-    masses = learned_masses_for(config, splits[0])
+    (train_set, val_set, test_set), run.objective = run_samples(config.objective, run.trajectories, splits, run.units)
+    weak_targets = None if train_set.points == 1 else \
+        train_set.accelerations.double().numpy().reshape(len(splits[0]), -1, *train_set.accelerations.shape[1:])
+    masses = learned_masses_for(config, splits[0], weak_targets)
     charges = LearnedCharges(*splits[0].positions.shape[0:3:2], seed=initialisation) if config.learn_charges else None
-    train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
     train_set = training_graphs(train_set, config)
     model = build_model(config, run.units.length)
-    place_switches(model, train_set, run.softening)
+    place_switches(model, train_set.states, run.softening)
     objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss,
                                learned_masses=masses, learned_charges=charges)
     learned = {name: module for name, module in (("masses", masses), ("charges", charges)) if module is not None}
@@ -199,12 +214,13 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     learning += "; learning a charge per particle" if charges is not None else ""
     device = resolve_device(config.device)
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
-        f"{len(train_set)} graphs on {device}; inputs {', '.join(config.features)}{learning}")
+        f"{len(train_set)} {'graphs' if train_set.points == 1 else f'weak-form windows of {train_set.points} states'}"
+        f" on {device}; inputs {', '.join(config.features)}{learning}")
     start = time.perf_counter()
     trainable.to(device)
     train_on, val_on = train_set.to(device), val_set.to(device)
     try:
-        history = train(trainable, objective, lambda: train_on.batches(config.batch_size, generator),
+        history = train(trainable, objective, lambda: train_on.batches(batch_size(train_on, config.batch_size), generator),
                         training_phases(config), validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))},
                         on_epoch=on_epoch, progress=config.progress, undo_spoiling_prune=SPOILING_PRUNE)
     except TrainingDiverged as error:
@@ -232,7 +248,7 @@ def read_out(run: PreparedRun, trained: TrainedRun, log) -> ReadOutLaw:
                                             getattr(run.trajectories, "names", None), config.reference_particle)
         charges, charge_unit = (trained.charges.in_reference_units(charge_reference),
                                 trained.charges.unit(charge_reference))
-    readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed,
+    readout = read_top_messages(model, network_sets[2].states, config.dim, sr_seed=config.seed,
                                 mass_unit=1.0 if masses is None else masses.unit, charge_unit=charge_unit, log=log)
     reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
     if masses is not None:
@@ -282,7 +298,7 @@ def read_out_law(run: PreparedRun, model: ParticleGNN, readout: MessageReadout, 
         polished, masses = attempt, attempt.masses
         law = [attempt.law[k] for k in readout.top]
         train_set, val_set, test_set = (_with_masses(g, masses) for g in (train_set, val_set, test_set))
-        readout.variables = message_variables(model, test_set)
+        readout.variables = message_variables(model, test_set.states)
         if settled:
             break
     return refitted, law, masses, polished, test_set
@@ -360,7 +376,7 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
                           found.truth_free, judged.verification, judged.readout_verification,
                           round(evaluate(trained.model, trained.network_sets[2]), 6), run.clock, particles,
                           run.trajectories.meta.get("derivatives"), run.units,
-                          found=found_law(messages, forms, found.truth_free, config))
+                          found=found_law(messages, forms, found.truth_free, config), objective=run.objective)
     write_text_atomically(out / "equations.json", json.dumps(discovery.equations(), indent=2))
     write_pareto_fronts(out, found.readout)
     if particles is not None and "table" in particles:
