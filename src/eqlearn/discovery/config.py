@@ -39,8 +39,10 @@ CENTRAL_FORMS = ("central", "screened", "switched")
 #: auto chooses from the data (`choose_objective`).
 OBJECTIVES = ("auto", "accelerations", "weak")
 #: auto: positions-only data whose accelerations are estimated with a relative error above this
-#: train on weak-form targets.
-WEAK_FORM_ABOVE = 0.05
+#: train on weak-form targets (measured: a spring at σ = 1e-4, estimated error 0.04, exact on
+#: weak-form targets, one seed in two on estimated accelerations; noise-free DE421, 1.4e-4, and
+#: springs at σ ≤ 1e-5, ≤ 0.005, keep the acceleration path).
+WEAK_FORM_ABOVE = 0.01
 #: Fields a recipe fills when the config leaves them at None.
 #: What `eqlearn discover` simulates when told nothing: the built-in default job.
 DEFAULT_LAW = "spring"

@@ -73,9 +73,11 @@ def _truth_free_lines(verdict: dict) -> list[str]:
                      f"{ratio['interval_95'][1]:.3g} over resampled held-out graphs)")
     noise = verdict.get("target_noise_error")
     if noise is not None:
-        lines.append(f"  the targets' own noise accounts for a relative error of ~{noise:.2g} of both")
+        lines.append(f"  the targets' own noise accounts for a relative error of ~{noise:.2g} of both (their noise is "
+                     f"~{verdict['target_noise_to_size']:.2g} of their median size)")
     if not verdict.get("network_fits_data", True):
-        why = ("the data are too noisy to tell one law from another" if noise is not None and noise > TOO_NOISY else
+        why = ("the data are too noisy to tell one law from another"
+               if verdict.get("target_noise_to_size", 0.0) > TOO_NOISY else
                "the law may lie outside the recipe's family")
         lines.append(f"  the network itself leaves a relative force error of {net:.2g}: it has not fitted the data, "
                      f"so no law read from it can be trusted ({why})")

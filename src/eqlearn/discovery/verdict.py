@@ -20,9 +20,9 @@ from eqlearn.vocabulary.periodic import minimum_image
 #: from it can be trusted, whatever the law's own error. Where the targets carry a noise estimate
 #: (weak-form windows), the error their noise alone leaves is allowed on top (in quadrature).
 NETWORK_FITS = 0.05
-#: Targets whose noise alone leaves a relative error above this tell no law from another (pure
-#: noise leaves ~0.7): nothing read from them is trusted.
-TOO_NOISY = 0.4
+#: Targets whose estimated noise is above this fraction of their median size tell no law from
+#: another (for targets of pure noise it is ~1): nothing read from them is trusted.
+TOO_NOISY = 0.5
 #: The law explains the data as well as the network when its error is at most this factor times
 #: the network's (plus a floor for float32 rounding of the stored data).
 AS_GOOD_AS_NETWORK = 1.1
@@ -51,11 +51,11 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     target = test_set.accelerations.double().numpy() * masses
     network_errors = squared_relative_errors(predicted * masses, target)
     network_error = root_mean(network_errors)
-    noise = target_noise_error(test_set, target)
-    fits = network_error <= math.hypot(NETWORK_FITS, noise or 0.0) and (noise or 0.0) <= TOO_NOISY
+    noise, to_signal = target_noise_error(test_set, target)
+    fits = network_error <= math.hypot(NETWORK_FITS, noise) and to_signal <= TOO_NOISY
     verdict = {"held_out_graphs": len(test_set), "network_force_error": network_error, "network_fits_data": bool(fits)}
-    if noise is not None:
-        verdict["target_noise_error"] = noise
+    if test_set.target_noise is not None:
+        verdict.update(target_noise_error=noise, target_noise_to_size=to_signal)
     if law is None:
         verdict.update(law_force_error=None, explains_data=None,
                        note="the messages are not forces (node model or message size), so the law is no model alone")
@@ -75,14 +75,16 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     return verdict
 
 
-def target_noise_error(samples: GraphSet, target: np.ndarray) -> float | None:
-    """The relative net-force error that the estimated noise of the `samples`' targets alone leaves
-    on the net forces `target` [G, n, d] (None where the samples carry no noise estimate): the
-    floor under any model's error."""
+def target_noise_error(samples: GraphSet, target: np.ndarray) -> tuple[float, float]:
+    """(the relative net-force error that the estimated noise of the `samples`' targets alone leaves
+    on the net forces `target` [G, n, d]: the floor under any model's error; that noise over the
+    targets' median size), both 0 where the samples carry no noise estimate."""
     if samples.target_noise is None:
-        return None
+        return 0.0, 0.0
     noise = samples.target_noise.double().numpy()[:, None] * samples.masses.double().numpy()  # [G, n] per axis
-    return root_mean(relative_squares(target.shape[-1] * noise**2, target))
+    squares = target.shape[-1] * noise**2
+    size = float(np.median(np.linalg.norm(target, axis=-1)))
+    return root_mean(relative_squares(squares, target)), float(np.sqrt(np.median(squares)) / size) if size > 0 else math.inf
 
 
 def error_ratio(law_errors: np.ndarray, network_errors: np.ndarray, seed: int = 0) -> dict:
