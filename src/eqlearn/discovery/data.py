@@ -1,13 +1,6 @@
 """The data a run learns from: a file or a simulation, what the data carry (the only description
-of the data a recipe sees), the truth where a file states it (for the verifier only), the split
-into training, validation and test data, and the samples training compares with the data.
-
-`DiscoverConfig.objective` (resolved from the data by `config.choose_objective`) says which samples.
-With "accelerations" every stored state is one (`GraphSet`); with "weak" every window of
-consecutive states is one (`WindowSet`), its target read from the positions by the weak form
-(`physics.weak_form`), the windows chosen from the data's sampling and estimated noise. Everything
-downstream (training, refit, polish, verdict) compares the model's samples with the data's through
-the same two calls, `predict` and `average`, so it runs unchanged on either.
+of the data a recipe sees), the truth where a file states it (for the verifier only), and the
+split into training, validation and test data.
 """
 from __future__ import annotations
 
@@ -15,29 +8,16 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import sympy
-import torch
 
 from eqlearn.discovery.config import DEFAULT_LAW, DiscoverConfig
 from eqlearn.discovery.recipes import DataSpec
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import parse_graph
-from eqlearn.gnn.training import GraphSet
-from eqlearn.gnn.windows import WindowSet
 from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential, parse_potential
-from eqlearn.physics.scales import DataUnits
 from eqlearn.physics.simulator import simulate
 from eqlearn.physics.splits import MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION, split_by_time
-from eqlearn.physics.weak_form import choose_windows
-
-#: Windows per training batch at least, however long the windows (a batch's relative-error floor
-#: is the median of its forces).
-MIN_WINDOWS_PER_BATCH = 8
-#: Training windows hold at most this many times `max_graphs` states: a noisy run's information is
-#: in its long windows, and the whole of a 500-system file's (twice the graphs the acceleration path
-#: trains on) keeps its training time within 2x.
-WINDOW_STATES = 2
 
 
 @dataclass(frozen=True)
@@ -146,33 +126,3 @@ def split_data(trajectories, config: DiscoverConfig):
         return split_by_time(trajectories)
     return split_by_simulation(trajectories, seed=config.seed)
 
-
-def run_samples(objective: str, trajectories, splits, units: DataUnits = DataUnits()):
-    """((train, validation, test) samples, the objective as equations.json records it) for the
-    trajectories `splits` of `trajectories` (in the run's `units`)."""
-    if objective != "weak":
-        return [GraphSet.from_trajectories(t) for t in splits], {"method": "accelerations"}
-    longest = min(t.positions.shape[1] for t in splits)  # a window must fit into every split's trajectories
-    choice = choose_windows(trajectories.positions, trajectories.system_times, longest)
-    sets = [WindowSet.from_trajectories(t, choice.points, choice.stride, choice.power, choice.position_noise)
-            for t in splits]
-    record = {**choice.as_dict(), "half_width": choice.half_width * units.time,
-              "position_noise": choice.position_noise * units.length, "windows": [len(s) for s in sets]}
-    return sets, record
-
-
-def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:
-    """At most `max_graphs` training graphs, or windows holding at most WINDOW_STATES times as many
-    states, a seeded random subset of longer data."""
-    limit = config.max_graphs if train_set.points == 1 else max(1, WINDOW_STATES * config.max_graphs // train_set.points)
-    if len(train_set) <= limit:
-        return train_set
-    pick = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed))[:limit]
-    return train_set.subset(pick.sort().values)
-
-
-def batch_size(samples, graphs_per_batch: int) -> int:
-    """Samples per batch: `graphs_per_batch` states' worth of windows, at least MIN_WINDOWS_PER_BATCH."""
-    if samples.points == 1:
-        return graphs_per_batch
-    return max(MIN_WINDOWS_PER_BATCH, graphs_per_batch // samples.points)

@@ -37,8 +37,9 @@ def _found_lines(found: dict, softening: float, width: int, trusted: bool = True
     """The reported law, one line per axis, with what it is and how well it explains held-out data;
     marked as not trusted where the network has not fitted the data."""
     distance = f"|Δ| = r - {softening:g}" if softening else "|Δ| = r"
-    heading = "found" if trusted else "NOT TRUSTED (the network has not fitted the data): the law read out"
-    lines = [f"{heading}: {found['quantity']}, {distance}:"]
+    warning = [] if trusted else ["NOT TRUSTED: the network has not fitted the data, so the law below is only what "
+                                  "was read from it, not a law the data support"]
+    lines = [*warning, f"found: {found['quantity']}, {distance}:"]
     lines += [f"  {name:{width}s} = {law}" for name, law in found["law"].items()]
     if found.get("held_out_error") is not None:
         lines.append(f"  size {found['size']} (expression nodes); held-out relative force error "

@@ -25,16 +25,7 @@ import torch
 
 from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig, resolve_config
-from eqlearn.discovery.data import (
-    Truth,
-    batch_size,
-    data_spec,
-    interacting_pairs,
-    load_or_simulate,
-    run_samples,
-    split_data,
-    training_graphs,
-)
+from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate, split_data
 from eqlearn.discovery.model import (
     RESTART_SEED_STRIDE,
     SIGN_SEARCH_GRAPHS,
@@ -48,6 +39,7 @@ from eqlearn.discovery.model import (
 from eqlearn.discovery.plots import plot_learned_masses, plot_loss_curves, plot_message_spread, plot_messages_vs_force
 from eqlearn.discovery.result import Discovery, found_law, message_records
 from eqlearn.discovery.rundir import append_csv_row, prepare_output, refuse_nonempty
+from eqlearn.discovery.samples import batch_size, momentum_accelerations, run_samples, training_graphs, typical_acceleration
 from eqlearn.discovery.verdict import truth_free_verdict
 from eqlearn.eql.training import TrainingDiverged, train
 from eqlearn.gnn.graph import EdgeList
@@ -55,7 +47,6 @@ from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.particles import LearnedCharges, LearnedMasses, choose_charge_signs, choose_reference
 from eqlearn.gnn.training import GraphObjective, GraphSet, evaluate, predict, relative_force_error_per_graph
 from eqlearn.physics.scales import DataUnits, choose_units
-from eqlearn.physics.weak_form import median_acceleration
 from eqlearn.readout.canonical import canonical_form, drop_negligible_terms, single_axis_form, unit_vector_form
 from eqlearn.readout.masses import charge_table, particle_table, reference_name, to_data_charge_units, to_data_mass_units
 from eqlearn.readout.messages import (
@@ -97,7 +88,7 @@ class PreparedRun:
     units: DataUnits
     out: Path
     clock: dict
-    objective: dict | None = None  # what training compares with the data (`data.run_samples`), once split
+    objective: dict | None = None  # what training compares with the data (`samples.run_samples`), once split
 
     @property
     def softening(self) -> float:
@@ -154,10 +145,9 @@ def prepare_run(config: DiscoverConfig, loaded: tuple | None = None) -> Prepared
     trajectories, truth = loaded or load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))  # in the data's units, as config.json stores it
     # the run works in units where the data (the pairs its graph connects) are of order one
-    # on noisy positions the typical acceleration is the weak targets', not the noisy estimates'
-    typical = median_acceleration(trajectories.positions, trajectories.system_times) if config.objective == "weak" else None
+    # learned masses have a unit of their own; on noisy positions the typical acceleration is the weak targets'
     units = choose_units(trajectories, config.seed, **interacting_pairs(config.graph, trajectories.positions.shape[2]),
-                         mass_unit=not config.learn_masses, acceleration=typical)  # learned masses have a unit of their own
+                         mass_unit=not config.learn_masses, acceleration=typical_acceleration(config.objective, trajectories))
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = prepare_output(Path(config.out))
     write_text_atomically(out / "config.json", config.to_json())
@@ -171,9 +161,7 @@ def train_model(run: PreparedRun, log) -> TrainedRun:
     torch.manual_seed(initialisation)
     splits = split_data(run.trajectories, config)
     (train_set, val_set, test_set), run.objective = run_samples(config.objective, run.trajectories, splits, run.units)
-    weak_targets = None if train_set.points == 1 else \
-        train_set.accelerations.double().numpy().reshape(len(splits[0]), -1, *train_set.accelerations.shape[1:])
-    masses = learned_masses_for(config, splits[0], weak_targets)
+    masses = learned_masses_for(config, splits[0], momentum_accelerations(train_set, splits[0]))
     charges = LearnedCharges(*splits[0].positions.shape[0:3:2], seed=initialisation) if config.learn_charges else None
     train_set = training_graphs(train_set, config)
     model = build_model(config, run.units.length)

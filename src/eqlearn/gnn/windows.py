@@ -34,7 +34,7 @@ class WindowSet:
         """Every window of `points` stored steps, `stride` apart, of every system; `position_noise`
         (the positions' estimated noise) gives each target's. The states carry accelerations of 0:
         in the weak form nothing compares a single state with the data."""
-        positions = np.asarray(trajectories.positions, dtype=np.float64)
+        positions = trajectories.continuous_positions  # in a periodic box: the path taken, not the jumps by L
         times = np.asarray(trajectories.system_times, dtype=np.float64)
         starts = window_starts(positions.shape[1], points, stride)
         if len(starts) == 0:
@@ -122,7 +122,8 @@ def _gathered(trajectories, picked: np.ndarray):
     systems, windows = len(trajectories), len(picked)
     take = lambda a: None if a is None else a[:, picked].reshape(systems * windows, *picked.shape[1:], *a.shape[2:])
     per_system = lambda a: None if a is None else np.repeat(np.asarray(a), windows, axis=0)
+    box = per_system(trajectories.box) if np.ndim(trajectories.box) > 1 else trajectories.box  # [S, d] or one for all
     positions = take(trajectories.positions)
     return replace(trajectories, positions=positions, velocities=take(trajectories.velocities),
                    accelerations=np.zeros_like(positions), masses=per_system(trajectories.masses),
-                   charges=per_system(trajectories.charges), times=None)
+                   charges=per_system(trajectories.charges), times=None, box=box)
