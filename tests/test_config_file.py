@@ -63,7 +63,7 @@ def test_every_setting_has_a_discover_flag_that_sets_it():
               "recipe": "power-law", "edge_model": "mlp", "eql_form": "free", "node_model": "mlp",
               "variant": "bottleneck", "features": "ux,uy,r", "messages": "8", "units": '{"identity": 2}',
               "depth": "3", "epochs": "2", "batch_size": "16", "lr": "0.5", "message_l1": "0.1",
-              "weight_penalty": "0.2", "penalty": "l0", "loss": "log", "prune_thresholds": "0.1,0.2",
+              "weight_penalty": "0.2", "penalty": "l0", "loss": "log", "objective": "weak", "prune_thresholds": "0.1,0.2",
               "reference_particle": "Sun", "data": "file.npz", "seed": "4", "restarts": "2", "restart": "1", "device": "cpu",
               "out": "elsewhere"}
     argv = ["discover", "--no-antisymmetric", "--learn-masses", "--learn-charges", "--no-refit", "--quiet"]

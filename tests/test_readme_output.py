@@ -13,7 +13,7 @@ from eqlearn.physics import get_potential, save_dataset, simulate
 README = Path(__file__).resolve().parents[1] / "README.md"
 BEGIN, END = "<!-- eqlearn discover output: begin -->", "<!-- eqlearn discover output: end -->"
 #: Lines printed only in some runs (a network that has not fitted its data): not part of the structure.
-CONDITIONAL = ("the network itself leaves",)
+CONDITIONAL = ("the network itself leaves", "NOT TRUSTED")
 NUMBER = re.compile(r"[-+]?\d+(\.\d+)?(e[-+]?\d+)?")
 RECIPE = re.compile(rf"\b({'|'.join(map(re.escape, RECIPES))})\b")
 

@@ -8,14 +8,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import sympy
-import torch
 
 from eqlearn.discovery.config import DEFAULT_LAW, DiscoverConfig
 from eqlearn.discovery.recipes import DataSpec
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import parse_graph
-from eqlearn.gnn.training import GraphSet
 from eqlearn.physics.dataset import load_dataset, split_by_simulation
 from eqlearn.physics.potentials import get_potential, parse_potential
 from eqlearn.physics.simulator import simulate
@@ -117,7 +115,8 @@ def data_spec(trajectories) -> DataSpec:
     return DataSpec(n=n, dim=dim, velocities=trajectories.velocities is not None,
                     charges=trajectories.charges is not None, softening=trajectories.softening,
                     masses=trajectories.masses is not None,
-                    states=int(np.prod(trajectories.positions.shape[:2])))
+                    states=int(np.prod(trajectories.positions.shape[:2])), times=trajectories.times is not None,
+                    acceleration_error=trajectories.meta.get("derivatives", {}).get("relative_acceleration_error"))
 
 
 def split_data(trajectories, config: DiscoverConfig):
@@ -127,10 +126,3 @@ def split_data(trajectories, config: DiscoverConfig):
         return split_by_time(trajectories)
     return split_by_simulation(trajectories, seed=config.seed)
 
-
-def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:
-    """At most `max_graphs` training graphs, a seeded random subset of longer data."""
-    if len(train_set) <= config.max_graphs:
-        return train_set
-    pick = torch.randperm(len(train_set), generator=torch.Generator().manual_seed(config.seed))[: config.max_graphs]
-    return train_set.subset(pick.sort().values)

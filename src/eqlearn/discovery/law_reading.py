@@ -62,7 +62,7 @@ def read_law(config: DiscoverConfig, softening: float, names, model: ParticleGNN
                                             names, config.reference_particle)
         charges, charge_unit = (learned_charges.in_reference_units(charge_reference),
                                 learned_charges.unit(charge_reference))
-    readout = read_top_messages(model, network_sets[2], config.dim, sr_seed=config.seed,
+    readout = read_top_messages(model, network_sets[2].states, config.dim, sr_seed=config.seed,
                                 mass_unit=1.0 if masses is None else masses.unit, charge_unit=charge_unit, log=log)
     reported, law_sets = None, network_sets  # learned masses in units of the reference particle's; graphs with them
     if masses is not None:
@@ -103,7 +103,7 @@ def read_out_law(config: DiscoverConfig, softening: float, model: ParticleGNN, r
         polished, masses = attempt, attempt.masses
         law = [attempt.law[k] for k in readout.top]
         train_set, val_set, test_set = (_with_masses(g, masses) for g in (train_set, val_set, test_set))
-        readout.variables = message_variables(model, test_set)
+        readout.variables = message_variables(model, test_set.states)
         if settled:
             break
     return refitted, law, masses, polished, test_set
@@ -115,11 +115,12 @@ def refit_law(config: DiscoverConfig, softening: float, readout: MessageReadout,
     message k is the force along axis k: `messages_are_forces`); an empty list when the run does not
     refit. Where the read-out holds steps in r (a switched model), its terms are refitted on both
     sides of a hard step too (`eqlearn.readout.switches`), and of the two laws of each message the
-    shorter of equally good ones is kept."""
+    shorter of equally good ones is kept (on single states only: the step search compares them
+    with their accelerations, which weak-form windows do not hold)."""
     if not (config.refit and config.messages_are_forces):
         return []
     refitted = refit_messages(readout.formulas, graphs, held_out, edges, softening)  # in the order of readout.top
-    distance = best_step(readout.formulas, graphs, held_out, edges, softening)
+    distance = best_step(readout.formulas, graphs, held_out, edges, softening) if graphs.points == 1 else None
     if distance is None:
         return refitted
     hard = {axis: hard_step_formula(formula, distance) for axis, formula in readout.formulas.items()}

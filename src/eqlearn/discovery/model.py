@@ -57,11 +57,12 @@ def place_switches(model: ParticleGNN, graphs: GraphSet, softening: float, sampl
     model.edge_model.place_switches(distances)
 
 
-def learned_masses_for(config: DiscoverConfig, train_data) -> LearnedMasses | None:
-    """Learnable masses started from momentum conservation, or None when the run uses the data's."""
+def learned_masses_for(config: DiscoverConfig, train_data, accelerations=None) -> LearnedMasses | None:
+    """Learnable masses started from momentum conservation, or None when the run uses the data's.
+    `accelerations` [S, T', n, d]: the ones momentum is read from, if not the data's (weak targets)."""
     if not config.learn_masses:
         return None
-    initial, trusted = masses_from_momentum(train_data.accelerations)
+    initial, trusted = masses_from_momentum(train_data.accelerations if accelerations is None else accelerations)
     reference = choose_reference(initial, getattr(train_data, "names", None), config.reference_particle)
     # training unit: every system starts with the same geometric-mean mass (systems of like particles
     # then start at like scales, which training only has to adjust), and the heaviest particle of

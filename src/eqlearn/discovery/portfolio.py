@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import shutil
 import time
 from dataclasses import replace
@@ -60,7 +61,8 @@ def summary(discovery) -> dict:
     return {"restart": discovery.config.restart, "recipe": discovery.config.recipe,
             "law": reported_law(discovery.equations()),
             "law_force_error": verdict.get("law_force_error"), "network_force_error": verdict["network_force_error"],
-            "law_size": verdict.get("law_size"), "recovered": None if verification is None else verification["passed"],
+            "law_size": verdict.get("law_size"), "target_noise_error": verdict.get("target_noise_error"),
+            "recovered": None if verification is None else verification["passed"],
             "directory": discovery.config.out}
 
 
@@ -136,7 +138,8 @@ def run_with_restarts(config, log=None, engine: str | None = None, workers: int 
     else:
         discoveries = _train_round(runs, loaded, side_by_side(workers, len(runs)), log, resume)
         best = min(law_error(summary(d)) for d in discoveries)
-        if best > RETRY_ABOVE:
+        noise = max(summary(d)["target_noise_error"] or 0.0 for d in discoveries)  # what no law can explain
+        if best > math.hypot(RETRY_ABOVE, noise):
             fallbacks = fallback_recipes(config.recipe)
             log(f"no candidate's law explains the held-out data (best error {best:.2g} > {RETRY_ABOVE:g}): "
                 f"{''.join(f'recipe {name}, ' for name in fallbacks)}and one more initialisation of each")

@@ -31,6 +31,8 @@ class DataSpec:
     softening: float = 0.0
     masses: bool = True  # whether the data carry every particle's mass
     states: int = 0  # stored states in all (systems × time points); 0: not known
+    times: bool = False  # whether the data carry the times of their states
+    acceleration_error: float | None = None  # estimated relative error of accelerations estimated from positions
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
 """Terminal summaries of results, written for a physicist reading them."""
 from __future__ import annotations
 
+from eqlearn.discovery.verdict import TOO_NOISY
+
 
 def describe_discovery(discovery) -> str:
     """The law as found first, then how it was read (the messages, the refit, the canonical form),
@@ -13,7 +15,7 @@ def describe_discovery(discovery) -> str:
     messages = sorted(eq["messages"], key=lambda m: place.get(m["name"], len(place)))
     width = max((len(m["name"]) for m in messages), default=0)
     lines = [f"{source}: n={eq['n']}, dim={eq['dim']}, seed={eq['seed']}, recipe {recipe}", *_derivative_lines(eq), "",
-             *_found_lines(eq["found"], eq["softening"] or 0, width), "",
+             *_found_lines(eq["found"], eq["softening"] or 0, width, eq["truth_free"].get("network_fits_data", True)), "",
              "read from the edge model (the top messages, with their std):"]
     lines += [f"  {m['name']:{width}s} [feature {m['index']}, std {m['std']:.3g}] = {m['expression']}" for m in messages]
     if any("refitted" in m for m in messages):
@@ -31,10 +33,13 @@ def describe_discovery(discovery) -> str:
     return "\n".join(lines)
 
 
-def _found_lines(found: dict, softening: float, width: int) -> list[str]:
-    """The reported law, one line per axis, with what it is and how well it explains held-out data."""
+def _found_lines(found: dict, softening: float, width: int, trusted: bool = True) -> list[str]:
+    """The reported law, one line per axis, with what it is and how well it explains held-out data;
+    marked as not trusted where the network has not fitted the data."""
     distance = f"|Δ| = r - {softening:g}" if softening else "|Δ| = r"
-    lines = [f"found: {found['quantity']}, {distance}:"]
+    warning = [] if trusted else ["NOT TRUSTED: the network has not fitted the data, so the law below is only what "
+                                  "was read from it, not a law the data support"]
+    lines = [*warning, f"found: {found['quantity']}, {distance}:"]
     lines += [f"  {name:{width}s} = {law}" for name, law in found["law"].items()]
     if found.get("held_out_error") is not None:
         lines.append(f"  size {found['size']} (expression nodes); held-out relative force error "
@@ -43,7 +48,12 @@ def _found_lines(found: dict, softening: float, width: int) -> list[str]:
 
 
 def _derivative_lines(eq: dict) -> list[str]:
-    d = eq.get("derivatives")
+    d, objective = eq.get("derivatives"), eq.get("objective") or {}
+    if objective.get("method") == "weak-form":
+        return [f"trained on weak-form targets (positions never differentiated): {sum(objective['windows'])} windows of "
+                f"{objective['points']} states (half-width {objective['half_width']:.3g}), test function "
+                f"(1 - s^2)^{objective['power']}; position noise ~{objective['position_noise']:.2g}, target noise "
+                f"~{objective['relative_target_noise']:.2g} of their size"]
     if not d:
         return []
     return [f"accelerations estimated from the positions ({d['method']}, window {d['window']}, degree {d['polyorder']}): "
@@ -62,9 +72,16 @@ def _truth_free_lines(verdict: dict) -> list[str]:
         ratio = verdict["law_to_network"]
         lines.append(f"  law / network error {ratio['ratio']:.3g} (95 % interval {ratio['interval_95'][0]:.3g}–"
                      f"{ratio['interval_95'][1]:.3g} over resampled held-out graphs)")
+    noise = verdict.get("target_noise_error")
+    if noise is not None:
+        lines.append(f"  the targets' own noise accounts for a relative error of ~{noise:.2g} of both (their noise is "
+                     f"~{verdict['target_noise_to_size']:.2g} of their median size)")
     if not verdict.get("network_fits_data", True):
+        why = ("the data are too noisy to tell one law from another"
+               if verdict.get("target_noise_to_size", 0.0) > TOO_NOISY else
+               "the law may lie outside the recipe's family")
         lines.append(f"  the network itself leaves a relative force error of {net:.2g}: it has not fitted the data, "
-                     "so no law read from it can be trusted (the law may lie outside the recipe's family)")
+                     f"so no law read from it can be trusted ({why})")
     rollout = verdict.get("rollout")
     if rollout:
         lines.append(f"  the law integrated over the stored horizon ({rollout['steps']} steps, {rollout['systems']} systems):"

@@ -56,6 +56,7 @@ class Discovery:
     units: DataUnits = field(default_factory=DataUnits)  # the run's length and time units, in the data's
     restarts: list[dict] | None = None  # every initialisation, where the run had several (eqlearn.discovery.portfolio)
     found: dict = field(default_factory=dict)  # the reported law by name (`found_law`)
+    objective: dict | None = None  # what training compared with the data: accelerations or weak-form windows
 
     def equations(self) -> dict:
         c = self.config
@@ -71,6 +72,7 @@ class Discovery:
             "truth_free": self.truth_free, "verification": self.verification,
             "readout_verification": self.readout_verification, "test_loss": self.test_loss,
             "restarts": self.restarts, "particles": self.particles, "derivatives": self.derivatives,
+            "objective": self.objective,
             "seconds": self.seconds, "eqlearn_version": __version__,
         }
 

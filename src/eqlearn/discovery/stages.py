@@ -25,7 +25,7 @@ import torch
 
 from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig, resolve_config
-from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate, split_data, training_graphs
+from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate, split_data
 from eqlearn.discovery.early_stop import ExactLawStop
 from eqlearn.discovery.law_reading import LawRead, read_law
 from eqlearn.discovery.model import (
@@ -48,6 +48,7 @@ from eqlearn.discovery.rundir import (
     prepare_output,
     refuse_nonempty,
 )
+from eqlearn.discovery.samples import batch_size, momentum_accelerations, run_samples, training_graphs, typical_acceleration
 from eqlearn.discovery.verdict import truth_free_verdict
 from eqlearn.eql.training import TrainingDiverged, train
 from eqlearn.gnn.model import ParticleGNN
@@ -80,6 +81,7 @@ class PreparedRun:
     units: DataUnits
     out: Path
     clock: dict
+    objective: dict | None = None  # what training compares with the data (`samples.run_samples`), once split
 
     @property
     def softening(self) -> float:
@@ -139,8 +141,9 @@ def prepare_run(config: DiscoverConfig, loaded: tuple | None = None, resume: boo
     trajectories, truth = loaded or load_or_simulate(config)
     config = resolve_config(config, data_spec(trajectories))  # in the data's units, as config.json stores it
     # the run works in units where the data (the pairs its graph connects) are of order one
+    # learned masses have a unit of their own; on noisy positions the typical acceleration is the weak targets'
     units = choose_units(trajectories, config.seed, **interacting_pairs(config.graph, trajectories.positions.shape[2]),
-                         mass_unit=not config.learn_masses)  # learned masses have a unit of their own
+                         mass_unit=not config.learn_masses, acceleration=typical_acceleration(config.objective, trajectories))
     clock = {"simulate" if config.data is None else "load": round(time.perf_counter() - start, 2)}
     out = Path(config.out)
     if resume and (out / "config.json").is_file():
@@ -159,12 +162,12 @@ def train_model(run: PreparedRun, log, resume: bool = False) -> TrainedRun:
     initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
     torch.manual_seed(initialisation)
     splits = split_data(run.trajectories, config)
-    masses = learned_masses_for(config, splits[0])
+    (train_set, val_set, test_set), run.objective = run_samples(config.objective, run.trajectories, splits, run.units)
+    masses = learned_masses_for(config, splits[0], momentum_accelerations(train_set, splits[0]))
     charges = LearnedCharges(*splits[0].positions.shape[0:3:2], seed=initialisation) if config.learn_charges else None
-    train_set, val_set, test_set = (GraphSet.from_trajectories(t) for t in splits)
     train_set = training_graphs(train_set, config)
     model = build_model(config, run.units.length)
-    place_switches(model, train_set, run.softening)
+    place_switches(model, train_set.states, run.softening)
     objective = GraphObjective(model, config.message_l1_weight, config.weight_penalty, config.penalty, config.loss,
                                learned_masses=masses, learned_charges=charges)
     learned = {name: module for name, module in (("masses", masses), ("charges", charges)) if module is not None}
@@ -203,13 +206,14 @@ def train_model(run: PreparedRun, log, resume: bool = False) -> TrainedRun:
     device = resolve_device(config.device)
     done = f"; continuing after epoch {len(saved['rows'])}" if saved is not None else ""
     log(f"training GNN ({config.recipe} recipe: {config.edge_model} edges, {config.node_model} nodes) on "
-        f"{len(train_set)} graphs on {device}; inputs {', '.join(config.features)}{learning}{done}")
+        f"{len(train_set)} {'graphs' if train_set.points == 1 else f'weak-form windows of {train_set.points} states'}"
+        f" on {device}; inputs {', '.join(config.features)}{learning}{done}")
     start = time.perf_counter()
     trainable.to(device)
     train_on, val_on = train_set.to(device), val_set.to(device)
     stop = exact_law_stop(run, model, [train_set, val_set, test_set]) if not learned else None
     try:
-        history = train(trainable, objective, lambda: train_on.batches(config.batch_size, generator),
+        history = train(trainable, objective, lambda: train_on.batches(batch_size(train_on, config.batch_size), generator),
                         training_phases(config), validate=lambda: {"val_loss": evaluate(model, with_learned(val_on))},
                         on_epoch=on_epoch, progress=config.progress, undo_spoiling_prune=SPOILING_PRUNE,
                         stop=stop, checkpoint=save_checkpoint, resume=saved)
@@ -230,9 +234,10 @@ def train_model(run: PreparedRun, log, resume: bool = False) -> TrainedRun:
 
 
 def exact_law_stop(run: PreparedRun, model: ParticleGNN, graph_sets: list[GraphSet]) -> ExactLawStop | None:
-    """The early stop of a run whose messages are forces refitted as a law of their own (None for others)."""
+    """The early stop of a run whose messages are forces refitted as a law of their own (None for
+    others, and on weak-form windows: the check compares single states with their accelerations)."""
     config = run.config
-    if not (config.refit and config.messages_are_forces and config.prune_thresholds):
+    if not (config.refit and config.messages_are_forces and config.prune_thresholds) or graph_sets[0].points > 1:
         return None
     return ExactLawStop(model, config.prune_thresholds[-1], graph_sets[1], run.softening,
                         lambda pruned: _law_by_axis(run, read_law(config, run.softening, _names(run), pruned, graph_sets)))
@@ -317,7 +322,7 @@ def write_discovery(run: PreparedRun, trained: TrainedRun, found: ReadOutLaw, ju
                           found.truth_free, judged.verification, judged.readout_verification,
                           round(evaluate(trained.model, trained.network_sets[2]), 6), run.clock, particles,
                           run.trajectories.meta.get("derivatives"), run.units,
-                          found=found_law(messages, forms, found.truth_free, config))
+                          found=found_law(messages, forms, found.truth_free, config), objective=run.objective)
     write_pareto_fronts(out, found.readout)
     if particles is not None and "table" in particles:
         plot_learned_masses(particles["table"], out / "masses.png")

@@ -5,18 +5,24 @@ trained network's; where the data hold trajectories, the law is also integrated 
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import sympy
 
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet, predict
-from eqlearn.readout.law import PairLaw, formula_size, root_mean, squared_relative_errors
+from eqlearn.readout.law import PairLaw, formula_size, relative_squares, root_mean, squared_relative_errors
 from eqlearn.readout.refit import RefittedMessage
 from eqlearn.vocabulary.periodic import minimum_image
 
 #: A network whose relative net-force error is above this has not fitted the data: no law read
-#: from it can be trusted, whatever the law's own error.
+#: from it can be trusted, whatever the law's own error. Where the targets carry a noise estimate
+#: (weak-form windows), the error their noise alone leaves is allowed on top (in quadrature).
 NETWORK_FITS = 0.05
+#: Targets whose estimated noise is above this fraction of their median size tell no law from
+#: another (for targets of pure noise it is ~1): nothing read from them is trusted.
+TOO_NOISY = 0.5
 #: The law explains the data as well as the network when its error is at most this factor times
 #: the network's (plus a floor for float32 rounding of the stored data).
 AS_GOOD_AS_NETWORK = 1.1
@@ -45,15 +51,18 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     target = test_set.accelerations.double().numpy() * masses
     network_errors = squared_relative_errors(predicted * masses, target)
     network_error = root_mean(network_errors)
-    verdict = {"held_out_graphs": len(test_set), "network_force_error": network_error,
-               "network_fits_data": bool(network_error <= NETWORK_FITS)}
+    noise, to_signal = target_noise_error(test_set, target)
+    fits = network_error <= math.hypot(NETWORK_FITS, noise) and to_signal <= TOO_NOISY
+    verdict = {"held_out_graphs": len(test_set), "network_force_error": network_error, "network_fits_data": bool(fits)}
+    if test_set.target_noise is not None:
+        verdict.update(target_noise_error=noise, target_noise_to_size=to_signal)
     if law is None:
         verdict.update(law_force_error=None, explains_data=None,
                        note="the messages are not forces (node model or message size), so the law is no model alone")
         return verdict
     law_set = test_set if law_set is None else law_set
     pair_law = PairLaw(law, model.edges, softening)
-    law_forces = pair_law.net_forces(*law_set.inputs)
+    law_forces = law_set.average(pair_law.net_forces(*law_set.inputs))  # on windows, their weighted means
     law_target = law_set.accelerations.double().numpy() * law_set.masses.double().numpy()[..., None]
     law_errors = squared_relative_errors(law_forces, law_target)
     verdict["law_force_error"] = root_mean(law_errors)
@@ -64,6 +73,18 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses, particle_charges)
     verdict["candidates"] = [{"axis": m.axis, "front": m.candidates} for m in refitted]
     return verdict
+
+
+def target_noise_error(samples: GraphSet, target: np.ndarray) -> tuple[float, float]:
+    """(the relative net-force error that the estimated noise of the `samples`' targets alone leaves
+    on the net forces `target` [G, n, d]: the floor under any model's error; that noise over the
+    targets' median size), both 0 where the samples carry no noise estimate."""
+    if samples.target_noise is None:
+        return 0.0, 0.0
+    noise = samples.target_noise.double().numpy()[:, None] * samples.masses.double().numpy()  # [G, n] per axis
+    squares = target.shape[-1] * noise**2
+    size = float(np.median(np.linalg.norm(target, axis=-1)))
+    return root_mean(relative_squares(squares, target)), float(np.sqrt(np.median(squares)) / size) if size > 0 else math.inf
 
 
 def error_ratio(law_errors: np.ndarray, network_errors: np.ndarray, seed: int = 0) -> dict:

@@ -58,6 +58,19 @@ class GraphSet:
         return self.positions.shape[0]
 
     @property
+    def states(self) -> "GraphSet":
+        """The states the model is evaluated on: each graph is one (`gnn.windows.WindowSet` holds several per sample)."""
+        return self
+
+    #: States per sample, and the targets' estimated noise (None: not known; see `gnn.windows.WindowSet`).
+    points = 1
+    target_noise = None
+
+    def average(self, values):
+        """Per-state values as per-sample ones: each graph is its own sample."""
+        return values
+
+    @property
     def inputs(self) -> tuple:
         """What the model reads: positions, masses, charges, velocities, the periodic box."""
         return self.positions, self.masses, self.charges, self.velocities, self.box
@@ -135,7 +148,7 @@ class GraphObjective:
         if self.learned_charges is not None:
             batch = batch.with_charges(self.learned_charges(batch.system))
         predicted, messages = self.model(*batch.inputs)
-        loss = self.force_error(predicted, batch)
+        loss = self.force_error(batch.average(predicted), batch)
         message_l1 = messages.abs().sum(-1).mean()
         total = loss
         if self.learned_masses is not None:
@@ -225,13 +238,14 @@ EVALUATION_EDGES = 2**18
 
 
 @torch.no_grad()
-def predict(model: ParticleGNN, graphs: GraphSet, batch_size: int = 4096) -> torch.Tensor:
-    """The model's accelerations [G, n, d] on `graphs`, at most `batch_size` graphs and
-    EVALUATION_EDGES edges at a time."""
+def predict(model: ParticleGNN, samples: GraphSet, batch_size: int = 4096) -> torch.Tensor:
+    """The model's accelerations [G, n, d] on `samples` (graphs, or windows: their weighted means),
+    at most `batch_size` states and EVALUATION_EDGES edges at a time."""
+    graphs = samples.states
     per_graph = graphs.subset(slice(0, 1)).edges_of(model.edges).senders.shape[-1]
     batch_size = max(1, min(batch_size, EVALUATION_EDGES // max(per_graph, 1)))
-    return torch.cat([model(*graphs.subset(slice(start, start + batch_size)).inputs)[0]
-                      for start in range(0, len(graphs), batch_size)])
+    return samples.average(torch.cat([model(*graphs.subset(slice(start, start + batch_size)).inputs)[0]
+                                      for start in range(0, len(graphs), batch_size)]))
 
 
 def evaluate(model: ParticleGNN, graphs: GraphSet, batch_size: int = 4096) -> float:

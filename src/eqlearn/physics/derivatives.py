@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, replace
 import numpy as np
 
 from eqlearn.errors import UserInputError
-from eqlearn.vocabulary.periodic import unwrap
 
 #: Degree of the local polynomial: 4 keeps the bias of the second derivative small at short windows.
 POLYORDER = 4
@@ -65,9 +64,7 @@ def complete_derivatives(trajectories):
         return trajectories
     if trajectories.times is None:
         raise UserInputError("accelerations are missing and there are no times to estimate them from")
-    boxes = trajectories.state_boxes
-    # in a periodic box the stored positions jump by L where a particle crosses a face: fit the path it took
-    positions = unwrap(np.asarray(trajectories.positions, dtype=np.float64), None if boxes is None else boxes[:, :, None])
+    positions = trajectories.continuous_positions  # in a periodic box: the path taken, not the jumps by L
     times = np.asarray(trajectories.system_times, dtype=np.float64)
     steps = positions.shape[1]
     if steps < MIN_TIMES:

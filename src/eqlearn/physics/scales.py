@@ -91,12 +91,14 @@ class DataUnits:
 
 
 def choose_units(trajectories, seed: int = 0, within: float | None = None, nearest: int | None = None,
-                 mass_unit: bool = True) -> DataUnits:
+                 mass_unit: bool = True, acceleration: float | None = None) -> DataUnits:
     """The run's units (module docstring): the contact distance where the data have one, else the
     median pair distance or the data's own; the median mass (unless `mass_unit` is False: masses
     that are learned keep the data's unit); the time that makes the median force one. The pairs are
     those that interact in the run's graph: all of them, those closer than `within` (a radius graph)
-    or each particle's `nearest` (a kNN graph)."""
+    or each particle's `nearest` (a kNN graph). `acceleration`: the typical |a| where the caller
+    knows it better than the data's accelerations (noisy positions: `weak_form.median_acceleration`);
+    the data's then only say how the accelerations spread about it."""
     positions, accelerations = trajectories.positions, trajectories.accelerations
     flat = positions.reshape(-1, *positions.shape[2:])
     n = positions.shape[2]
@@ -117,6 +119,9 @@ def choose_units(trajectories, seed: int = 0, within: float | None = None, neare
     if interacting.size == 0:
         return DataUnits()
     state_accelerations = accelerations.reshape(-1, *accelerations.shape[2:])[pick]
+    if acceleration is not None:
+        typical = float(np.median(np.linalg.norm(state_accelerations, axis=-1)))
+        state_accelerations = state_accelerations * (acceleration / typical if typical > 0 else 1.0)
     masses = trajectories.masses if mass_unit else None
     contact = contact_distance(distances.min(axis=-1))
     if contact is not None:

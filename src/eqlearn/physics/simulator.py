@@ -20,7 +20,7 @@ from eqlearn.physics.integrator import dormand_prince
 from eqlearn.physics.interactions import particle_major_accelerations
 from eqlearn.physics.potentials import LAWS, PairPotential, get_potential
 from eqlearn.version import __version__
-from eqlearn.vocabulary.periodic import wrap
+from eqlearn.vocabulary.periodic import unwrap, wrap
 from eqlearn.vocabulary.symbols import SOFTENING
 
 #: Local error tolerance (relative and absolute) of the integrator; its accuracy and cost are
@@ -73,6 +73,13 @@ class Trajectories:
             return None
         box = np.asarray(self.box)
         return np.broadcast_to(box[:, None] if box.ndim == 2 else box, (*self.positions.shape[:2], box.shape[-1]))
+
+    @property
+    def continuous_positions(self) -> np.ndarray:
+        """The positions in float64, in a periodic box made continuous along time (a particle crossing
+        a face does not jump by L): the path it took, as derivatives and weak-form targets need."""
+        boxes = self.state_boxes
+        return unwrap(np.asarray(self.positions, dtype=np.float64), None if boxes is None else boxes[:, :, None])
 
     def select(self, simulations) -> "Trajectories":
         """The given simulations (indices or a mask), all their time steps, the same meta."""

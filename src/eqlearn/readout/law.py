@@ -70,9 +70,13 @@ class PairLaw:
 def squared_relative_errors(predicted: np.ndarray, target: np.ndarray) -> np.ndarray:
     """|F_pred - F|² / (|F|² + f²) per particle [..., n], f the median |F|: the terms
     `relative_force_error` averages, kept apart where graphs are resampled."""
+    return relative_squares(((predicted - target) ** 2).sum(-1), target)
+
+
+def relative_squares(squares: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Squared errors [..., n] of the net forces `target` [..., n, d] over |F|² + f², f the median |F|."""
     size = np.linalg.norm(target, axis=-1)
-    floor = np.median(size)
-    error = ((predicted - target) ** 2).sum(-1) / (size**2 + floor**2 + 1e-300)
+    error = squares / (size**2 + np.median(size) ** 2 + 1e-300)
     return np.where(np.isnan(error), np.inf, error)
 
 

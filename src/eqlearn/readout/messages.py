@@ -27,6 +27,8 @@ from eqlearn.vocabulary.files import write_text_atomically
 NEGLIGIBLE_TERM = 0.02
 #: Edges the read-out looks at, at most (graphs of large systems hold thousands each).
 READOUT_EDGES = 2**17
+#: ... and on windows of states (weak form), whose noisy targets average down only over many windows.
+WINDOW_READOUT_EDGES = 2**19
 
 
 @dataclass
@@ -105,11 +107,12 @@ def _variables_on(model: ParticleGNN, graphs: GraphSet, edges: EdgeList) -> dict
 
 
 def readout_graphs(model: ParticleGNN, graphs: GraphSet, limit: int) -> GraphSet:
-    """At most `limit` graphs spread through the set, fewer where they hold more than READOUT_EDGES
-    edges together."""
-    first = graphs.subset(slice(0, 1)).edges_of(model.edges)
+    """At most `limit` graphs (or windows of states) spread through the set, fewer where their
+    states hold more than READOUT_EDGES (windows: WINDOW_READOUT_EDGES) edges together."""
+    first = graphs.states.subset(slice(0, 1)).edges_of(model.edges)
     per_graph = int(first.mask.sum()) if first.mask is not None else len(first.receivers)
-    return graphs.spread(max(1, min(limit, READOUT_EDGES // max(per_graph, 1))))
+    edges = READOUT_EDGES if graphs.points == 1 else WINDOW_READOUT_EDGES
+    return graphs.spread(max(1, min(limit, edges // max(per_graph * graphs.points, 1))))
 
 
 def _existing(values: torch.Tensor, edges: EdgeList) -> torch.Tensor:

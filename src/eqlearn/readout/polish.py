@@ -88,11 +88,11 @@ def polish_law_and_masses(law: list[sympy.Expr], masses: np.ndarray, reference: 
     free[reference] = 0.0
     log_mass = torch.log(torch.as_tensor(masses, dtype=torch.float64)).requires_grad_(True)
     numbers = torch.tensor(start, dtype=torch.float64, requires_grad=True)
-    masses_of = lambda part, log: torch.exp(log * free)[part.system]
 
     def error(part: GraphSet, log, values) -> torch.Tensor:
-        masses = masses_of(part, log)
-        return _relative_error(forces(part, masses, values), part.accelerations.double() * masses.unsqueeze(-1))
+        masses = torch.exp(log * free)  # [S, n]; on windows, the law's forces are averaged like the data's
+        predicted = part.average(forces(part.states, masses[part.states.system], values))
+        return _relative_error(predicted, part.accelerations.double() * masses[part.system].unsqueeze(-1))
 
     with torch.no_grad():
         before = float(error(held_out, log_mass, numbers).sqrt())

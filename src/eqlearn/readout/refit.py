@@ -10,6 +10,7 @@ learned in one term times the mass and charge factor of another (`recombined_ter
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +29,10 @@ from eqlearn.vocabulary.symbols import r
 #: A term may go if the fraction of variance left unexplained stays below max(2 x, + 1e-4) of the full fit's.
 FVU_FACTOR = 2.0
 FVU_SLACK = 1e-4
+#: Relative error of the law itself that a row with a known noise is weighted as carrying (`relative_weights`).
+MODEL_ERROR = 1e-3
+#: Standard errors of the noise's share of a held-out fvu by which a shorter law may exceed the best.
+NOISE_SPREAD = 3.0
 #: Candidates on the elimination path with at most this many terms are stored with their formula.
 READABLE_CANDIDATE_TERMS = 8
 
@@ -127,30 +132,36 @@ def candidate_terms(expr: sympy.Expr) -> list[sympy.Expr]:
 
 
 class NetTerms:
-    """Evaluates Σ_j term(i, j), a pair expression summed over each receiver's edges, on many graphs."""
+    """Evaluates Σ_j term(i, j), a pair expression summed over each receiver's edges, on many graphs
+    (on windows of states: its weighted mean over each window, the weak form's column)."""
 
-    def __init__(self, graphs: GraphSet, edges: EdgeList | NeighbourGraph, softening: float):
-        edges, context = graphs.float64_pairs(edges, softening)
+    def __init__(self, samples: GraphSet, edges: EdgeList | NeighbourGraph, softening: float):
+        self.samples, self.edges, self.softening = samples, edges, softening
+        edges, context = samples.states.float64_pairs(edges, softening)
         self.values = {k: v.numpy() for k, v in context.message_variables().items()}
         self.mask = None if edges.mask is None else edges.mask.numpy()
         self.incidence = np.zeros((edges.n_nodes, len(edges.receivers)))
         self.incidence[edges.receivers.cpu().numpy(), np.arange(len(edges.receivers))] = 1.0
 
     def every(self, step: int) -> "NetTerms":
-        """The same sums on every `step`-th graph only."""
-        view = object.__new__(NetTerms)
-        view.values = {k: v[::step] for k, v in self.values.items()}
-        view.mask = None if self.mask is None else self.mask[::step]
-        view.incidence = self.incidence
-        return view
+        """The same sums on every `step`-th graph (or window) only."""
+        if self.samples.points == 1:
+            view = object.__new__(NetTerms)  # graphs: a slice of the values already computed
+            view.samples, view.edges, view.softening = self.samples.subset(slice(None, None, step)), self.edges, self.softening
+            view.values = {k: v[::step] for k, v in self.values.items()}
+            view.mask = None if self.mask is None else self.mask[::step]
+            view.incidence = self.incidence
+            return view
+        return NetTerms(self.samples.subset(slice(None, None, step)), self.edges, self.softening)
 
     def __call__(self, term: sympy.Expr) -> np.ndarray:
         """[G, n]: the term summed over the edges into every node of every graph."""
         return self.sum_over_edges(evaluate(term, self.values))
 
     def sum_over_edges(self, values: np.ndarray) -> np.ndarray:
-        """[G, n]: per-edge values [G, E] summed into every node of every graph."""
-        return (values if self.mask is None else np.where(self.mask, values, 0.0)) @ self.incidence.T
+        """[G, n]: per-edge values [G, E] summed into every node of every graph (on windows, the
+        sums' weighted mean over each window)."""
+        return self.samples.average((values if self.mask is None else np.where(self.mask, values, 0.0)) @ self.incidence.T)
 
 
 def linear_elimination_path(columns: np.ndarray, target: np.ndarray) -> list[tuple[list[int], np.ndarray, float]]:
@@ -204,8 +215,23 @@ def distinct_columns(columns: np.ndarray, sizes: list[int]) -> list[int]:
     return sorted(kept)
 
 
-def _fvu_budget(full: float) -> float:
-    return max(FVU_FACTOR * full, full + FVU_SLACK)
+def _fvu_budget(full: float, noise: float = 0.0, rows: int = 1) -> float:
+    """The held-out fvu a shorter law may reach, given the best one's (`full`): FVU_FACTOR times
+    its part that a law could explain, or FVU_SLACK more. `noise` is the share of the held-out
+    variance the targets' own noise makes (estimated; 0 where not known), which no law explains:
+    doubling it would let noisy targets shed real terms. Its sampling spread over `rows` rows is
+    allowed for (NOISE_SPREAD standard errors)."""
+    explainable = max(full - noise, 0.0)
+    return full + max((FVU_FACTOR - 1) * explainable, FVU_SLACK + NOISE_SPREAD * noise / math.sqrt(max(rows, 1)))
+
+
+def noise_fvu(samples: GraphSet, weight: np.ndarray, target: np.ndarray) -> float:
+    """The share of the (weighted) `target`'s sum of squares that the targets' estimated noise
+    accounts for: 0 where the samples carry no noise estimate."""
+    noise = target_noise(samples)
+    if noise is None:
+        return 0.0
+    return float(np.sum((noise.reshape(-1) * weight) ** 2) / max(float(np.sum(target**2)), 1e-300))
 
 
 def _fvu(columns: np.ndarray, coefficients: np.ndarray, target: np.ndarray) -> float:
@@ -231,14 +257,30 @@ def _pareto(candidates: list[dict]) -> list[dict]:
     return front
 
 
-def relative_weights(force: np.ndarray) -> np.ndarray:
+def relative_weights(force: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
     """Row weights 1 / sqrt(|F|² + f²) per particle and graph (f: the median |F|), flattened: the
     least squares then minimise the relative net-force error that training and the truth-free
     verdict use, so close encounters (the largest forces, and the worst estimated ones in observed
     data) do not decide the law alone. `force` is the read-out's own prediction, not the data:
-    weights taken from noisy targets would favour the rows whose noise happens to shrink them."""
+    weights taken from noisy targets would favour the rows whose noise happens to shrink them.
+
+    Where the targets' noise (std per axis, [G, n]) is known, each row counts as carrying that
+    noise beside a relative error MODEL_ERROR of its force: 1 / sqrt(noise² + MODEL_ERROR² (|F|² +
+    f²)). Rows whose noise dominates are then weighted by 1/noise (generalised least squares): on
+    weak-form targets of noisy positions this brings a spring's coefficients from 2-4 % to 0.2 % of
+    the truth (σ = 1e-3, measured); noise-free rows keep the relative weights."""
     size = np.linalg.norm(np.nan_to_num(force, nan=0.0, posinf=0.0, neginf=0.0), axis=-1)
-    return (1.0 / np.sqrt(size**2 + np.median(size) ** 2 + 1e-300)).reshape(-1)
+    squares = size**2 + np.median(size) ** 2
+    if noise is not None:
+        squares = noise**2 + MODEL_ERROR**2 * squares
+    return (1.0 / np.sqrt(squares + 1e-300)).reshape(-1)
+
+
+def target_noise(samples: GraphSet) -> np.ndarray | None:
+    """The noise (std per axis) of every sample's net-force target [G, n], or None where not known."""
+    if samples.target_noise is None:
+        return None
+    return (samples.target_noise.double()[:, None] * samples.masses.double()).numpy()
 
 
 #: At most this many of the shortest candidates are printed and checked before the best of them is taken.
@@ -301,8 +343,9 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
     force = lambda g: (g.accelerations.double() * g.masses.double().unsqueeze(-1)).numpy()
     train_force, valid_force = force(graphs), force(held_out)
     predicted = formulas if predicted is None else predicted
-    train_weight, valid_weight = (relative_weights(np.stack([terms(predicted[k]) for k in sorted(predicted)], axis=-1))
-                                  for terms in (train, valid))
+    train_weight, valid_weight = (relative_weights(np.stack([terms(predicted[k]) for k in sorted(predicted)], axis=-1),
+                                                   target_noise(samples))
+                                  for terms, samples in ((train, graphs), (valid, held_out)))
     refitted = []
     for axis, formula in formulas.items():
         target = train_force[..., axis].reshape(-1) * train_weight
@@ -332,7 +375,8 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
         if not scored:
             refitted.append(RefittedMessage(axis, sympy.Integer(0), 1.0))
             continue
-        budget = _fvu_budget(min(s[3] for s in scored))
+        budget = _fvu_budget(min(s[3] for s in scored), noise_fvu(held_out, valid_weight, valid_target),
+                             len(valid_target))
         printed_fvu = lambda expression: _fvu(valid(expression).reshape(-1, 1) * valid_weight[:, None], np.ones(1),
                                               valid_target)
         expression, held_out_fvu = _shortest_as_printed(sorted((s for s in scored if s[3] <= budget),
