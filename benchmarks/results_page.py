@@ -47,6 +47,7 @@ from results_tables import (
     rows_of,
     seed_config_groups,
     solar_groups,
+    sr_suite_groups,
     trajectory_rows,
     unlisted_set,
 )
@@ -158,6 +159,11 @@ def fit_time_headline() -> str:
             f"slowest {max(seconds):.0f} s")
 
 
+def sr_suites_headline() -> str:
+    rows = newest([r for r in rows_of("sr_suites.jsonl") if r["method"] == "eql"], lambda row: (row["commit"],))
+    return "exact: " + ", ".join(f"{suite} {count(runs, 'exact')}" for suite, runs in by(rows, "suite").items())
+
+
 def demos_headline() -> str:
     rows = demo_rows()
     return "bar met in " + ", ".join(f"{name} {sum(map(passes, runs))}/{len(runs)}" for name, runs in by(rows, "demo").items())
@@ -178,7 +184,7 @@ SOURCES = {
     "baseline": ["baseline.jsonl", "baseline_mlp_nodes.jsonl", "baseline_huber_loss.jsonl"],
     "feynman": ["feynman.jsonl", "feynman_e8c607b.jsonl", "feynman_6b31240.jsonl"],
     "kim-functions": [name for name, _ in KIM_FILES], "fit-times": ["regressor_fit_time.jsonl"], "demos": ["demos.json"],
-    "seed-configuration": ["seed_config.jsonl"],
+    "seed-configuration": ["seed_config.jsonl"], "sr-suites": ["sr_suites.jsonl", "sr_suites_before.jsonl"],
 }
 
 SECTIONS = [
@@ -227,6 +233,11 @@ SECTIONS = [
             "method's budget. `library` and `power_law` are the regressor's own candidates fitted alone.",
             all_feynman_groups, earlier_as_list=True, job="`EQLRegressor` on the AI Feynman equations (≤ 5 variables)",
             headline=feynman_headline),
+    Section("sr-suites", "EQLRegressor on the classic symbolic-regression suites (Nguyen, Livermore, Keijzer, Korns)",
+            "Problems, ranges and training sizes from the deep-symbolic-optimization benchmark table; a formula is "
+            "exact by SRBench's rule. The published rates of other methods in the script's own table were typed from "
+            "the papers and are not yet checked against them.", sr_suite_groups,
+            job="`EQLRegressor` on the classic SR suites", headline=sr_suites_headline),
     Section("kim-functions", "EQLRegressor on Kim et al.'s reference functions",
             "Exact recovery (up to an additive or multiplicative constant) and extrapolation against an MLP of similar "
             "size trained on the same data.", kim_groups, job="`EQLRegressor` on Kim et al.'s reference functions",

@@ -337,6 +337,32 @@ def fit_time_groups() -> list[Group]:
     return groups
 
 
+def sr_suite_groups() -> list[Group]:
+    """Exact recoveries per suite and method (SRBench's rule), one table per commit; rows measured
+    before the regressor's current defaults (`sr_suites_before.jsonl`) folded away."""
+    groups = []
+    for name, earlier in (("sr_suites.jsonl", False), ("sr_suites_before.jsonl", True)):
+        for (version,), group in newest_first(rows_of(name), lambda row: (row["commit"],)):
+            commit, _, note = str(version).partition(" ")  # a note may follow the hash
+            caption = (f"Commit `{commit}`{' ' + note if note else ''} ({link(name)}): `python benchmarks/sr_suites.py`, one seed per problem; "
+                       "pyoperon and gplearn get the EQL's wall time on each problem.")
+            table = header("suite", "method", "problems", "exact", "median s")
+            for (suite, method), runs in sorted(by_fields(group, ("suite", "method")).items()):
+                table.append(cells(suite, method, len(runs), count(runs, "exact"),
+                                   f"{statistics.median(r['seconds'] for r in runs):.1f}"))
+            summary = f"commit `{commit}`: " + ", ".join(
+                f"{suite} {method} {count(runs, 'exact')}" for (suite, method), runs in by_fields(group, ("suite", "method")).items())
+            groups.append(Group(caption, table, summary, config=name, earlier=earlier))
+    return groups
+
+
+def by_fields(rows: list[dict], fields: tuple[str, ...]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        groups[tuple(row[f] for f in fields)].append(row)
+    return groups
+
+
 # ----------------------------------------------------------------------------------------- demos, seed set-up
 def demo_rows() -> list[dict]:
     return json.loads((RESULTS / "demos.json").read_text())
