@@ -37,7 +37,7 @@ GUIDE = ROOT / "docs" / "guide.md"
 RESULTS = ROOT / "docs" / "results.md"
 PAGES = [README, GUIDE, ROOT / "docs" / "design.md", RESULTS]
 QUICK_START = [
-    'pip install torch==2.13.0 && pip install -e ".[dev,astro,ray,pyg,sr]"',
+    'pip install torch==2.13.0 && pip install -e ".[dev,astro,ray,pyg,sr,noise,md]"',
     "eqlearn discover",
     "python -m pytest",
 ]

@@ -35,6 +35,11 @@ SEARCH_GRAPHS = 500
 SPAN_QUANTILE = 0.02
 #: Learned steps closer than this fraction of their distance are one step.
 SAME_STEP = 0.02
+#: A read-out with more distinct steps, or more step-free terms per message, than this is not a law
+#: that switches at a distance but an unfinished fit (steps everywhere): no hard step is searched
+#: for it, which would cost minutes (every trial distance is a least-squares fit over all terms).
+MAX_LEARNED_STEPS = 3
+MAX_STEP_FREE_TERMS = 16
 
 
 def _root(argument: sympy.Expr) -> float | None:
@@ -129,12 +134,14 @@ def best_step(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: Graph
               edges: EdgeList | NeighbourGraph, softening: float) -> float | None:
     """The step distance whose least-squares law (all axes together) has the smallest held-out
     error, searched near each learned step and across the training pairs' distances; None where
-    the formulas hold no step."""
+    the formulas hold no step or too many to be a switch (MAX_LEARNED_STEPS, MAX_STEP_FREE_TERMS)."""
     steps = learned_steps(formulas.values())
-    if not steps:
+    if not steps or len(steps) > MAX_LEARNED_STEPS:
+        return None
+    terms = {axis: step_free_terms(f) for axis, f in formulas.items()}
+    if max(map(len, terms.values())) > MAX_STEP_FREE_TERMS:
         return None
     graphs, held_out = graphs.spread(SEARCH_GRAPHS), held_out.spread(SEARCH_GRAPHS)
-    terms = {axis: step_free_terms(f) for axis, f in formulas.items()}
     sides = {axis: [_SidesOfAStep(t, g, edges, softening) for g in (graphs, held_out)] for axis, t in terms.items()}
     weights = [relative_weights(np.stack([NetTerms(g, edges, softening)(formulas[k]) for k in sorted(formulas)],
                                          axis=-1)) for g in (graphs, held_out)]  # as the refit weighs its rows
