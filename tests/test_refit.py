@@ -11,11 +11,10 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.training import GraphSet, huber_force_error, relative_force_error
 from eqlearn.physics import get_potential, simulate
 from eqlearn.readout.canonical import single_axis_form, unit_vector_form
+from eqlearn.readout.elimination import distinct_columns, linear_elimination_path
 from eqlearn.readout.refit import (
     NetTerms,
     candidate_terms,
-    distinct_columns,
-    linear_elimination_path,
     refit_messages,
     relative_weights,
     significant,

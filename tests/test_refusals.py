@@ -69,15 +69,16 @@ def test_a_blocked_out_says_what_is_there_and_what_to_do(left, says, tmp_path, c
     error = capsys.readouterr().err
     assert says in error and len(error.strip().splitlines()) == 1, error
     assert ("delete" in error) == (says == "holds an incomplete run") and "new --out" in error
-    assert "--resume" not in error  # no such flag: nothing may point a user at it
+    assert ("--resume" in error) == (says == "holds an incomplete run")  # an incomplete run can be continued
 
 
 @pytest.mark.parametrize("epochs_before", [0, 1])
 def test_a_divergence_names_only_files_that_exist(epochs_before, monkeypatch, tmp_path, capsys):
     """Training that blows up in its first epoch has written no checkpoint, so none is named."""
-    def diverging(*args, on_epoch, **kwargs):
+    def diverging(*args, on_epoch, checkpoint, **kwargs):
         for epoch in range(epochs_before):
             on_epoch({"epoch": epoch + 1, "phase": "fit", "loss": 1.0})
+            checkpoint({"rows": [{"epoch": epoch + 1}]})
         raise TrainingDiverged(f"loss became nan in epoch {epochs_before + 1} (fit)")
 
     monkeypatch.setattr("eqlearn.discovery.stages.train", diverging)

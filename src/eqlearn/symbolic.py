@@ -22,6 +22,24 @@ def _round_numbers(expr: sympy.Expr, digits: int) -> sympy.Expr:
     return expr.xreplace({f: _tidy_number(f, digits) for f in expr.atoms(sympy.Float)})
 
 
+#: Terms an expression may expand into before a read-out keeps fewer of its weights: an unpruned
+#: network's products of sums multiply out into millions of terms (hours of sympy), and no law
+#: is that long (`eqlearn.eql.network.EQLNetwork.to_sympy`).
+MAX_EXPANDED_TERMS = 5000
+
+
+def expanded_terms(expr: sympy.Expr) -> int:
+    """How many terms `sympy.expand(expr)` could produce at most (products of sums multiply their
+    counts, integer powers raise them), the largest count inside any function argument included."""
+    if expr.is_Add:
+        return sum(expanded_terms(a) for a in expr.args)
+    if expr.is_Mul:
+        return int(np.prod([expanded_terms(a) for a in expr.args], dtype=object))
+    if expr.is_Pow and expr.exp.is_Integer and int(expr.exp) > 1:
+        return expanded_terms(expr.base) ** min(int(expr.exp), 64)
+    return max([1, *(expanded_terms(a) for a in expr.args if isinstance(a, sympy.Expr))])
+
+
 def _drop_small_terms(expr: sympy.Expr, drop_below: float) -> sympy.Expr:
     kept = []
     for term in sympy.Add.make_args(expr):

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from eqlearn.eql.units import get_unit
-from eqlearn.symbolic import clean_expression, round_significant
+from eqlearn.symbolic import MAX_EXPANDED_TERMS, clean_expression, expanded_terms, round_significant
 
 #: The reference primitive set per hidden layer (Kim et al.), docs/design.md §5.
 DEFAULT_UNITS: dict[str, int] = {
@@ -165,12 +165,18 @@ class EQLNetwork(nn.Module):
         """One simplified expression per output; units whose inputs were all dropped vanish.
 
         Weights below `threshold` are dropped; the numbers of the final formula are rounded to
-        `digits` significant digits. Gates (if any) take their deterministic eval-mode value.
+        `digits` significant digits. Gates (if any) take their deterministic eval-mode value. An
+        unpruned network whose formula would expand into more than MAX_EXPANDED_TERMS terms is
+        read with the threshold doubled until it does not: its largest weights, in seconds.
         """
         if len(input_names) != self.in_features:
             raise ValueError(f"need {self.in_features} input names, got {len(input_names)}")
-        exprs = [sympy.Symbol(name) if isinstance(name, str) else name for name in input_names]
-        with eval_mode(self):
-            for layer in self.layers:
-                exprs = layer.symbolic(exprs, threshold)
-        return [clean_expression(e, digits=digits, drop_below=threshold) for e in exprs]
+        inputs = [sympy.Symbol(name) if isinstance(name, str) else name for name in input_names]
+        while True:
+            exprs = inputs
+            with eval_mode(self):
+                for layer in self.layers:
+                    exprs = layer.symbolic(exprs, threshold)
+            if max(map(expanded_terms, exprs), default=0) <= MAX_EXPANDED_TERMS:
+                return [clean_expression(e, digits=digits, drop_below=threshold) for e in exprs]
+            threshold *= 2
