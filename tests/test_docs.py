@@ -190,6 +190,8 @@ def test_the_readme_and_guide_commands_run_at_toy_size(tmp_path, monkeypatch, ca
         "eqlearn discover --config runs/from-file/config.json --out runs/again",
         "eqlearn simulate --law r2 --sims 1000 --steps 100 --dt 1e-4 --positions-only --noise 1e-6 --no-masses --out observed.npz",
         "eqlearn regress data.csv --target y --features a,b --out formula.json --seed 0",
+        "eqlearn simulate --law spring --sims 500 --steps 100 --dt 1e-3 --positions-only --noise 1e-3 --out noisy.npz",
+        "eqlearn discover --data noisy.npz --out runs/noisy",
     ]
     assert set(chosen) <= set(commands), set(chosen) - set(commands)
     (tmp_path / "data.csv").write_text("a,b,y\n" + "".join(f"{a},{b},{a * b + 1}\n" for a in range(1, 6) for b in range(1, 5)))
@@ -199,6 +201,8 @@ def test_the_readme_and_guide_commands_run_at_toy_size(tmp_path, monkeypatch, ca
     first, again = (json.loads((tmp_path / "runs" / run / "equations.json").read_text()) for run in ("from-file", "again"))
     assert again["canonical"] == first["canonical"]  # a rerun from config.json is the same run
     assert (tmp_path / "observed.npz").is_file() and (tmp_path / "formula.json").is_file()
+    noisy = json.loads((tmp_path / "runs" / "noisy" / "equations.json").read_text())
+    assert noisy["objective"]["method"] == "weak"  # chosen from the data: no flag names it
     assert "y = " in capsys.readouterr().out
 
 

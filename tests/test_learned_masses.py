@@ -103,7 +103,7 @@ def test_discover_learns_masses_from_a_file_without_them(tmp_path, gravity):
     data = simulate(get_potential("r2"), 4, 2, 40, 40, seed=0, progress=False)
     path = tmp_path / "no_masses.npz"
     save_dataset(path, replace(data, masses=None), metadata=False)
-    config = DiscoverConfig(data=str(path), out=str(tmp_path / "run"), epochs=4, progress=False)
+    config = DiscoverConfig(data=str(path), out=str(tmp_path / "run"), epochs=4, progress=False, recipe="central")
     discovery = run_discovery(config, log=lambda _: None)
     equations = json.loads((tmp_path / "run" / "equations.json").read_text())
     assert discovery.config.learn_masses is True
@@ -119,7 +119,7 @@ def test_learn_masses_with_true_masses_reports_the_ratio(tmp_path):
     data = simulate(get_potential("r2"), 3, 2, 30, 40, seed=1, progress=False)
     path = tmp_path / "with_masses.npz"
     save_dataset(path, data)
-    config = DiscoverConfig(data=str(path), out=str(tmp_path / "run"), epochs=4, progress=False, learn_masses=True,
+    config = DiscoverConfig(data=str(path), out=str(tmp_path / "run"), epochs=4, progress=False, learn_masses=True, recipe="central",
                             reference_particle="1")
     equations = run_discovery(config, log=lambda _: None).equations()
     assert equations["particles"]["reference"] == {"system": 0, "name": "1"}

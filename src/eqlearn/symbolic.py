@@ -25,19 +25,27 @@ def _round_numbers(expr: sympy.Expr, digits: int) -> sympy.Expr:
 #: Terms an expression may expand into before a read-out keeps fewer of its weights: an unpruned
 #: network's products of sums multiply out into millions of terms (hours of sympy), and no law
 #: is that long (`eqlearn.eql.network.EQLNetwork.to_sympy`).
-MAX_EXPANDED_TERMS = 5000
+MAX_EXPANDED_TERMS = 1000
 
 
-def expanded_terms(expr: sympy.Expr) -> int:
+def expanded_terms(expr: sympy.Expr, _seen: dict | None = None) -> int:
     """How many terms `sympy.expand(expr)` could produce at most (products of sums multiply their
-    counts, integer powers raise them), the largest count inside any function argument included."""
+    counts, integer powers raise them), the largest count inside any function argument included.
+    A network's layers share subexpressions, so each is counted once (`_seen`)."""
+    seen = {} if _seen is None else _seen
+    if expr in seen:
+        return seen[expr]
+    parts = [expanded_terms(a, seen) for a in expr.args if isinstance(a, sympy.Expr)]
     if expr.is_Add:
-        return sum(expanded_terms(a) for a in expr.args)
-    if expr.is_Mul:
-        return int(np.prod([expanded_terms(a) for a in expr.args], dtype=object))
-    if expr.is_Pow and expr.exp.is_Integer and int(expr.exp) > 1:
-        return expanded_terms(expr.base) ** min(int(expr.exp), 64)
-    return max([1, *(expanded_terms(a) for a in expr.args if isinstance(a, sympy.Expr))])
+        count = sum(parts)
+    elif expr.is_Mul:
+        count = int(np.prod(parts, dtype=object))
+    elif expr.is_Pow and expr.exp.is_Integer and int(expr.exp) > 1:
+        count = parts[0] ** min(int(expr.exp), 64)
+    else:
+        count = max([1, *parts])
+    seen[expr] = count
+    return count
 
 
 def _drop_small_terms(expr: sympy.Expr, drop_below: float) -> sympy.Expr:

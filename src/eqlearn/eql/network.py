@@ -167,7 +167,8 @@ class EQLNetwork(nn.Module):
         Weights below `threshold` are dropped; the numbers of the final formula are rounded to
         `digits` significant digits. Gates (if any) take their deterministic eval-mode value. An
         unpruned network whose formula would expand into more than MAX_EXPANDED_TERMS terms is
-        read with the threshold doubled until it does not: its largest weights, in seconds.
+        read with the threshold doubled until it does not: its largest weights, in seconds (a
+        threshold of 0 asks for every weight, and gets them however long the formula).
         """
         if len(input_names) != self.in_features:
             raise ValueError(f"need {self.in_features} input names, got {len(input_names)}")
@@ -177,6 +178,6 @@ class EQLNetwork(nn.Module):
             with eval_mode(self):
                 for layer in self.layers:
                     exprs = layer.symbolic(exprs, threshold)
-            if max(map(expanded_terms, exprs), default=0) <= MAX_EXPANDED_TERMS:
+            if threshold <= 0 or max(map(expanded_terms, exprs), default=0) <= MAX_EXPANDED_TERMS:
                 return [clean_expression(e, digits=digits, drop_below=threshold) for e in exprs]
             threshold *= 2
