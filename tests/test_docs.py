@@ -202,7 +202,7 @@ def test_the_readme_and_guide_commands_run_at_toy_size(tmp_path, monkeypatch, ca
     assert again["canonical"] == first["canonical"]  # a rerun from config.json is the same run
     assert (tmp_path / "observed.npz").is_file() and (tmp_path / "formula.json").is_file()
     noisy = json.loads((tmp_path / "runs" / "noisy" / "equations.json").read_text())
-    assert noisy["objective"]["method"] == "weak"  # chosen from the data: no flag names it
+    assert noisy["objective"]["method"] == "weak-form"  # chosen from the data: no flag names it
     assert "y = " in capsys.readouterr().out
 
 
