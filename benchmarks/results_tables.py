@@ -363,6 +363,37 @@ def by_fields(rows: list[dict], fields: tuple[str, ...]) -> dict[tuple, list[dic
     return groups
 
 
+def noise_groups() -> list[Group]:
+    """Exact runs per law, position noise σ and method (eqlearn's objectives, PySINDy's weak SINDy),
+    one table per commit and case."""
+    groups = []
+    for (version, case), group in newest_first(rows_of("noise.jsonl"), lambda row: (row["commit"], row["case"])):
+        caption = (f"Commit `{version}`, case `{case}`: `python benchmarks/noise.py` (500 systems × 100 stored states at a "
+                   "tenth of the law's default spacing, n = 4, d = 2; σ in units of the systems' size; `default` is "
+                   "the objective the program chose from the file, the others are forced).")
+        table = header("law", "σ", "method", "runs", "exact", "median s")
+        for (law, noise, method), runs in sorted(by_fields(group, ("law", "noise", "method")).items()):
+            seconds = [r["seconds"] for r in runs if r.get("seconds") is not None]
+            table.append(cells(law, f"{noise:g}", method, len(runs), f"{sum(r['verdict'] == 'exact' for r in runs)}/{len(runs)}",
+                               f"{statistics.median(seconds):.1f}" if seconds else "–"))
+        groups.append(Group(caption, table, config=case))
+    return groups
+
+
+def md_case_groups() -> list[Group]:
+    """Molecular-dynamics cases: exact runs per pair law, one table per commit."""
+    groups = []
+    for (version,), group in newest_first(rows_of("md_cases.jsonl"), lambda row: (row["commit"],)):
+        caption = (f"Commit `{version}`: `python benchmarks/md_cases.py` (argon-like clusters in nm, ps, amu, kJ/mol; "
+                   "the default recipe on files without the law).")
+        table = header("law", "runs", "exact and per axis", "verifier pass", "median s")
+        for (law,), runs in by_fields(group, ("law",)).items():
+            table.append(cells(law, len(runs), count(runs, "exact"), count(runs, "passed"),
+                               f"{statistics.median(r['wall_seconds'] for r in runs):.1f}"))
+        groups.append(Group(caption, table))
+    return groups
+
+
 # ----------------------------------------------------------------------------------------- demos, seed set-up
 def demo_rows() -> list[dict]:
     return json.loads((RESULTS / "demos.json").read_text())

@@ -202,7 +202,7 @@ EXPECTED_FAILED_CHECKS = {
 
 
 @parametrize_with_checks(
-    [EQLRegressor(units={"identity": 2, "product": 1}, depth=1, epochs=(20, 20, 20), restarts=2, random_state=0)],
+    [EQLRegressor(units={"identity": 2, "product": 1}, depth=1, epochs=(10, 10, 10), restarts=1, random_state=0)],
     expected_failed_checks=lambda estimator: EXPECTED_FAILED_CHECKS,
 )
 def test_scikit_learn_estimator_checks(estimator, check):

@@ -19,7 +19,8 @@ def test_the_smoke_run_writes_every_section(tmp_path, monkeypatch):
     assert {row["section"] for row in rows} == {"throughput", "agreement", "seed"}
     assert all(row["commit"] == "test" and row["torch"] for row in rows)
     assert all(row["graphs_per_second"] > 0 for row in rows if row["section"] == "throughput")
-    assert {row["law"] for row in rows if row["section"] == "agreement"} == {"spring", "r2"}
+    assert {row["law"] for row in rows if row["section"] == "agreement"} == set(gpu.SMOKE.agreement_laws)
+    assert set(gpu.FULL.agreement_laws) == {"spring", "r2"} and set(gpu.FULL.seed_epochs) == {"spring", "r1", "r2"}
     table = (tmp_path / "gpu.md").read_text()
     assert "## Throughput" in table and "## CPU–GPU agreement" in table and "--recipe seed" in table
 

@@ -100,7 +100,7 @@ def test_a_frozen_phase_does_not_train_the_named_parameters():
 
 
 def test_discover_learns_masses_from_a_file_without_them(tmp_path, gravity):
-    data = simulate(get_potential("r2"), 4, 2, 40, 40, seed=0, progress=False)
+    data = simulate(get_potential("r2"), 4, 2, 20, 20, seed=0, progress=False)
     path = tmp_path / "no_masses.npz"
     save_dataset(path, replace(data, masses=None), metadata=False)
     config = DiscoverConfig(data=str(path), out=str(tmp_path / "run"), epochs=4, progress=False, recipe="central")
@@ -108,7 +108,7 @@ def test_discover_learns_masses_from_a_file_without_them(tmp_path, gravity):
     equations = json.loads((tmp_path / "run" / "equations.json").read_text())
     assert discovery.config.learn_masses is True
     particles = equations["particles"]
-    assert len(particles["table"]) == 40 * 4 and "true_mass" not in particles["table"][0]
+    assert len(particles["table"]) == 20 * 4 and "true_mass" not in particles["table"][0]
     reference = particles["reference"]
     assert particles["table"][int(reference["name"])]["learned_mass"] == pytest.approx(1.0)
     assert (tmp_path / "run" / "masses.png").exists()
@@ -116,7 +116,7 @@ def test_discover_learns_masses_from_a_file_without_them(tmp_path, gravity):
 
 
 def test_learn_masses_with_true_masses_reports_the_ratio(tmp_path):
-    data = simulate(get_potential("r2"), 3, 2, 30, 40, seed=1, progress=False)
+    data = simulate(get_potential("r2"), 3, 2, 15, 20, seed=1, progress=False)
     path = tmp_path / "with_masses.npz"
     save_dataset(path, data)
     config = DiscoverConfig(data=str(path), out=str(tmp_path / "run"), epochs=4, progress=False, learn_masses=True, recipe="central",

@@ -75,7 +75,7 @@ def test_bad_graph_settings_are_clear_errors():
 
 def test_a_run_on_a_radius_graph_reads_a_law_and_says_which_graph(tmp_path):
     config = DiscoverConfig(law="spring", n=12, sims=40, steps=1, spread=1.5, cutoff=1.2, graph="radius 1.2", epochs=2,
-                            batch_size=8, out=str(tmp_path / "run"), progress=False)
+                            batch_size=8, out=str(tmp_path / "run"), progress=False, recipe="central")
     discovery = run_discovery(config, log=lambda _: None)
     stored = json.loads((tmp_path / "run" / "equations.json").read_text())
     assert stored["graph"] == "radius 1.2" and len(stored["messages"]) == 2

@@ -19,7 +19,7 @@ from eqlearn.sweep import (
     run_sweep,
 )
 
-TINY = ["sims=40", "steps=2", "epochs=1", "batch_size=64"]
+TINY = ["sims=40", "steps=2", "epochs=1", "batch_size=64", "recipe=central"]
 VERSION = "test"  # the code version of these sweeps' resume keys: a commit made while they run changes nothing
 
 
@@ -122,7 +122,7 @@ def test_a_sweep_writes_one_run_directory_and_one_row_per_run(process_sweep):
     out, sweep = process_sweep
     assert (sweep.ran, sweep.skipped) == (2, 0)
     rows = read_rows(out / "results.csv")
-    assert [r["run"] for r in rows] == ["spring-n3-d2-s0-auto", "r2-n3-d2-s0-auto"]
+    assert [r["run"] for r in rows] == ["spring-n3-d2-s0-central", "r2-n3-d2-s0-central"]
     assert all(r["law"] and r["recovered"] in ("True", "False") and float(r["truth_free_error"]) >= 0 for r in rows)
     for row in rows:
         assert {"equations.json", "config.json", "row.json", "log.txt"} <= {p.name for p in (out / row["directory"]).iterdir()}
@@ -143,7 +143,7 @@ def test_the_same_sweep_again_runs_nothing(process_sweep, tmp_path, capsys, monk
 def test_a_run_killed_midway_is_done_again_and_nothing_else(process_sweep, tmp_path):
     out = tmp_path / "killed"
     shutil.copytree(process_sweep[0], out)
-    killed = out / "runs" / "r2-n3-d2-s0-auto"
+    killed = out / "runs" / "r2-n3-d2-s0-central"
     for name in ("row.json", "equations.json"):
         (killed / name).unlink()
     (killed / "partial.tmp").write_text("left by a killed run")
