@@ -26,6 +26,7 @@ from results_tables import (
     Group,
     all_baseline_groups,
     all_feynman_groups,
+    by_fields,
     charges_groups,
     count,
     demo_groups,
@@ -43,6 +44,7 @@ from results_tables import (
     majority_exact,
     masses_groups,
     newest_first,
+    noise_groups,
     positions_groups,
     rows_of,
     seed_config_groups,
@@ -159,6 +161,14 @@ def fit_time_headline() -> str:
             f"slowest {max(seconds):.0f} s")
 
 
+def noise_headline() -> str:
+    rows = newest(rows_of("noise.jsonl"), lambda row: (row["commit"], row["case"]))
+    cells = by_fields(rows, ("law", "noise", "method"))
+    return "; ".join(f"{law} σ {noise:g}: " + ", ".join(f"{method} {sum(r['verdict'] == 'exact' for r in runs)}/{len(runs)}"
+                                                     for (l2, n2, method), runs in cells.items() if (l2, n2) == (law, noise))
+                     for law, noise in dict.fromkeys((name, level) for name, level, _ in cells)) + " exact"
+
+
 def sr_suites_headline() -> str:
     rows = newest([r for r in rows_of("sr_suites.jsonl") if r["method"] == "eql"], lambda row: (row["commit"],))
     return "exact: " + ", ".join(f"{suite} {count(runs, 'exact')}" for suite, runs in by(rows, "suite").items())
@@ -185,6 +195,7 @@ SOURCES = {
     "feynman": ["feynman.jsonl", "feynman_e8c607b.jsonl", "feynman_6b31240.jsonl"],
     "kim-functions": [name for name, _ in KIM_FILES], "fit-times": ["regressor_fit_time.jsonl"], "demos": ["demos.json"],
     "seed-configuration": ["seed_config.jsonl"], "sr-suites": ["sr_suites.jsonl", "sr_suites_before.jsonl"],
+    "noise": ["noise.jsonl"],
 }
 
 SECTIONS = [
@@ -214,6 +225,13 @@ SECTIONS = [
     Section("observed-positions", "Observed data: positions only, with noise",
             "Files with positions and times only; the accelerations are estimated from the positions before discovery.",
             positions_groups, job="Positions only, with noise", headline=positions_headline),
+    Section("noise", "Noisy positions: the weak form, estimated accelerations and PySINDy's weak SINDy",
+            "Positions-only files with Gaussian noise σ; eqlearn with the objective it chooses from the file (`default`: "
+            "the weak form where the estimated acceleration error is above 1 %) and with estimated accelerations "
+            "forced, and PySINDy's weak SINDy over pair features (`benchmarks/weak_sindy.py`), each judged by the "
+            "verifier. `python benchmarks/noise.py --laws spring,r2 --noise 1e-4,1e-3 --seeds 0-1 "
+            "--methods default,accelerations,pysindy`.", noise_groups, job="Noisy positions (σ 1e-4, 1e-3)",
+            headline=noise_headline),
     Section("solar-system", "Real trajectories: the solar system",
             "JPL's DE421 ephemeris, positions only, no masses: the law and every mass are learned.", solar_groups,
             job="The solar system (JPL DE421), masses unknown", headline=solar_headline),
