@@ -19,12 +19,12 @@ from eqlearn.sweep import (
     run_sweep,
 )
 
-TINY = ["sims=40", "steps=2", "epochs=1", "batch_size=64", "recipe=central"]
+TINY = ["sims=40", "steps=2", "epochs=1", "batch_size=64"]
 VERSION = "test"  # the code version of these sweeps' resume keys: a commit made while they run changes nothing
 
 
 def tiny_grid():
-    return expand_grid(laws=["spring", "r2"], n=[3], settings=parse_settings(TINY))
+    return expand_grid(laws=["spring", "r2"], n=[3], recipes=["central"], settings=parse_settings(TINY))
 
 
 def read_rows(path):
@@ -134,7 +134,7 @@ def test_the_same_sweep_again_runs_nothing(process_sweep, tmp_path, capsys, monk
     out = tmp_path / "again"
     shutil.copytree(process_sweep[0], out)
     before = (out / "results.csv").read_text()
-    assert main(["sweep", "--laws", "spring", "r2", "--n", "3", *[a for s in TINY for a in ("--set", s)],
+    assert main(["sweep", "--laws", "spring", "r2", "--n", "3", "--recipes", "central", *[a for s in TINY for a in ("--set", s)],
                  "--engine", "process", "--out", str(out), "--quiet"]) == 0
     assert "0 runs done, 2 already finished" in capsys.readouterr().out
     assert (out / "results.csv").read_text() == before
