@@ -237,6 +237,14 @@ def target_noise(samples: GraphSet) -> np.ndarray | None:
 PRINTED_CHECKS = 8
 
 
+def _cancelling(coefficients: np.ndarray) -> int:
+    """The decade of a law's largest coefficient: of equally short laws within the budget, the one
+    without a cancelling pair (198 dy r/(r - 0.01) - 200 dy for 2 dy (1 - r)/(r - 0.01), equal in
+    value on collinear terms) comes first; in the run's units a law's numbers are of order one."""
+    largest = float(np.max(np.abs(coefficients))) if len(coefficients) else 0.0
+    return max(0, int(np.floor(np.log10(largest)))) if largest > 0 else 0
+
+
 def _shortest_as_printed(ranked: list, budget: float, digits: int, printed_fvu) -> tuple[sympy.Expr, float]:
     """The first of `ranked` (shortest first) whose law *as printed* stays within `budget`, with
     its held-out fvu; else the best printed one of the first PRINTED_CHECKS. Printing rounds every
@@ -330,7 +338,7 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
         printed_fvu = lambda expression: _fvu(valid(expression).reshape(-1, 1) * valid_weight[:, None], np.ones(1),
                                               valid_target)
         expression, held_out_fvu = _shortest_as_printed(sorted((s for s in scored if s[3] <= budget),
-                                                               key=lambda s: (len(s[0]), s[3])),
+                                                               key=lambda s: (len(s[0]), _cancelling(s[1]), s[3])),
                                                         budget, digits, printed_fvu)
         candidates = [{"terms": len(k), "train_fvu": e, "held_out_fvu": v,
                        "expression": sympy.sstr(sympy.Add(*[sympy.Float(c, 4) * t for t, c in zip(k, cs)]))
