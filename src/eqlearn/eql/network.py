@@ -75,16 +75,7 @@ class EQLLayer(nn.Module):
         return weight * self.gate() if self.gate is not None else weight
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        z = x @ self.effective_weight().T
-        # one split instead of many slices: slicing's backward allocates a full-size zero tensor each
-        pieces = iter(z.split([count for unit, count in self.units for _ in range(unit.arity)], dim=-1))
-        outputs = []
-        for unit, count in self.units:
-            if unit.arity == 0:
-                outputs.append(x.new_ones(*x.shape[:-1], count))
-            else:
-                outputs.append(unit.torch(*[next(pieces) for _ in range(unit.arity)]))
-        return torch.cat(outputs, dim=-1)
+        return unit_outputs(self.units, x @ self.effective_weight().T)
 
     def symbolic(
         self, inputs: Sequence[sympy.Expr], threshold: float, digits: int | None = None
@@ -103,6 +94,19 @@ class EQLLayer(nn.Module):
                 outputs.append(unit.sympy(*args) if unit.arity else sympy.Integer(1))
             k += unit.arity * count
         return outputs
+
+
+def unit_outputs(units, z: torch.Tensor) -> torch.Tensor:
+    """The units' outputs [..., out] from their linear inputs `z` [..., n_linear], in unit order."""
+    # one split instead of many slices: slicing's backward allocates a full-size zero tensor each
+    pieces = iter(z.split([count for unit, count in units for _ in range(unit.arity)], dim=-1))
+    outputs = []
+    for unit, count in units:
+        if unit.arity == 0:
+            outputs.append(z.new_ones(*z.shape[:-1], count))
+        else:
+            outputs.append(unit.torch(*[next(pieces) for _ in range(unit.arity)]))
+    return torch.cat(outputs, dim=-1)
 
 
 def _linear_combination(row: np.ndarray, inputs, threshold: float, digits: int | None) -> sympy.Expr:

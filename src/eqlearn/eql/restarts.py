@@ -16,7 +16,7 @@ from typing import Mapping, Sequence
 import torch
 from torch import nn
 
-from eqlearn.eql.network import EQLLayer, EQLNetwork, UnitCounts
+from eqlearn.eql.network import EQLLayer, EQLNetwork, UnitCounts, unit_outputs
 
 
 def _units_per_layer(units: UnitCounts | Sequence[UnitCounts], depth: int) -> list[dict[str, int]]:
@@ -53,14 +53,7 @@ class StackedEQLLayer(EQLLayer):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weight = self.effective_weight()
         z = torch.einsum("...i,cri->c...r", x, weight) if self.shared_input else x @ weight.transpose(-1, -2)
-        pieces = iter(z.split([count for unit, count in self.units for _ in range(unit.arity)], dim=-1))
-        outputs = []
-        for unit, count in self.units:
-            if unit.arity == 0:
-                outputs.append(z.new_ones(*z.shape[:-1], count))
-            else:
-                outputs.append(unit.torch(*[next(pieces) for _ in range(unit.arity)]))
-        return torch.cat(outputs, dim=-1)
+        return unit_outputs(self.units, z)
 
 
 class StackedEQLNetwork(nn.Module):
