@@ -30,7 +30,6 @@ import json
 import math
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +44,7 @@ from eqlearn.eql.selection import as_good_as_best, fit_power_law, refit_terms  #
 from eqlearn.symbolic import clean_expression, to_string  # noqa: E402
 from eqlearn.vocabulary.formula import parse_formula  # noqa: E402
 from results_log import append_rows, done_keys, read_rows  # noqa: E402
-from sr_methods import fit_eql, fit_gplearn, fit_operon, fitted_settings  # noqa: E402
+from sr_methods import fit_eql, fit_gplearn, fit_operon, fitted_settings, timed_fit  # noqa: E402
 from srbench_judge import commit as source_commit  # noqa: E402
 from srbench_judge import scores, unjudged  # noqa: E402
 
@@ -252,13 +251,7 @@ def run_equation(equation: Equation, noise: float, seed: int, methods: list[str]
             eql_key = f"{equation.name}|{noise}|{seed}|eql"
             budget = budget or next((r["seconds"] for r in read_rows(ROWS, ONE_ROW_PER_KEY) if r["key"] == eql_key), None)
             continue
-        start = time.perf_counter()
-        try:
-            found, settings = METHODS[method](X, y, budget if budget is not None else 30.0, seed)
-            error = ""
-        except Exception as exception:  # a failing baseline is a row, not the end of the benchmark
-            found, settings, error = sympy.nan, {}, f"{type(exception).__name__}: {exception}"[:200]
-        seconds = time.perf_counter() - start
+        found, settings, error, seconds = timed_fit(METHODS[method], X, y, budget if budget is not None else 30.0, seed)
         if method == "eql":
             budget = seconds
         judged = scores(found, equation, np.random.default_rng([seed, 1])) if not error else unjudged()

@@ -13,6 +13,18 @@ import sympy
 from eqlearn.eql.regressor import EQLRegressor
 
 
+def timed_fit(fit, X, y, seconds: float, seed: int) -> tuple[sympy.Expr, dict, str, float]:
+    """(formula, settings, error, wall seconds) of one method's `fit`: a failing method is a row
+    with its error (nan for the formula), not the end of the benchmark."""
+    start = time.perf_counter()
+    try:
+        found, settings = fit(X, y, seconds, seed)
+        error = ""
+    except Exception as exception:
+        found, settings, error = sympy.nan, {}, f"{type(exception).__name__}: {exception}"[:200]
+    return found, settings, error, time.perf_counter() - start
+
+
 def fit_eql(X, y, seconds: float | None, seed: int):
     """EQLRegressor with its defaults; the settings name the source of the chosen formula."""
     return fitted_settings(EQLRegressor(random_state=seed).fit(X, y))

@@ -29,7 +29,6 @@ import argparse
 import json
 import statistics
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,7 +40,7 @@ from sympy import cos, exp, log, sin, sqrt
 sys.path.insert(0, str(Path(__file__).parent))
 from eqlearn.symbolic import to_string  # noqa: E402
 from results_log import append_rows, done_keys, parse_seeds, read_rows, write_markdown  # noqa: E402
-from sr_methods import fit_eql, fit_gplearn, fit_operon  # noqa: E402
+from sr_methods import fit_eql, fit_gplearn, fit_operon, timed_fit  # noqa: E402
 from srbench_judge import commit, scores, unjudged  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results"
@@ -211,13 +210,7 @@ def run_problem(problem: Problem, seed: int, methods: list[str], rows_path: Path
         key = f"{problem.name}|{seed}|{method}"
         if key in done:
             continue
-        start = time.perf_counter()
-        try:
-            found, settings = METHODS[method](X, y, budget if budget is not None else 10.0, seed)
-            error = ""
-        except Exception as exception:  # a failing method is a row, not the end of the benchmark
-            found, settings, error = sympy.nan, {}, f"{type(exception).__name__}: {exception}"[:200]
-        seconds = time.perf_counter() - start
+        found, settings, error, seconds = timed_fit(METHODS[method], X, y, budget if budget is not None else 10.0, seed)
         if method == "eql":
             budget = seconds
         judged = scores(found, problem, np.random.default_rng([seed, 1])) if not error else unjudged()
