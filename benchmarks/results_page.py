@@ -163,10 +163,9 @@ def fit_time_headline() -> str:
 
 def noise_headline() -> str:
     rows = newest(rows_of("noise.jsonl"), lambda row: (row["commit"], row["case"]))
-    cells = by_fields(rows, ("law", "noise", "method"))
-    return "; ".join(f"{law} σ {noise:g}: " + ", ".join(f"{method} {sum(r['verdict'] == 'exact' for r in runs)}/{len(runs)}"
-                                                     for (l2, n2, method), runs in cells.items() if (l2, n2) == (law, noise))
-                     for law, noise in dict.fromkeys((name, level) for name, level, _ in cells)) + " exact"
+    exact = lambda runs: f"{sum(r['verdict'] == 'exact' for r in runs)}/{len(runs)}"
+    return "; ".join(f"{law} σ {noise:g}: " + ", ".join(f"{method} {exact(runs)}" for method, runs in by(group, "method").items())
+                     for (law, noise), group in by_fields(rows, ("law", "noise")).items()) + " exact"
 
 
 def sr_suites_headline() -> str:

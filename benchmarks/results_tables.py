@@ -380,20 +380,6 @@ def noise_groups() -> list[Group]:
     return groups
 
 
-def md_case_groups() -> list[Group]:
-    """Molecular-dynamics cases: exact runs per pair law, one table per commit."""
-    groups = []
-    for (version,), group in newest_first(rows_of("md_cases.jsonl"), lambda row: (row["commit"],)):
-        caption = (f"Commit `{version}`: `python benchmarks/md_cases.py` (argon-like clusters in nm, ps, amu, kJ/mol; "
-                   "the default recipe on files without the law).")
-        table = header("law", "runs", "exact and per axis", "verifier pass", "median s")
-        for (law,), runs in by_fields(group, ("law",)).items():
-            table.append(cells(law, len(runs), count(runs, "exact"), count(runs, "passed"),
-                               f"{statistics.median(r['wall_seconds'] for r in runs):.1f}"))
-        groups.append(Group(caption, table))
-    return groups
-
-
 # ----------------------------------------------------------------------------------------- demos, seed set-up
 def demo_rows() -> list[dict]:
     return json.loads((RESULTS / "demos.json").read_text())
