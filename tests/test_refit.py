@@ -213,3 +213,16 @@ def test_a_rate_of_e_kr_is_fitted_and_kept_as_fitted():
     refitted = refit(spread, law)
     verdict = verify_law([m.expression for m in refitted], law, 2)
     assert verdict.passed and all(verdict.exact)
+
+
+def test_on_noisy_targets_the_simpler_of_equally_long_laws_within_the_budget_comes_first():
+    """A factor fitted to the noise (e^(-0.16 r)) loses to the plain power law when the targets are
+    noisy; without noise the lower held-out error decides."""
+    from eqlearn.readout.refit import _preference
+    from eqlearn.vocabulary.symbols import DELTA, m1, m2
+
+    plain = ([m1 * m2 * DELTA[0] / r**3], np.array([-1.0]), 0.0, 0.51)
+    fitted_to_noise = ([m1 * m2 * DELTA[0] * sympy.exp(-0.16 * r) / r**3], np.array([-1.0]), 0.0, 0.50)
+    first = lambda noisy: min((plain, fitted_to_noise), key=lambda s: _preference(s, noisy))
+    assert first(True) is plain
+    assert first(False) is fitted_to_noise

@@ -115,3 +115,30 @@ def test_polish_on_windows_recovers_masses_and_the_law():
     assert polished.accepted and polished.held_out_error_after < 0.1 * polished.held_out_error_before
     error = np.abs(polished.masses / truth - 1)
     assert np.median(error) < 1e-4 and np.max(error) < 0.02  # a loosely bound particle is the worst
+
+
+def test_the_loss_on_noisy_targets_is_not_biased_towards_weaker_forces():
+    """Targets as noisy as they are large: trained relative to the targets themselves, the multiple
+    c of the true forces that training settles on is well below 1; relative to the prediction
+    (fixed in the gradient) and the noise it stays at 1 (within the sampling spread)."""
+    from types import SimpleNamespace
+
+    from eqlearn.gnn.training import relative_force_error
+
+    generator = torch.Generator().manual_seed(0)
+    true = torch.randn(4000, 4, 2, generator=generator, dtype=torch.float64)
+    masses = torch.ones(4000, 4, dtype=torch.float64)
+    targets = true + torch.randn(true.shape, generator=generator, dtype=torch.float64)
+
+    def trained_scale(target_noise) -> float:
+        batch = SimpleNamespace(masses=masses, accelerations=targets, target_noise=target_noise)
+        scale = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+        optimiser = torch.optim.Adam([scale], lr=0.02)
+        for _ in range(400):
+            optimiser.zero_grad()
+            relative_force_error(scale * true, batch).backward()
+            optimiser.step()
+        return float(scale)
+
+    assert trained_scale(None) < 0.8  # the bias the noise-aware form removes
+    assert trained_scale(torch.ones(4000, dtype=torch.float64)) == pytest.approx(1.0, abs=0.03)

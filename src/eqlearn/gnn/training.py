@@ -196,11 +196,21 @@ def relative_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tens
 
 
 def relative_force_error_per_graph(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
-    """`relative_force_error` of each graph [G] (the floor f is still the whole batch's median |F|)."""
+    """`relative_force_error` of each graph [G] (the floor f is still the whole batch's median |F|).
+
+    Where the targets carry a known noise (weak-form windows of noisy positions), each particle's
+    error is measured relative to the *predicted* force (held fixed in the gradient) plus the
+    target's noise variance, not to the target: a noisy target's own size is correlated with its
+    noise, and dividing by it favours the targets whose noise happens to shrink them, pulling the
+    law towards weaker forces. The floor stays the targets' median size."""
     force, target = _net_forces(predicted, batch)
     size = target.norm(dim=-1)
     floor = size.median().detach()
-    return (((force - target) ** 2).sum(-1) / (size**2 + floor**2)).mean(-1)
+    if batch.target_noise is None:
+        return (((force - target) ** 2).sum(-1) / (size**2 + floor**2)).mean(-1)
+    noise = batch.target_noise.to(force.dtype)[:, None] * batch.masses  # [G, n]: std of each coordinate
+    scale = force.detach().norm(dim=-1) ** 2 + floor**2 + force.shape[-1] * noise**2
+    return (((force - target) ** 2).sum(-1) / scale).mean(-1)
 
 
 def log_force_error(predicted: torch.Tensor, batch: GraphSet) -> torch.Tensor:
