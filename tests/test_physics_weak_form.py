@@ -126,3 +126,20 @@ def test_at_most_the_longest_window_allowed():
     noisy = x + 1e-2 * np.random.default_rng(2).standard_normal(x.shape)
     assert choose_windows(noisy, times, longest=40).points <= 40
     assert choose_windows(noisy[:, :8], times[:, :8]).points == 8
+
+
+def test_leaving_out_every_other_state_moves_the_mean_only_where_the_sampling_misses_the_motion():
+    """The coarse quadrature agrees with the full one on motion the states resolve and differs by
+    about the value itself on a peak narrower than the spacing (a close encounter)."""
+    from eqlearn.physics.weak_form import coarse_mean_weights
+
+    times = np.linspace(0.0, 1.0, 91)[None]
+    starts = window_starts(91, 91, 91)
+    mean, _ = window_weights(times, starts, 91)
+    coarse = coarse_mean_weights(times, starts, 91)
+    assert np.allclose(coarse.sum(-1), 1.0) and np.all(coarse[..., 1::2] == 0)
+    smooth = np.sin(3 * times[0]) + 2
+    peak = smooth + 50 * np.exp(-(((times[0] - 0.5 - 0.3 / 90) / 0.004) ** 2))  # between two states
+    change = lambda values: abs(float(np.sum((mean - coarse)[0, 0] * values))) / float(np.sum(mean[0, 0] * values))
+    assert change(smooth) < 1e-6
+    assert change(peak) > 0.1

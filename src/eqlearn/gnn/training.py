@@ -70,6 +70,10 @@ class GraphSet:
         """Per-state values as per-sample ones: each graph is its own sample."""
         return values
 
+    def resolution_error(self, values: np.ndarray) -> np.ndarray:
+        """A single state has no quadrature over time to be unresolved (`WindowSet.resolution_error`)."""
+        return np.zeros(values.shape)
+
     @property
     def inputs(self) -> tuple:
         """What the model reads: positions, masses, charges, velocities, the periodic box."""

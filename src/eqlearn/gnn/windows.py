@@ -16,7 +16,7 @@ import torch
 
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.training import GraphSet
-from eqlearn.physics.weak_form import POWER, window_starts, window_weights, windowed
+from eqlearn.physics.weak_form import POWER, coarse_mean_weights, window_starts, window_weights, windowed
 
 
 @dataclass
@@ -27,6 +27,7 @@ class WindowSet:
     weights: torch.Tensor  # [W, K] φ-weighted mean weights (each row sums to 1)
     accelerations: torch.Tensor  # [W, n, d] weak targets: the φ-weighted mean accelerations
     target_noise: torch.Tensor | None = None  # [W] estimated noise (std) of each target coordinate
+    coarse_weights: torch.Tensor | None = None  # [W, K] the mean weights on every other state only
 
     @classmethod
     def from_trajectories(cls, trajectories, points: int, stride: int, power: int = POWER,
@@ -45,7 +46,8 @@ class WindowSet:
         states.system = torch.arange(len(positions)).repeat_interleave(len(starts) * points)
         flat = lambda a: torch.as_tensor(a.reshape(-1, *a.shape[2:]), dtype=torch.float32)
         noise = position_noise * np.sqrt(np.sum(curvature**2, axis=-1))  # [S, W]
-        windows = cls(states, flat(mean), flat(windowed(positions, starts, curvature)), flat(noise))
+        coarse = coarse_mean_weights(times, starts, points, power)
+        windows = cls(states, flat(mean), flat(windowed(positions, starts, curvature)), flat(noise), flat(coarse))
         windows.check_finite()
         return windows
 
@@ -82,11 +84,23 @@ class WindowSet:
         shaped = values.reshape(len(self), self.points, *values.shape[1:])
         return torch.einsum("wk,wk...->w...", self.weights.to(values.dtype), shaped)
 
+    def resolution_error(self, values: np.ndarray) -> np.ndarray:
+        """How far the φ-weighted mean of per-state values [W * K, ...] (numpy) over each window
+        changes when every other state is left out: [W, ...], about the error of the weak identity
+        on windows the sampling does not resolve (`physics.weak_form.coarse_mean_weights`); zeros
+        where the set carries no coarse weights."""
+        if self.coarse_weights is None:
+            return np.zeros((len(self), *values.shape[1:]))
+        difference = (self.weights - self.coarse_weights).double().cpu().numpy()
+        shaped = values.reshape(len(self), self.points, *values.shape[1:])
+        return np.einsum("wk,wk...->w...", difference, shaped)
+
     def subset(self, index) -> "WindowSet":
         windows = torch.arange(len(self), device=self.weights.device)[index]
         states = (windows[:, None] * self.points + torch.arange(self.points, device=windows.device)).reshape(-1)
         noise = None if self.target_noise is None else self.target_noise[windows]
-        return WindowSet(self.states.subset(states), self.weights[windows], self.accelerations[windows], noise)
+        coarse = None if self.coarse_weights is None else self.coarse_weights[windows]
+        return WindowSet(self.states.subset(states), self.weights[windows], self.accelerations[windows], noise, coarse)
 
     def spread(self, count: int) -> "WindowSet":
         """At most `count` windows evenly spaced through the set."""
@@ -96,7 +110,8 @@ class WindowSet:
 
     def to(self, device) -> "WindowSet":
         noise = None if self.target_noise is None else self.target_noise.to(device)
-        return WindowSet(self.states.to(device), self.weights.to(device), self.accelerations.to(device), noise)
+        coarse = None if self.coarse_weights is None else self.coarse_weights.to(device)
+        return WindowSet(self.states.to(device), self.weights.to(device), self.accelerations.to(device), noise, coarse)
 
     def with_masses(self, masses: torch.Tensor) -> "WindowSet":
         """The same windows with other masses [W, n] (constant over each window)."""
