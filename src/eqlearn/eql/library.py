@@ -126,6 +126,7 @@ class Library:
         self.exponents = monomial_exponents(self.signed, degree)
         self.degrees = np.abs(self.exponents).sum(axis=1)
         self.monomials = [sympy.Mul(*[s ** int(e) for s, e in zip(self.symbols, v)]) for v in self.exponents]
+        self._compiled: dict[int, object] = {}
 
     def monomial_columns(self, x: np.ndarray) -> np.ndarray:
         """One column per monomial, in `monomials` order."""
@@ -135,8 +136,15 @@ class Library:
     def factor_values(self, x: np.ndarray, k: int) -> np.ndarray:
         """Factor `k` on the rows of `x`."""
         with np.errstate(all="ignore"):
-            values = sympy.lambdify(self.symbols, self.factors[k], "numpy")(*x.T)
+            values = self._factor_function(k)(*x.T)
         return np.broadcast_to(np.asarray(values, dtype=float), x.shape[:1])
+
+    def _factor_function(self, k: int):
+        """Factor `k` as a numpy function, compiled once: a fit evaluates each factor thousands of
+        times, and `sympy.lambdify` costs far more than the evaluation."""
+        if k not in self._compiled:
+            self._compiled[k] = sympy.lambdify(self.symbols, self.factors[k], "numpy")
+        return self._compiled[k]
 
 
 def composed_factors(symbols, x: np.ndarray) -> list[sympy.Expr]:
@@ -269,9 +277,10 @@ class _ForwardRuns:
         with np.errstate(all="ignore"):
             valid_columns = self._columns(self.x_valid, self.valid_monomials, blocks)[:, chosen]
             held_out = float(np.mean((valid_columns @ coefficients - self.y_valid) ** 2))
+        columns_of = [(product, m) for product, monomials in blocks for m in monomials]
         terms = [self.library.monomials[m] * sympy.Mul(*[self.library.factors[k] for k in product])
-                 for product, monomials in blocks for m in monomials]
-        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*[terms[i] for i in chosen])
+                 for product, m in (columns_of[i] for i in chosen)]  # only the chosen: sympy products are slow
+        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*terms)
 
     def _columns(self, x: np.ndarray, monomials: np.ndarray, blocks: list) -> np.ndarray:
         with np.errstate(all="ignore"):
