@@ -216,6 +216,13 @@ def _pareto(candidates: list[dict]) -> list[dict]:
     return front
 
 
+def _readable(terms: list[sympy.Expr], coefficients) -> str | None:
+    """A candidate law as text, with 4-digit coefficients; None where it has too many terms to read."""
+    if len(terms) > READABLE_CANDIDATE_TERMS:
+        return None
+    return sympy.sstr(sympy.Add(*[sympy.Float(c, 4) * t for t, c in zip(terms, coefficients)]))
+
+
 def relative_weights(force: np.ndarray, noise: np.ndarray | None = None,
                      resolution: np.ndarray | None = None) -> np.ndarray:
     """Row weights 1 / sqrt(|F|² + f²) per particle and graph (f: the median |F|), flattened: the
@@ -368,11 +375,11 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
         expression, held_out_fvu = _shortest_as_printed(sorted((s for s in scored if s[3] <= budget),
                                                                key=lambda s: _preference(s, noise > 0)),
                                                         budget, digits, printed_fvu)
-        candidates = [{"terms": len(k), "train_fvu": e, "held_out_fvu": v,
-                       "expression": sympy.sstr(sympy.Add(*[sympy.Float(c, 4) * t for t, c in zip(k, cs)]))
-                       if len(k) <= READABLE_CANDIDATE_TERMS else None}
-                      for k, cs, e, v in sorted(scored, key=lambda s: (len(s[0]), s[3]))]
-        refitted.append(RefittedMessage(axis, expression, held_out_fvu, _pareto(candidates)))
+        front = _pareto([{"terms": len(k), "train_fvu": e, "held_out_fvu": v, "fit": (k, cs)}
+                         for k, cs, e, v in sorted(scored, key=lambda s: (len(s[0]), s[3]))])
+        candidates = [{"terms": c["terms"], "train_fvu": c["train_fvu"], "held_out_fvu": c["held_out_fvu"],
+                       "expression": _readable(*c["fit"])} for c in front]  # printed: the front only
+        refitted.append(RefittedMessage(axis, expression, held_out_fvu, candidates))
     return refitted
 
 

@@ -2,6 +2,7 @@
 variables (`eqlearn.vocabulary.symbols`), in numpy or torch."""
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Callable, Sequence
 
 import numpy as np
@@ -16,6 +17,9 @@ TORCH_FUNCTIONS = {"exp": torch.exp, "log": torch.log, "sqrt": torch.sqrt, "Abs"
                    "sin": torch.sin, "cos": torch.cos, "tanh": torch.tanh,
                    "Heaviside": lambda x, at_zero=0.5: torch.heaviside(x, torch.full_like(x, float(at_zero)))}
 
+#: Compiled expressions kept for reuse (`_lambdified`): more than one refit's candidate terms.
+COMPILED_EXPRESSIONS = 8192
+
 
 def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = (),
                        backend: str = "numpy") -> Callable:
@@ -25,7 +29,7 @@ def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = ()
     numbers can be fitted by gradient (the polish of a law and its masses)."""
     arguments = (*MESSAGE_VARIABLES, *parameters)
     if backend == "torch":
-        function = sympy.lambdify(arguments, as_expression(expr), modules=[TORCH_FUNCTIONS, "math"])
+        function = _lambdified(as_expression(expr), arguments, backend)
 
         def on_tensors(values: dict[str, torch.Tensor], *numbers) -> torch.Tensor:
             zero = torch.zeros_like(values["r"])
@@ -33,7 +37,7 @@ def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = ()
             return torch.broadcast_to(torch.as_tensor(out, dtype=torch.float64), zero.shape)
 
         return on_tensors
-    function = sympy.lambdify(arguments, as_expression(expr), modules="numpy")
+    function = _lambdified(as_expression(expr), arguments, backend)
 
     def on(values: dict[str, np.ndarray], *numbers) -> np.ndarray:
         shape = np.shape(values["r"])
@@ -42,6 +46,16 @@ def compile_expression(expr: sympy.Expr, parameters: Sequence[sympy.Symbol] = ()
         return np.broadcast_to(np.asarray(out, dtype=float), shape)
 
     return on
+
+
+@lru_cache(maxsize=COMPILED_EXPRESSIONS)
+def _lambdified(expr: sympy.Basic, arguments: tuple, backend: str) -> Callable:
+    """`sympy.lambdify` of `expr`, kept for the next call with an equal expression: a refit evaluates
+    the same candidate terms thousands of times, and compiling costs far more than evaluating.
+    Equal sympy expressions print alike (Floats of other precisions are not equal), so a kept
+    function computes exactly what a fresh one would."""
+    modules = [TORCH_FUNCTIONS, "math"] if backend == "torch" else "numpy"
+    return sympy.lambdify(arguments, expr, modules=modules)
 
 
 def evaluate(expr: sympy.Expr, values: dict[str, np.ndarray]) -> np.ndarray:
