@@ -103,7 +103,7 @@ def test_symbolic_regression_of_the_top_messages_recovers_a_known_force():
 @pytest.fixture(scope="module")
 def baseline_run(tmp_path_factory, sr_engine):
     out = tmp_path_factory.mktemp("runs") / "mlp"
-    config = DiscoverConfig(edge_model="mlp", variant="bottleneck", out=str(out), **TINY)
+    config = DiscoverConfig(edge_model="mlp", variant="bottleneck", recipe="central", out=str(out), **TINY)
     return out, run_discovery(config, log=lambda _: None)
 
 
