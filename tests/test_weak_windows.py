@@ -138,7 +138,7 @@ def test_the_loss_on_noisy_targets_is_not_biased_towards_weaker_forces():
             optimiser.zero_grad()
             relative_force_error(scale * true, batch).backward()
             optimiser.step()
-        return float(scale)
+        return float(scale.detach())
 
     assert trained_scale(None) < 0.8  # the bias the noise-aware form removes
     assert trained_scale(torch.ones(4000, dtype=torch.float64)) == pytest.approx(1.0, abs=0.03)
