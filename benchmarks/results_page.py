@@ -228,8 +228,9 @@ SECTIONS = [
             "Positions-only files with Gaussian noise σ; eqlearn with the objective it chooses from the file (`default`: "
             "the weak form where the estimated acceleration error is above 1 %) and with estimated accelerations "
             "forced, and PySINDy's weak SINDy over pair features (`benchmarks/weak_sindy.py`), each judged by the "
-            "verifier. `python benchmarks/noise.py --laws spring,r2 --noise 1e-4,1e-3 --seeds 0-1 "
-            "--methods default,accelerations,pysindy`.", noise_groups, job="Noisy positions (σ 1e-4, 1e-3)",
+            "verifier. `python benchmarks/noise.py --laws r2,r1,charge --noise 1e-4,1e-3 --seeds 0-4 --methods "
+            "default,pysindy` and `--laws spring --noise 1e-3` (earlier commits: `--laws spring,r2 --noise 1e-4,1e-3 "
+            "--seeds 0-1 --methods default,accelerations,pysindy`).", noise_groups, job="Noisy positions",
             headline=noise_headline),
     Section("solar-system", "Real trajectories: the solar system",
             "JPL's DE421 ephemeris, positions only, no masses: the law and every mass are learned.", solar_groups,

@@ -43,6 +43,19 @@ def test_canonical_form_keeps_ratios_of_snapped_coefficients_exact():
     assert "0.27" in str(canonical_form([sympy.sympify("dx + 0.27*dx/r"), sympy.sympify("dy")], sympy.symbols("dx dy"))[0])
 
 
+def test_canonical_form_writes_ratios_of_measured_coefficients_as_numbers_not_fractions():
+    # a spring refitted on noisy data: 1.994 / 1.998 is 997/999 exactly, but it is a measurement,
+    # 0.2 % from 1, and the exactness rule judges it as the number it is
+    law = [f"-1.998*d{a}*r/(r - 0.01) + 1.994*d{a}/(r - 0.01)" for a in "xy"]
+    canonical = canonical_form([sympy.sympify(e) for e in law], sympy.symbols("dx dy"))
+    assert not any(q.q > 10 for c in canonical for q in c.atoms(sympy.Rational))
+    assert verify_law(law, SPRING, 2, canonical=[str(c) for c in canonical]).exact == [True, True]
+    # 2 % off is not exact
+    off = [f"-2.04*d{a}*r/(r - 0.01) + 2*d{a}/(r - 0.01)" for a in "xy"]
+    canonical = canonical_form([sympy.sympify(e) for e in off], sympy.symbols("dx dy"))
+    assert verify_law(off, SPRING, 2, canonical=[str(c) for c in canonical]).exact == [False, False]
+
+
 def test_unit_vector_form_leaves_exponentials_of_long_fractions_alone():
     from eqlearn.readout.canonical import unit_vector_form
 

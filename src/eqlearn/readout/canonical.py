@@ -104,16 +104,20 @@ def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], di
     scales = np.array([_rms(_evaluate(t, values)) for t in terms]) if values is not None else np.ones(len(terms))
     reduced, pivots = _gauss_jordan(matrix, scales)
     order = sorted(range(len(pivots)), key=lambda i: (_axis_rank(terms[pivots[i]], axes), pivots[i]))
-    canonical = [clean_expression(sympy.Add(*[reduced_coefficient(c, digits) * t for c, t in zip(reduced[i], terms)]),
+    whole = bool(np.all(matrix == np.round(matrix)))
+    canonical = [clean_expression(sympy.Add(*[reduced_coefficient(c, digits, whole) * t for c, t in zip(reduced[i], terms)]),
                                   digits=digits, drop_below=drop_below) for i in order]
     return canonical + [sympy.Integer(0)] * (len(exprs) - len(canonical))
 
 
-def reduced_coefficient(value: float, digits: int = 3) -> sympy.Expr:
+def reduced_coefficient(value: float, digits: int = 3, whole: bool = True) -> sympy.Expr:
     """`value` as the fraction it is (EXACT_RATIO_TOLERANCE) where rounding to `digits` would
-    change it, else as a float for `clean_expression` to round."""
+    change it and it was reduced from `whole` numbers, else as a float for `clean_expression` to
+    round. A ratio of whole coefficients (101 and -100) is the law's own number; a ratio of
+    measured ones (1.994 / 1.998 = 997/999) is a measurement, and written as a fraction it would
+    pass for an exact constant."""
     value = float(value)
-    if value == 0 or float(f"{value:.{digits}g}") == value:
+    if value == 0 or not whole or float(f"{value:.{digits}g}") == value:
         return sympy.Float(value)
     fraction = sympy.Rational(value).limit_denominator(EXACT_DENOMINATOR)
     if abs(float(fraction) - value) <= EXACT_RATIO_TOLERANCE * abs(value):
