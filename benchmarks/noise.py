@@ -253,7 +253,7 @@ def write_table(results: Path) -> str:
         methods = [m for m in METHODS if any(k[2] == m for k in cells)]
         lines += ["| law | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
         for law in sorted({k[0] for k in cells}):
-            lines.append(f"| {law} | " + " | ".join(_frontier(cells, law, m) for m in methods) + " |")
+            lines.append(f"| {law} | " + " | ".join(frontier(cells, law, m) for m in methods) + " |")
         lines.append("")
     return write_markdown(results.with_suffix(".md"), lines)
 
@@ -266,7 +266,7 @@ def _median(values: list[float], form: str) -> str:
     return format(statistics.median(values), form) if values else "–"
 
 
-def _frontier(cells: dict, law: str, method: str) -> str:
+def frontier(cells: dict, law: str, method: str) -> str:
     exact = {noise: (_count(runs, "exact"), len(runs)) for (each, noise, m), runs in cells.items()
              if (each, m) == (law, method)}
     if not exact:
