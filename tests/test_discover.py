@@ -15,6 +15,7 @@ from eqlearn.discovery.portfolio import RETRY_ABOVE, run_discovery
 from eqlearn.discovery.recipes import DEFAULT_RECIPE, candidate_recipes, fallback_recipes
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, load_dataset, save_dataset, simulate
+from eqlearn.readout.law import formula_size
 from eqlearn.readout.verify import parse_message
 from eqlearn.vocabulary.formula import parse_formula
 
@@ -46,6 +47,10 @@ def test_run_directory_contract(spring_run):
     every = {name: sympy.Symbol(name) for name in eq["variables"]}  # a law uses only the listed variables
     used = set().union(*(parse_formula(text, every).free_symbols for text in found["law"].values()))
     assert {str(s) for s in used} == set(found["variables"])
+    # its size is the size of the law as reported, and it is trusted only where the network fitted the data
+    # and the law explains them
+    assert found["size"] == formula_size([parse_formula(text, every) for text in found["law"].values()])
+    assert found["trusted"] == (eq["truth_free"]["network_fits_data"] and eq["truth_free"]["explains_data"])
     assert "coefficient 1" in eq["canonical_normalisation"]
     assert eq["recipe"] in candidate_recipes(DEFAULT_RECIPE) + fallback_recipes(DEFAULT_RECIPE)
     assert eq["truth"]["potential"] == "(r - 1)**2"

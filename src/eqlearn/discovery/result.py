@@ -133,6 +133,9 @@ def found_law(messages: list[dict], law_forms: list[sympy.Expr], truth_free: dic
         "held_out_error": truth_free.get("law_force_error"),
         "network_held_out_error": truth_free.get("network_force_error"),
         "explains_data": truth_free.get("explains_data"),
+        # the law counts as found only where the network fitted the data (not where it is noise) and the
+        # law explains them as well as the network
+        "trusted": bool(truth_free.get("network_fits_data", True) and truth_free.get("explains_data")),
     }
 
 

@@ -12,6 +12,7 @@ import sympy
 
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.training import GraphSet, predict
+from eqlearn.readout.canonical import unit_vector_form
 from eqlearn.readout.law import PairLaw, formula_size, relative_squares, root_mean, squared_relative_errors
 from eqlearn.readout.refit import RefittedMessage
 from eqlearn.vocabulary.periodic import minimum_image
@@ -67,7 +68,11 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     law_errors = squared_relative_errors(law_forces, law_target)
     verdict["law_force_error"] = root_mean(law_errors)
     verdict["law_to_network"] = error_ratio(law_errors, network_errors)
-    verdict["law_size"] = formula_size(law)
+    # the size of the law as reported (unit-vector form, where softening is written as r): in the raw
+    # message variables a softened exact term (Δ m1 m2/(r² - 0.01 r)) is longer than a wrong bare one
+    # (Δ m1 m2/r²), and the portfolio would prefer the wrong law between two of equal error
+    verdict["law_size"] = formula_size([unit_vector_form(e, dim=test_set.accelerations.shape[-1], softening=softening)
+                                        for e in law])
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
                                     + ERROR_FLOOR)
     verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses, particle_charges)
