@@ -71,8 +71,10 @@ def truth_free_verdict(law: list[sympy.Expr] | None, model: ParticleGNN, test_se
     # the size of the law as reported (unit-vector form, where softening is written as r): in the raw
     # message variables a softened exact term (Δ m1 m2/(r² - 0.01 r)) is longer than a wrong bare one
     # (Δ m1 m2/r²), and the portfolio would prefer the wrong law between two of equal error
-    verdict["law_size"] = formula_size([unit_vector_form(e, dim=test_set.accelerations.shape[-1], softening=softening)
-                                        for e in law])
+    # (the raw size where the unit-vector form of an inexact law is the longer: mixed powers written over
+    # one denominator)
+    reported = formula_size([unit_vector_form(e, dim=test_set.accelerations.shape[-1], softening=softening) for e in law])
+    verdict["law_size"] = min(reported, formula_size(law))
     verdict["explains_data"] = bool(verdict["law_force_error"] <= AS_GOOD_AS_NETWORK * verdict["network_force_error"]
                                     + ERROR_FLOOR)
     verdict["rollout"] = _rollout_error(pair_law, trajectories, particle_masses, particle_charges)
