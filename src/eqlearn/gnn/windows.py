@@ -78,9 +78,7 @@ class WindowSet:
     def average(self, values):
         """The φ-weighted mean over each window of per-state values [W * K, ...] (torch or numpy): [W, ...]."""
         if isinstance(values, np.ndarray):
-            weights = self.weights.double().cpu().numpy()
-            shaped = values.reshape(len(self), self.points, *values.shape[1:])
-            return np.einsum("wk,wk...->w...", weights, shaped)
+            return self._weighted(self.weights, values)
         shaped = values.reshape(len(self), self.points, *values.shape[1:])
         return torch.einsum("wk,wk...->w...", self.weights.to(values.dtype), shaped)
 
@@ -91,9 +89,12 @@ class WindowSet:
         where the set carries no coarse weights."""
         if self.coarse_weights is None:
             return np.zeros((len(self), *values.shape[1:]))
-        difference = (self.weights - self.coarse_weights).double().cpu().numpy()
+        return self._weighted(self.weights - self.coarse_weights, values)
+
+    def _weighted(self, weights: torch.Tensor, values: np.ndarray) -> np.ndarray:
+        """Σ_k weights[w, k] values[w * K + k] for per-state numpy values: [W, ...]."""
         shaped = values.reshape(len(self), self.points, *values.shape[1:])
-        return np.einsum("wk,wk...->w...", difference, shaped)
+        return np.einsum("wk,wk...->w...", weights.double().cpu().numpy(), shaped)
 
     def subset(self, index) -> "WindowSet":
         windows = torch.arange(len(self), device=self.weights.device)[index]

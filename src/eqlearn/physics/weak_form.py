@@ -84,15 +84,20 @@ def window_weights(times: np.ndarray, starts: np.ndarray, points: int, power: in
     """(mean weights, curvature weights), each [S, W, K], of the windows starting at `starts` in
     every system's times [S, T]: the φ-weighted mean of a quantity over window w is
     Σ_k mean[s, w, k] y[s, starts[w] + k], and its weak target Σ_k curvature[s, w, k] x[...]."""
-    local = times[:, starts[:, None] + np.arange(points)]  # [S, W, K]
-    centre = (local[..., :1] + local[..., -1:]) / 2
-    half_width = (local[..., -1:] - local[..., :1]) / 2
-    scaled = (local - centre) / half_width
+    local, scaled, half_width = _window_times(times, starts, points)
     phi, curvature = bump(scaled, power)
     quadrature = trapezoid_weights(local)
     total = np.sum(quadrature * phi, axis=-1, keepdims=True)
     mean, curvature = quadrature * phi / total, quadrature * curvature / total
     return mean, _exact_on_polynomials(curvature, mean, scaled) / half_width**2
+
+
+def _window_times(times: np.ndarray, starts: np.ndarray, points: int):
+    """(times [S, W, K] of every window's states, the same scaled to [-1, 1], half-widths [S, W, 1])."""
+    local = times[:, starts[:, None] + np.arange(points)]
+    centre = (local[..., :1] + local[..., -1:]) / 2
+    half_width = (local[..., -1:] - local[..., :1]) / 2
+    return local, (local - centre) / half_width, half_width
 
 
 def coarse_mean_weights(times: np.ndarray, starts: np.ndarray, points: int, power: int = POWER) -> np.ndarray:
@@ -102,12 +107,9 @@ def coarse_mean_weights(times: np.ndarray, starts: np.ndarray, points: int, powe
     stored states) they differ by about as much as either is wrong, and the weak identity does not
     hold there either (15-25 % of the target on the sharpest windows of noise-free files, measured):
     `resolution_error` turns the difference into an error estimate the refit allows for."""
-    local = times[:, starts[:, None] + np.arange(points)]
-    centre = (local[..., :1] + local[..., -1:]) / 2
-    half_width = (local[..., -1:] - local[..., :1]) / 2
-    every_other = local[..., ::2]
-    phi, _ = bump((every_other - centre) / half_width, power)
-    weighted = trapezoid_weights(every_other) * phi
+    local, scaled, _ = _window_times(times, starts, points)
+    phi, _ = bump(scaled[..., ::2], power)
+    weighted = trapezoid_weights(local[..., ::2]) * phi
     coarse = np.zeros_like(local)
     coarse[..., ::2] = weighted / np.sum(weighted, axis=-1, keepdims=True)
     return coarse

@@ -164,11 +164,13 @@ class NetTerms:
         sums' weighted mean over each window)."""
         return self.samples.average(self._node_sums(values))
 
-    def resolution(self, term: sympy.Expr) -> np.ndarray:
-        """[G, n]: how far the term's window means move when every other state is left out (0 on
-        single graphs): about the weak identity's error where the sampling does not resolve the
-        motion (`WindowSet.resolution_error`)."""
-        return self.samples.resolution_error(self._node_sums(evaluate(term, self.values)))
+    def with_resolution(self, term: sympy.Expr) -> tuple[np.ndarray, np.ndarray]:
+        """([G, n] the term as `__call__` gives it, [G, n] how far its window means move when every
+        other state is left out: 0 on single graphs), from one evaluation: the second is about the
+        weak identity's error where the sampling does not resolve the motion
+        (`WindowSet.resolution_error`)."""
+        sums = self._node_sums(evaluate(term, self.values))
+        return self.samples.average(sums), self.samples.resolution_error(sums)
 
     def _node_sums(self, values: np.ndarray) -> np.ndarray:
         return (values if self.mask is None else np.where(self.mask, values, 0.0)) @ self.incidence.T
@@ -248,6 +250,13 @@ def relative_weights(force: np.ndarray, noise: np.ndarray | None = None,
         if resolution is not None:
             squares = squares + np.sum(np.nan_to_num(resolution, nan=0.0, posinf=0.0, neginf=0.0) ** 2, axis=-1)
     return (1.0 / np.sqrt(squares + 1e-300)).reshape(-1)
+
+
+def _row_weights(terms: NetTerms, samples: GraphSet, predicted: dict[int, sympy.Expr]) -> np.ndarray:
+    """`relative_weights` of the rows of `samples`, from the force the read-out `predicted` (keyed by
+    axis) and its resolution error, each term evaluated once."""
+    forces, resolutions = zip(*(terms.with_resolution(predicted[k]) for k in sorted(predicted)))
+    return relative_weights(np.stack(forces, axis=-1), target_noise(samples), np.stack(resolutions, axis=-1))
 
 
 def target_noise(samples: GraphSet) -> np.ndarray | None:
@@ -335,10 +344,7 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
     force = lambda g: (g.accelerations.double() * g.masses.double().unsqueeze(-1)).numpy()
     train_force, valid_force = force(graphs), force(held_out)
     predicted = formulas if predicted is None else predicted
-    train_weight, valid_weight = (relative_weights(np.stack([terms(predicted[k]) for k in sorted(predicted)], axis=-1),
-                                                   target_noise(samples),
-                                                   np.stack([terms.resolution(predicted[k]) for k in sorted(predicted)], axis=-1))
-                                  for terms, samples in ((train, graphs), (valid, held_out)))
+    train_weight, valid_weight = (_row_weights(terms, samples, predicted) for terms, samples in ((train, graphs), (valid, held_out)))
     refitted = []
     for axis, formula in formulas.items():
         target = train_force[..., axis].reshape(-1) * train_weight
