@@ -64,6 +64,11 @@ def test_time_split_keeps_every_system_and_orders_the_blocks(gravity):
     assert [len(t) for t in (train_part, validation, test)] == [12, 12, 12]
     assert [t.positions.shape[1] for t in (train_part, validation, test)] == [24, 3, 3]
     assert train_part.times[-1] < validation.times[0] < test.times[0]
+    # in whole blocks (weak-form windows): 30 steps are six blocks of 5 (training four), blocks of 8 are too few
+    blocks = split_by_time(gravity, block=5)
+    assert [t.positions.shape[1] for t in blocks] == [20, 5, 5]
+    with pytest.raises(UserInputError, match="blocks of 8"):
+        split_by_time(gravity, block=8)
     with pytest.raises(UserInputError, match="too few"):
         split_by_time(replace(gravity, positions=gravity.positions[:, :3], accelerations=gravity.accelerations[:, :3],
                               velocities=gravity.velocities[:, :3], times=gravity.times[:3]))

@@ -119,10 +119,16 @@ def data_spec(trajectories) -> DataSpec:
                     acceleration_error=trajectories.meta.get("derivatives", {}).get("relative_acceleration_error"))
 
 
-def split_data(trajectories, config: DiscoverConfig):
-    """(train, validation, test) trajectories: by simulation, or by time blocks where the systems are
-    few or their masses are learned (a learned mass can only be tested on its own system)."""
-    if config.learn_masses or config.learn_charges or len(trajectories) < MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION:
-        return split_by_time(trajectories)
+def splits_by_time(trajectories, config: DiscoverConfig) -> bool:
+    """Whether the run splits its data by time blocks: where the systems are few or their masses or
+    charges are learned (a learned mass can only be tested on its own system)."""
+    return config.learn_masses or config.learn_charges or len(trajectories) < MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION
+
+
+def split_data(trajectories, config: DiscoverConfig, block: int = 1):
+    """(train, validation, test) trajectories: by simulation, or by time blocks of whole `block`
+    steps (`splits_by_time`)."""
+    if splits_by_time(trajectories, config):
+        return split_by_time(trajectories, block=block)
     return split_by_simulation(trajectories, seed=config.seed)
 

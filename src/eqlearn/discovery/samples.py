@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from eqlearn.discovery.config import DiscoverConfig
+from eqlearn.discovery.data import split_data, splits_by_time
 from eqlearn.gnn.training import GraphSet
 from eqlearn.gnn.windows import WindowSet
 from eqlearn.physics.scales import DataUnits
@@ -35,18 +36,23 @@ def typical_acceleration(objective: str, trajectories) -> float | None:
     return median_acceleration(trajectories.continuous_positions, trajectories.system_times)
 
 
-def run_samples(objective: str, trajectories, splits, units: DataUnits = DataUnits()):
-    """((train, validation, test) samples, the objective as equations.json records it) for the
-    trajectories `splits` of `trajectories` (in the run's `units`)."""
-    if objective != "weak":
-        return [GraphSet.from_trajectories(t) for t in splits], {"method": "accelerations"}
-    longest = min(t.positions.shape[1] for t in splits)  # a window must fit into every split's trajectories
+def run_samples(config: DiscoverConfig, trajectories, units: DataUnits = DataUnits()):
+    """((train, validation, test) trajectories, their samples, the objective as equations.json
+    records it) for `trajectories` (in the run's `units`)."""
+    if config.objective != "weak":
+        splits = split_data(trajectories, config)
+        return splits, [GraphSet.from_trajectories(t) for t in splits], {"method": "accelerations"}
+    by_time = splits_by_time(trajectories, config)
+    # split by time, the windows are chosen first and every split holds whole ones; with windows of
+    # at most a quarter of the steps, training keeps at least half of them
+    longest = trajectories.positions.shape[1] // 4 if by_time else None
     choice = choose_windows(trajectories.continuous_positions, trajectories.system_times, longest)
+    splits = split_data(trajectories, config, block=choice.points if by_time else 1)
     sets = [WindowSet.from_trajectories(t, choice.points, choice.stride, choice.power, choice.position_noise)
             for t in splits]
     record = {**choice.as_dict(), "half_width": choice.half_width * units.time,
               "position_noise": choice.position_noise * units.length, "windows": [len(s) for s in sets]}
-    return sets, record
+    return splits, sets, record
 
 
 def momentum_accelerations(train_set: GraphSet, train_trajectories) -> np.ndarray | None:

@@ -25,7 +25,7 @@ import torch
 
 from eqlearn.devices import resolve_device
 from eqlearn.discovery.config import DiscoverConfig, resolve_config
-from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate, split_data
+from eqlearn.discovery.data import Truth, data_spec, interacting_pairs, load_or_simulate
 from eqlearn.discovery.early_stop import ExactLawStop
 from eqlearn.discovery.law_reading import LawRead, read_law
 from eqlearn.discovery.model import (
@@ -161,8 +161,7 @@ def train_model(run: PreparedRun, log, resume: bool = False) -> TrainedRun:
     config, out = run.config, run.out
     initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
     torch.manual_seed(initialisation)
-    splits = split_data(run.trajectories, config)
-    (train_set, val_set, test_set), run.objective = run_samples(config.objective, run.trajectories, splits, run.units)
+    splits, (train_set, val_set, test_set), run.objective = run_samples(config, run.trajectories, run.units)
     masses = learned_masses_for(config, splits[0], momentum_accelerations(train_set, splits[0]))
     charges = LearnedCharges(*splits[0].positions.shape[0:3:2], seed=initialisation) if config.learn_charges else None
     train_set = training_graphs(train_set, config)

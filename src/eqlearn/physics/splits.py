@@ -19,13 +19,18 @@ from eqlearn.physics.dataset import SPLIT_FRACTIONS
 MIN_SYSTEMS_TO_SPLIT_BY_SIMULATION = 10
 
 
-def split_by_time(trajectories, fractions=SPLIT_FRACTIONS):
-    """(train, validation, test): consecutive blocks of every trajectory's stored steps."""
+def split_by_time(trajectories, fractions=SPLIT_FRACTIONS, block: int = 1):
+    """(train, validation, test): consecutive blocks of every trajectory's stored steps, each a whole
+    number of `block` steps (weak-form windows: every window then lies in one split), at least one
+    block each and training at least half; steps past the last whole block go to the test."""
     steps = trajectories.positions.shape[1]
-    ends = np.round(np.cumsum(fractions[:2]) * steps).astype(int)
-    if ends[0] < 1 or ends[1] <= ends[0] or ends[1] >= steps:
-        raise UserInputError(f"{steps} stored steps are too few to split by time into train, validation and test")
-    return tuple(_time_block(trajectories, block) for block in (slice(0, ends[0]), slice(ends[0], ends[1]), slice(ends[1], steps)))
+    blocks = steps // block
+    held_out = [max(1, round(f * blocks)) for f in fractions[1:3]]
+    if blocks - sum(held_out) < sum(held_out):
+        raise UserInputError(f"{steps} stored steps are too few to split by time into train, validation and test"
+                             + (f" blocks of {block} steps" if block > 1 else ""))
+    ends = np.cumsum([blocks - sum(held_out), held_out[0]]) * block
+    return tuple(_time_block(trajectories, part) for part in (slice(0, ends[0]), slice(ends[0], ends[1]), slice(ends[1], steps)))
 
 
 def _time_block(trajectories, block: slice):
