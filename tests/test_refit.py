@@ -16,10 +16,10 @@ from eqlearn.readout.refit import (
     NetTerms,
     candidate_terms,
     refit_messages,
-    relative_weights,
     significant,
     snap_exponents,
 )
+from eqlearn.readout.row_weights import relative_weights
 from eqlearn.readout.verify import verify_law
 
 dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")

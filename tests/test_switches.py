@@ -30,6 +30,8 @@ def _smooth(text: str):
     # a force that switches on at r = 2 (the discontinuous law), learned as a step near 1.92
     ("Piecewise((0, r < 2), ((r - 1)**2, True))",
      "(0.75*r**1.41 - 0.6*r**2 - 1.25*tanh(5.31*r - 10.2)**2 - 1.14*tanh(5.31*r - 10.2) + 0.8)*d_/(r - 0.01)"),
+    # ... learned as one power halfway between and beyond both of the law's (2 - 2r above the step)
+    ("Piecewise((0, r < 2), ((r - 1)**2, True))", "-0.38*r**1.5*(1 + tanh(5.5*r - 10.8))*d_/(r - 0.01)"),
     # a spring that breaks at 2.5, learned as a falling step near 2.6
     ("Piecewise(((r - 1)**2, r < 2.5), (2.25, True))",
      "(1.1*r**0.6 - 0.9*r**1.2 - 0.7*tanh(9.0 - 3.5*r)*r + 0.3*tanh(9.0 - 3.5*r))*d_/(r - 0.01)"),

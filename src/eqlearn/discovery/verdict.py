@@ -15,6 +15,7 @@ from eqlearn.gnn.training import GraphSet, predict
 from eqlearn.readout.canonical import unit_vector_form
 from eqlearn.readout.law import PairLaw, formula_size, relative_squares, root_mean, squared_relative_errors
 from eqlearn.readout.refit import RefittedMessage
+from eqlearn.readout.row_weights import target_noise
 from eqlearn.vocabulary.periodic import minimum_image
 
 #: A network whose relative net-force error is above this has not fitted the data: no law read
@@ -86,9 +87,9 @@ def target_noise_error(samples: GraphSet, target: np.ndarray) -> tuple[float, fl
     """(the relative net-force error that the estimated noise of the `samples`' targets alone leaves
     on the net forces `target` [G, n, d]: the floor under any model's error; that noise over the
     targets' median size), both 0 where the samples carry no noise estimate."""
-    if samples.target_noise is None:
+    noise = target_noise(samples)  # [G, n] per axis
+    if noise is None:
         return 0.0, 0.0
-    noise = samples.target_noise.double().numpy()[:, None] * samples.masses.double().numpy()  # [G, n] per axis
     squares = target.shape[-1] * noise**2
     size = float(np.median(np.linalg.norm(target, axis=-1)))
     return root_mean(relative_squares(squares, target)), float(np.sqrt(np.median(squares)) / size) if size > 0 else math.inf

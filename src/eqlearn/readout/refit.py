@@ -23,6 +23,7 @@ from eqlearn.readout.canonical import split_coefficient
 from eqlearn.readout.elimination import distinct_columns, linear_elimination_path
 from eqlearn.readout.exponents import EXPONENT_SNAP, POLISH_GRAPHS, POLISH_TERMS, polish_exponents
 from eqlearn.readout.law import formula_size
+from eqlearn.readout.row_weights import noise_fvu, relative_weights, target_noise
 from eqlearn.readout.variables import evaluate
 from eqlearn.symbolic import clean_expression
 from eqlearn.vocabulary.symbols import r
@@ -30,8 +31,6 @@ from eqlearn.vocabulary.symbols import r
 #: A term may go if the fraction of variance left unexplained stays below max(2 x, + 1e-4) of the full fit's.
 FVU_FACTOR = 2.0
 FVU_SLACK = 1e-4
-#: Relative error of the law itself that a row with a known noise is weighted as carrying (`relative_weights`).
-MODEL_ERROR = 1e-3
 #: Standard errors of the noise's share of a held-out fvu by which a shorter law may exceed the best.
 NOISE_SPREAD = 3.0
 #: Candidates on the elimination path with at most this many terms are stored with their formula.
@@ -186,15 +185,6 @@ def _fvu_budget(full: float, noise: float = 0.0, rows: int = 1) -> float:
     return full + max((FVU_FACTOR - 1) * explainable, FVU_SLACK + NOISE_SPREAD * noise / math.sqrt(max(rows, 1)))
 
 
-def noise_fvu(samples: GraphSet, weight: np.ndarray, target: np.ndarray) -> float:
-    """The share of the (weighted) `target`'s sum of squares that the targets' estimated noise
-    accounts for: 0 where the samples carry no noise estimate."""
-    noise = target_noise(samples)
-    if noise is None:
-        return 0.0
-    return float(np.sum((noise.reshape(-1) * weight) ** 2) / max(float(np.sum(target**2)), 1e-300))
-
-
 def _fvu(columns: np.ndarray, coefficients: np.ndarray, target: np.ndarray) -> float:
     residual = target - columns @ coefficients
     value = float(np.sum(residual**2) / max(np.sum(target**2), 1e-300))
@@ -225,45 +215,11 @@ def _readable(terms: list[sympy.Expr], coefficients) -> str | None:
     return sympy.sstr(sympy.Add(*[sympy.Float(c, 4) * t for t, c in zip(terms, coefficients)]))
 
 
-def relative_weights(force: np.ndarray, noise: np.ndarray | None = None,
-                     resolution: np.ndarray | None = None) -> np.ndarray:
-    """Row weights 1 / sqrt(|F|² + f²) per particle and graph (f: the median |F|), flattened: the
-    least squares then minimise the relative net-force error that training and the truth-free
-    verdict use, so close encounters (the largest forces, and the worst estimated ones in observed
-    data) do not decide the law alone. `force` is the read-out's own prediction, not the data:
-    weights taken from noisy targets would favour the rows whose noise happens to shrink them.
-
-    Where the targets' noise (std per axis, [G, n]) is known, each row counts as carrying that
-    noise beside a relative error MODEL_ERROR of its force: 1 / sqrt(noise² + MODEL_ERROR² (|F|² +
-    f²)). Rows whose noise dominates are then weighted by 1/noise (generalised least squares): on
-    weak-form targets of noisy positions this brings a spring's coefficients from 2-4 % to 0.2 % of
-    the truth (σ = 1e-3, measured); noise-free rows keep the relative weights.
-
-    `resolution` [G, n, d] (windows only) is the prediction's own estimate of the weak identity's
-    error on windows the sampling does not resolve; it counts beside the noise. Without it a
-    close encounter whose weak target is 20 % off, at 700 times the median force, outweighs the
-    hundreds of other rows of a held-out set, and the refit keeps any term that bends towards it."""
-    size = np.linalg.norm(np.nan_to_num(force, nan=0.0, posinf=0.0, neginf=0.0), axis=-1)
-    squares = size**2 + np.median(size) ** 2
-    if noise is not None:
-        squares = noise**2 + MODEL_ERROR**2 * squares
-        if resolution is not None:
-            squares = squares + np.sum(np.nan_to_num(resolution, nan=0.0, posinf=0.0, neginf=0.0) ** 2, axis=-1)
-    return (1.0 / np.sqrt(squares + 1e-300)).reshape(-1)
-
-
 def _row_weights(terms: NetTerms, samples: GraphSet, predicted: dict[int, sympy.Expr]) -> np.ndarray:
     """`relative_weights` of the rows of `samples`, from the force the read-out `predicted` (keyed by
     axis) and its resolution error, each term evaluated once."""
     forces, resolutions = zip(*(terms.with_resolution(predicted[k]) for k in sorted(predicted)))
     return relative_weights(np.stack(forces, axis=-1), target_noise(samples), np.stack(resolutions, axis=-1))
-
-
-def target_noise(samples: GraphSet) -> np.ndarray | None:
-    """The noise (std per axis) of every sample's net-force target [G, n], or None where not known."""
-    if samples.target_noise is None:
-        return None
-    return (samples.target_noise.double()[:, None] * samples.masses.double()).numpy()
 
 
 #: At most this many of the shortest candidates are printed and checked before the best of them is taken.

@@ -18,7 +18,8 @@ from eqlearn.gnn.graph import EdgeList
 from eqlearn.gnn.neighbours import NeighbourGraph
 from eqlearn.gnn.training import GraphSet
 from eqlearn.readout.canonical import split_coefficient
-from eqlearn.readout.refit import NetTerms, candidate_terms, relative_weights
+from eqlearn.readout.refit import NetTerms, candidate_terms, distance_factor
+from eqlearn.readout.row_weights import relative_weights
 from eqlearn.readout.variables import evaluate
 from eqlearn.vocabulary.symbols import r
 
@@ -91,20 +92,32 @@ def without_steps(expr: sympy.Expr) -> list[sympy.Expr]:
 
 
 def step_free_terms(expr: sympy.Expr) -> list[sympy.Expr]:
-    """The refit's candidates (`candidate_terms`) of the step-free terms, and every power halfway
-    between two integers (r^(1/2), r^(3/2)) also at both of them: a law cut by a step is spread over
-    the network's powers on one side of it, and the halfway ones lie equally near both neighbours."""
+    """The refit's candidates (`candidate_terms`) of the step-free terms and the whole powers around
+    them (`whole_power_span`); where these are more than MAX_STEP_FREE_TERMS (a network that spread
+    the law over many inexact powers), the whole powers alone."""
     terms = candidate_terms(sympy.Add(*without_steps(expr)))
-    for term in list(terms):
-        for power in term.atoms(sympy.Pow):
-            exponent = power.exp
-            if exponent.is_number and abs(float(2 * exponent) - round(float(2 * exponent))) < 1e-9 \
-                    and round(float(2 * exponent)) % 2:
-                for whole in (math.floor(float(exponent)), math.ceil(float(exponent))):
-                    twin = sympy.powsimp(term.xreplace({power: power.base**whole}))
-                    if not twin.is_number and twin not in terms:
-                        terms.append(twin)
-    return terms
+    span = whole_power_span(terms)
+    every = terms + [t for t in span if t not in terms]
+    return every if len(every) <= MAX_STEP_FREE_TERMS else span
+
+
+def whole_power_span(terms: list[sympy.Expr]) -> list[sympy.Expr]:
+    """For each factor free of r among `terms`, every whole power of r from one below their lowest
+    power with it to one above their highest: on one side of a step a law is spread over the
+    network's powers (2 - 2r above r = 2 as -0.75 r^1.5, or as a dozen powers from 0.6 to 3.5), and
+    a low-degree polynomial in r lies among the whole powers around them."""
+    powers: dict[sympy.Expr, list[float]] = {}
+    for term in terms:
+        free, radial = distance_factor(term)
+        exponent = radial.as_powers_dict().get(r, sympy.Integer(0))
+        if exponent.is_number:  # the rest of the distance factor (a softened 1/|Δ|) kept as it is
+            powers.setdefault(free * sympy.powsimp(radial / r**exponent), []).append(float(exponent))
+    span = []
+    for rest, exponents in powers.items():
+        for whole in range(math.floor(min(exponents)) - 1, math.ceil(max(exponents)) + 2):
+            if not (twin := sympy.powsimp(rest * r**whole)).is_number:
+                span.append(twin)
+    return span
 
 
 def hard_step_formula(expr: sympy.Expr, distance: float) -> sympy.Expr:
@@ -131,17 +144,20 @@ class _SidesOfAStep:
 
 
 def best_step(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: GraphSet,
-              edges: EdgeList | NeighbourGraph, softening: float) -> float | None:
+              edges: EdgeList | NeighbourGraph, softening: float, search_graphs: int | None = SEARCH_GRAPHS) -> float | None:
     """The step distance whose least-squares law (all axes together) has the smallest held-out
-    error, searched near each learned step and across the training pairs' distances; None where
-    the formulas hold no step or too many to be a switch (MAX_LEARNED_STEPS, MAX_STEP_FREE_TERMS)."""
+    error, searched near each learned step and across the training pairs' distances, on at most
+    `search_graphs` graphs of each set (None: all); None where the formulas hold no step or too
+    many to be a switch (MAX_LEARNED_STEPS, MAX_STEP_FREE_TERMS). Where several trial distances
+    are equally good (no pair lies between them), the middle one is taken."""
     steps = learned_steps(formulas.values())
     if not steps or len(steps) > MAX_LEARNED_STEPS:
         return None
     terms = {axis: step_free_terms(f) for axis, f in formulas.items()}
     if max(map(len, terms.values())) > MAX_STEP_FREE_TERMS:
         return None
-    graphs, held_out = graphs.spread(SEARCH_GRAPHS), held_out.spread(SEARCH_GRAPHS)
+    if search_graphs is not None:
+        graphs, held_out = graphs.spread(search_graphs), held_out.spread(search_graphs)
     sides = {axis: [_SidesOfAStep(t, g, edges, softening) for g in (graphs, held_out)] for axis, t in terms.items()}
     weights = [relative_weights(np.stack([NetTerms(g, edges, softening)(formulas[k]) for k in sorted(formulas)],
                                          axis=-1)) for g in (graphs, held_out)]  # as the refit weighs its rows
@@ -164,8 +180,9 @@ def best_step(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: Graph
     for low, high in spans:
         for _ in range(SEARCH_ROUNDS):
             trials = np.linspace(low, high, SEARCH_POINTS)
-            errors = [held_out_error(d) for d in trials]
-            best = int(np.argmin(errors))
+            errors = np.nan_to_num([held_out_error(d) for d in trials], nan=np.inf)
+            equally_good = np.flatnonzero(errors <= errors.min() * (1 + 1e-9))
+            best = int(equally_good[len(equally_good) // 2])
             spacing = trials[1] - trials[0]
             low, high = trials[best] - spacing, trials[best] + spacing
         scored.append((errors[best], float(trials[best])))
