@@ -94,30 +94,54 @@ def without_steps(expr: sympy.Expr) -> list[sympy.Expr]:
 def step_free_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     """The refit's candidates (`candidate_terms`) of the step-free terms and the whole powers around
     them (`whole_power_span`); where these are more than MAX_STEP_FREE_TERMS (a network that spread
-    the law over many inexact powers), the whole powers alone."""
+    the law over many inexact powers), the whole powers alone, of the factors that carry most."""
     terms = candidate_terms(sympy.Add(*without_steps(expr)))
-    span = whole_power_span(terms)
-    every = terms + [t for t in span if t not in terms]
-    return every if len(every) <= MAX_STEP_FREE_TERMS else span
+    every = terms + [t for t in whole_power_span(expr) if t not in terms]
+    return every if len(every) <= MAX_STEP_FREE_TERMS else whole_power_span(expr, MAX_STEP_FREE_TERMS)
 
 
-def whole_power_span(terms: list[sympy.Expr]) -> list[sympy.Expr]:
-    """For each factor free of r among `terms`, every whole power of r from one below their lowest
-    power with it to one above their highest: on one side of a step a law is spread over the
-    network's powers (2 - 2r above r = 2 as -0.75 r^1.5, or as a dozen powers from 0.6 to 3.5), and
-    a low-degree polynomial in r lies among the whole powers around them."""
-    powers: dict[sympy.Expr, list[float]] = {}
-    for term in terms:
-        free, radial = distance_factor(term)
-        exponent = radial.as_powers_dict().get(r, sympy.Integer(0))
-        if exponent.is_number:  # the rest of the distance factor (a softened 1/|Δ|) kept as it is
-            powers.setdefault(free * sympy.powsimp(radial / r**exponent), []).append(float(exponent))
-    span = []
-    for rest, exponents in powers.items():
-        for whole in range(math.floor(min(exponents)) - 1, math.ceil(max(exponents)) + 2):
-            if not (twin := sympy.powsimp(rest * r**whole)).is_number:
-                span.append(twin)
+def whole_power_span(expr: sympy.Expr, limit: int | None = None) -> list[sympy.Expr]:
+    """For each factor free of r in the step-free terms of `expr` (with the rest of their distance
+    factor, such as a softened 1/(r - 0.01)), every whole power of r from one below the network's
+    lowest power with it to one above its highest: on one side of a step a law is spread over the
+    network's powers (2 - 2r above r = 2 as -0.75 r^1.5, or as a dozen powers from 0.3 to 1), and a
+    low-degree polynomial in r lies among the whole powers around them. With a `limit`, the
+    factors whose terms' coefficients sum largest come first, and no factor beyond the limit."""
+    groups: dict[sympy.Expr, list] = {}
+    for term in sympy.Add.make_args(sympy.expand(expr)):
+        coefficient, monomial = split_coefficient(sympy.Mul(*[f for f in sympy.Mul.make_args(term) if step_distance(f) is None]))
+        free, radial = distance_factor(monomial)
+        if monomial.is_number or (split := _power_of_r(radial)) is None:
+            continue
+        exponent, rest = split
+        group = groups.setdefault(free * rest, [[], 0.0])
+        group[0].append(exponent)
+        group[1] += abs(float(coefficient))
+    span: list[sympy.Expr] = []
+    for rest, (exponents, _) in sorted(groups.items(), key=lambda item: -item[1][1]):
+        powers = [twin for whole in range(math.floor(min(exponents)) - 1, math.ceil(max(exponents)) + 2)
+                  if not (twin := sympy.powsimp(rest * r**whole)).is_number and twin not in span]
+        if limit is not None and span and len(span) + len(powers) > limit:
+            break
+        span += powers
     return span
+
+
+def _power_of_r(radial: sympy.Expr) -> tuple[float, sympy.Expr] | None:
+    """(p, rest) with `radial` = r^p rest, the lowest power of r pulled out of the numerator and the
+    denominator (1/(r^1.556 - 0.01 r^0.556) → (-0.556, 1/(r - 0.01))); None where a part is not a
+    sum of powers of r (an exponential)."""
+    lowest, rests = [], []
+    for part in sympy.fraction(radial):
+        monomials = [m.as_coeff_exponent(r) for m in sympy.Add.make_args(sympy.expand(part))]
+        if any(c.has(r) or not e.is_number for c, e in monomials):
+            return None
+        low = min(e for _, e in monomials)
+        lowest.append(low)
+        rest = sympy.expand(part / r**low)
+        rests.append(rest.xreplace({p: p.base ** round(float(p.exp)) for p in rest.atoms(sympy.Pow)  # r^1.0 → r
+                                    if p.exp.is_Float and abs(float(p.exp) - round(float(p.exp))) < 1e-9}))
+    return float(lowest[0] - lowest[1]), rests[0] / rests[1]
 
 
 def hard_step_formula(expr: sympy.Expr, distance: float) -> sympy.Expr:
