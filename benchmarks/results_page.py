@@ -51,6 +51,7 @@ from results_tables import (
     seed_config_groups,
     solar_groups,
     sr_suite_groups,
+    switching_set,
     trajectory_rows,
     unlisted_set,
 )
@@ -158,8 +159,8 @@ def kim_headline() -> str:
 
 def fit_time_headline() -> str:
     seconds = [r["seconds"] for r in newest(rows_of("regressor_fit_time.jsonl"), lambda row: (row["commit"],))]
-    return (f"one fit of the {len(seconds)} slowest Feynman equations: median {statistics.median(seconds):.0f} s, "
-            f"slowest {max(seconds):.0f} s")
+    return (f"one fit each of {len(seconds)} Feynman equations (all, or the slowest where fewer): "
+            f"median {statistics.median(seconds):.1f} s, slowest {max(seconds):.0f} s")
 
 
 def noise_headline() -> str:
@@ -190,6 +191,7 @@ def not_generated(name: str, script: str) -> str:
 #: The result files each section reads (its script's own Markdown twin, where there is one, is linked too).
 SOURCES = {
     "discovery-issue-set": ["discover.jsonl"], "discovery-unlisted": ["discover.jsonl"], "discovery-n8-3d": ["discover.jsonl"],
+    "discovery-switching": ["discover.jsonl"],
     "discovery-probes": ["discover_probe.jsonl"], "large-systems": ["large_systems.jsonl"],
     "observed-positions": ["real_trajectories.jsonl"], "solar-system": ["real_trajectories.jsonl"],
     "learned-masses": ["real_trajectories.jsonl"], "learned-charges": ["real_trajectories.jsonl"],
@@ -212,6 +214,12 @@ SECTIONS = [
             "`python benchmarks/discover_sweep.py --set unlisted --systems 4x2 --seeds 0-2 [--recipe central|screened]`.",
             lambda: discovery_groups(discover_rows(unlisted_set)), earlier_as_list=True,
             job="Laws beyond that list (Yukawa, Morse, screened Coulomb, ...)", headline=discovery_headline(unlisted_set)),
+    Section("discovery-switching", "Discovery: laws that switch at a distance",
+            "A force switched on at r = 2 (`discontinuous`), a spring that breaks at 2.5 and a Coulomb force cut off "
+            "at 2, the same protocol; exact means both sides of the switch to the exactness rule and the switch "
+            "distance within 1 %. `python benchmarks/discover_sweep.py --set switching --systems 4x2 --seeds 0-4`.",
+            lambda: discovery_groups(discover_rows(switching_set)), earlier_as_list=True,
+            job="Laws that switch at a distance", headline=discovery_headline(switching_set)),
     Section("discovery-n8-3d", "Discovery: eight particles and three dimensions",
             "`python benchmarks/discover_sweep.py --laws spring,r1,r2,charge --systems 8x2,4x3 --seeds 0-1`.",
             lambda: discovery_groups(discover_rows(larger_systems)), earlier_as_list=True,

@@ -111,6 +111,11 @@ def unlisted_set(row: dict) -> bool:
     return row["law"] in discover_sweep.UNLISTED_SET
 
 
+def switching_set(row: dict) -> bool:
+    """Laws that switch at a distance (a force switched on, a spring that breaks, a cutoff Coulomb)."""
+    return row["law"] in discover_sweep.SWITCHING_SET and (row["n"], row["dim"]) == (4, 2)
+
+
 def larger_systems(row: dict) -> bool:
     """The issue's laws at eight particles or in three dimensions."""
     return row["law"] in discover_sweep.ISSUE_SET and (row["n"], row["dim"]) != (4, 2)
