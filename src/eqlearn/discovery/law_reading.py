@@ -20,7 +20,7 @@ from eqlearn.readout.canonical import single_axis_form
 from eqlearn.readout.messages import MessageReadout, message_variables, read_top_messages, readout_graphs
 from eqlearn.readout.polish import polish_law_and_masses
 from eqlearn.readout.refit import RefittedMessage, refit_messages, shorter_of_equals
-from eqlearn.readout.switches import best_step, hard_step_formula
+from eqlearn.readout.switches import SEARCH_GRAPHS, best_step, hard_step_formula
 
 #: Training graphs the refit of a read-out law uses (least squares over a handful of terms).
 REFIT_GRAPHS = 2000
@@ -120,21 +120,23 @@ def refit_law(config: DiscoverConfig, softening: float, readout: MessageReadout,
     if not (config.refit and config.messages_are_forces):
         return []
     refitted = refit_messages(readout.formulas, graphs, held_out, edges, softening)  # in the order of readout.top
-    distance = best_step(readout.formulas, graphs, held_out, edges, softening) if graphs.points == 1 else None
-    if distance is None:
+    if graphs.points != 1:
         return refitted
-    hard = {axis: hard_step_formula(formula, distance) for axis, formula in readout.formulas.items()}
-    stepped = refit_messages(hard, graphs, held_out, edges, softening, predicted=readout.formulas)
-    # the distance searched again with the stepped law's own few terms, on every graph: the
-    # network's many inexact powers bend the first search's optimum, and its few graphs leave it
-    # anywhere between two pairs (1.999 for a step at 2); a force that jumps there is then wrong
-    # on every pair in between
-    law = {m.axis: m.expression for m in stepped}
-    distance = best_step(law, graphs, held_out, edges, softening, search_graphs=None)
-    if distance is not None:
+    # the step searched twice: on SEARCH_GRAPHS graphs with the network's terms, then with the
+    # stepped law's own few terms on every graph. The network's many inexact powers bend the first
+    # search's optimum, and its few graphs leave it anywhere between two pairs (1.999 for a step
+    # at 2); a force that jumps there is then wrong on every pair in between
+    law, stepped = readout.formulas, None
+    for search_graphs in (SEARCH_GRAPHS, None):
+        distance = best_step(law, graphs, held_out, edges, softening, search_graphs)
+        if distance is None:
+            break
         hard = {axis: hard_step_formula(formula, distance) for axis, formula in law.items()}
-        again = refit_messages(hard, graphs, held_out, edges, softening, predicted=readout.formulas)
-        stepped = [shorter_of_equals(first, second) for first, second in zip(stepped, again)]
+        found = refit_messages(hard, graphs, held_out, edges, softening, predicted=readout.formulas)
+        stepped = found if stepped is None else [shorter_of_equals(first, second) for first, second in zip(stepped, found)]
+        law = {m.axis: m.expression for m in stepped}
+    if stepped is None:
+        return refitted
     return [shorter_of_equals(smooth, step) for smooth, step in zip(refitted, stepped)]
 
 

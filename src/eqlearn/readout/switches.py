@@ -93,20 +93,28 @@ def without_steps(expr: sympy.Expr) -> list[sympy.Expr]:
 
 def step_free_terms(expr: sympy.Expr) -> list[sympy.Expr]:
     """The refit's candidates (`candidate_terms`) of the step-free terms and the whole powers around
-    them (`whole_power_span`); where these are more than MAX_STEP_FREE_TERMS (a network that spread
+    them (`whole_power_groups`); where these are more than MAX_STEP_FREE_TERMS (a network that spread
     the law over many inexact powers), the whole powers alone, of the factors that carry most."""
     terms = candidate_terms(sympy.Add(*without_steps(expr)))
-    every = terms + [t for t in whole_power_span(expr) if t not in terms]
-    return every if len(every) <= MAX_STEP_FREE_TERMS else whole_power_span(expr, MAX_STEP_FREE_TERMS)
+    groups = whole_power_groups(expr)
+    every = terms + [t for group in groups for t in group if t not in terms]
+    if len(every) <= MAX_STEP_FREE_TERMS:
+        return every
+    kept: list[sympy.Expr] = []
+    for group in groups:
+        if kept and len(kept) + len(group) > MAX_STEP_FREE_TERMS:
+            break
+        kept += group
+    return kept
 
 
-def whole_power_span(expr: sympy.Expr, limit: int | None = None) -> list[sympy.Expr]:
+def whole_power_groups(expr: sympy.Expr) -> list[list[sympy.Expr]]:
     """For each factor free of r in the step-free terms of `expr` (with the rest of their distance
     factor, such as a softened 1/(r - 0.01)), every whole power of r from one below the network's
     lowest power with it to one above its highest: on one side of a step a law is spread over the
     network's powers (2 - 2r above r = 2 as -0.75 r^1.5, or as a dozen powers from 0.3 to 1), and a
-    low-degree polynomial in r lies among the whole powers around them. With a `limit`, the
-    factors whose terms' coefficients sum largest come first, and no factor beyond the limit."""
+    low-degree polynomial in r lies among the whole powers around them. The factors whose terms'
+    coefficients sum largest come first; a term already in an earlier group is not repeated."""
     groups: dict[sympy.Expr, list] = {}
     for term in sympy.Add.make_args(sympy.expand(expr)):
         coefficient, monomial = split_coefficient(sympy.Mul(*[f for f in sympy.Mul.make_args(term) if step_distance(f) is None]))
@@ -117,14 +125,14 @@ def whole_power_span(expr: sympy.Expr, limit: int | None = None) -> list[sympy.E
         group = groups.setdefault(free * rest, [[], 0.0])
         group[0].append(exponent)
         group[1] += abs(float(coefficient))
-    span: list[sympy.Expr] = []
+    seen: list[sympy.Expr] = []
+    ordered = []
     for rest, (exponents, _) in sorted(groups.items(), key=lambda item: -item[1][1]):
         powers = [twin for whole in range(math.floor(min(exponents)) - 1, math.ceil(max(exponents)) + 2)
-                  if not (twin := sympy.powsimp(rest * r**whole)).is_number and twin not in span]
-        if limit is not None and span and len(span) + len(powers) > limit:
-            break
-        span += powers
-    return span
+                  if not (twin := sympy.powsimp(rest * r**whole)).is_number and twin not in seen]
+        seen += powers
+        ordered.append(powers)
+    return ordered
 
 
 def _power_of_r(radial: sympy.Expr) -> tuple[float, sympy.Expr] | None:
