@@ -14,10 +14,11 @@ from eqlearn.discovery.portfolio import run_discovery
 from eqlearn.eql.training import Phase, train
 from eqlearn.errors import UserInputError
 from eqlearn.gnn.graph import EdgeList
-from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
+from eqlearn.gnn.particles import MASS_UNCERTAINTY, LearnedMasses, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphSet
 from eqlearn.physics import get_potential, save_dataset, simulate
 from eqlearn.physics.splits import split_by_time
+from eqlearn.physics.weak_form import momentum_targets
 from eqlearn.readout.polish import polish_law_and_masses
 
 
@@ -27,21 +28,46 @@ def gravity():
 
 
 def test_momentum_conservation_gives_the_mass_ratios_of_every_system(gravity):
-    estimate, trusted = masses_from_momentum(gravity.accelerations)
+    estimate = masses_from_momentum(gravity.accelerations)
     truth = gravity.masses / gravity.masses.max(axis=1, keepdims=True)
-    assert trusted.all()
-    np.testing.assert_allclose(estimate, truth, rtol=1e-3)
+    assert estimate.trusted.all()
+    np.testing.assert_allclose(estimate.masses, truth, rtol=1e-3)
 
 
 def test_momentum_estimate_is_not_trusted_without_pairwise_forces():
     noise = np.random.default_rng(0).standard_normal((3, 10, 4, 2))
-    estimate, trusted = masses_from_momentum(noise)
-    assert not trusted.any()
-    assert np.all(estimate[~trusted] == 1.0)
+    estimate = masses_from_momentum(noise)
+    assert not estimate.trusted.any()
+    assert np.all(estimate.masses == 1.0) and np.all(np.isinf(estimate.errors))
+
+
+def test_momentum_trusts_each_mass_only_as_far_as_the_noise_allows():
+    """A light body whose momentum is below the noise on the heavy ones' accelerations is left to
+    the law; the heavy ones' estimates stay trusted."""
+    rng = np.random.default_rng(1)
+    masses = np.array([1.0, 0.5, 1e-4])
+    light = rng.standard_normal((1, 400, 2, 2))  # particles 1 and 2
+    heavy = -(masses[1] * light[:, :, :1] + masses[2] * light[:, :, 1:]) / masses[0]
+    accelerations = np.concatenate([heavy, light], axis=2) + 1e-3 * rng.standard_normal((1, 400, 3, 2))
+    estimate = masses_from_momentum(accelerations)
+    assert estimate.trusted.tolist() == [[True, True, False]]
+    np.testing.assert_allclose(estimate.masses[0, :2], masses[:2], rtol=1e-2)
+    relative = estimate.masses[0] / masses - 1
+    assert np.all(np.abs(relative) < 4 * estimate.errors[0])  # the errors are of the right size ...
+    assert estimate.errors[0, 2] > MASS_UNCERTAINTY > 10 * estimate.errors[0, 1]  # ... and tell the light body apart
+
+
+def test_momentum_from_weak_targets_of_every_width_gives_the_mass_ratios():
+    """Positions only: the weak targets at every window width, in units of their error, balance
+    momentum as the accelerations do."""
+    exact = simulate(get_potential("r2"), 4, 2, 6, 30, seed=3, progress=False, dtype=np.float64)
+    estimate = masses_from_momentum(momentum_targets(exact.positions, np.asarray(exact.system_times)))
+    assert estimate.trusted.all()
+    np.testing.assert_allclose(estimate.masses, exact.masses / exact.masses.max(axis=1, keepdims=True), rtol=1e-6)
 
 
 def test_learned_masses_report_in_units_of_the_reference():
-    masses = LearnedMasses(np.array([[2.0, 4.0], [1.0, 8.0]]), reference=(0, 1), trusted=np.array([True, False]))
+    masses = LearnedMasses(np.array([[2.0, 4.0], [1.0, 8.0]]), reference=(0, 1), errors=np.array([[1e-3, 1e-3], [np.inf, np.inf]]))
     np.testing.assert_allclose(masses.in_reference_units(), [[0.5, 1.0], [0.25, 2.0]])
     assert masses.unit == pytest.approx(4.0)
     assert float(masses.drift().detach()) == 0.0
@@ -94,6 +120,25 @@ def test_polish_recovers_masses_and_coefficient_for_a_known_form(gravity):
     np.testing.assert_allclose(fitted.masses, true, rtol=5e-3)  # from 5 % off to within 0.5 %
     coefficient = float(sympy.Add.make_args(sympy.expand(fitted.law[0]))[0].as_coeff_Mul()[0])
     assert coefficient == pytest.approx(-scale, rel=1e-3)
+
+
+def test_polish_holds_masses_to_the_momentum_estimate_as_firmly_as_its_errors_say(gravity):
+    """On noisy targets the fit alone moves the masses with the noise; a sharp momentum estimate
+    of the ratios (here the true ones, 1e-4) keeps them, and an unknown one (inf) changes nothing."""
+    noisy = replace(gravity, accelerations=gravity.accelerations
+                    * (1 + 0.05 * np.random.default_rng(2).standard_normal(gravity.accelerations.shape)))
+    graphs = GraphSet.from_trajectories(noisy)
+    true = gravity.masses / gravity.masses[0, 0]
+    dx, dy, r, m1, m2 = sympy.symbols("dx dy r m1 m2")
+    eps, scale = gravity.softening, float(gravity.masses[0, 0])
+    law = [-scale * d * m1 * m2 / ((r - eps) * r**2) for d in (dx, dy)]
+    polish = lambda prior: polish_law_and_masses(law, true, (0, 0), graphs, graphs, EdgeList.complete(4), eps, prior=prior)
+    free, unknown = polish(None), polish((np.log(true), np.full(true.shape, np.inf)))
+    held = polish((np.log(true) + 0.3, np.full(true.shape, 1e-4)))  # ratios only: a common offset is free
+    ratios = lambda masses: masses / masses[:, :1]  # each system's own scale is the fit's alone
+    drift = lambda fitted: np.abs(ratios(fitted.masses) / ratios(true) - 1).max()
+    assert drift(free) > 1e-2 and drift(unknown) == pytest.approx(drift(free))
+    assert drift(held) < 1e-3
 
 
 def test_a_frozen_phase_does_not_train_the_named_parameters():

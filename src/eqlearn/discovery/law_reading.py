@@ -71,16 +71,18 @@ def read_law(config: DiscoverConfig, softening: float, names, model: ParticleGNN
     if charges is not None:
         law_sets = [_with_charges(g, charges) for g in law_sets]
     refitted, law, reported, polished, test_law = read_out_law(config, softening, model, readout, law_sets, reported,
-                                                               None if masses is None else masses.reference, log)
+                                                               None if masses is None else masses.reference, log,
+                                                               None if masses is None else masses.momentum_prior())
     return LawRead(readout, refitted, law, reported, polished, test_law, charges, charge_reference)
 
 
 def read_out_law(config: DiscoverConfig, softening: float, model: ParticleGNN, readout: MessageReadout,
-                 graph_sets: list[GraphSet], masses: np.ndarray | None, reference: tuple[int, int] | None, log):
+                 graph_sets: list[GraphSet], masses: np.ndarray | None, reference: tuple[int, int] | None, log,
+                 momentum_prior: tuple[np.ndarray, np.ndarray] | None = None):
     """(refitted messages, law in the top-message order, masses, polish result, test graphs with
     those masses): the read-out's terms refitted, and where the masses were learned, alternately
-    the law's numbers and the masses polished (`polish_law_and_masses`) and the terms chosen again
-    with the better masses, until the held-out error stops improving."""
+    the law's numbers and the masses polished (`polish_law_and_masses`, held to `momentum_prior`)
+    and the terms chosen again with the better masses, until the held-out error stops improving."""
     train_set, val_set, test_set = graph_sets
     polished = None
     rounds = POLISH_ROUNDS if masses is not None and config.messages_are_forces else 1
@@ -96,7 +98,7 @@ def read_out_law(config: DiscoverConfig, softening: float, model: ParticleGNN, r
             break
         log(f"polish: the law's numbers and every mass together (round {round_number} of at most {rounds})")
         attempt = polish_law_and_masses([law[readout.top.index(k)] for k in range(config.dim)], masses, reference,
-                                        train_set, val_set, model.edges, softening)
+                                        train_set, val_set, model.edges, softening, prior=momentum_prior)
         if not attempt.accepted:
             break
         settled = attempt.held_out_error_after > POLISH_SETTLED * attempt.held_out_error_before

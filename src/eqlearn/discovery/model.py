@@ -14,7 +14,7 @@ from eqlearn.gnn.features import FeatureBuilder
 from eqlearn.gnn.model import ParticleGNN
 from eqlearn.gnn.neighbours import NeighbourGraph, parse_graph
 from eqlearn.gnn.node_models import MLPNodeModel, NewtonianNodeModel
-from eqlearn.gnn.particles import LearnedMasses, choose_reference, masses_from_momentum
+from eqlearn.gnn.particles import LearnedMasses, MomentumEstimate, choose_reference, masses_from_momentum
 from eqlearn.gnn.training import GraphSet
 
 #: Initialisation k uses the seed `seed + RESTART_SEED_STRIDE * k` for weights and batch order.
@@ -57,12 +57,13 @@ def place_switches(model: ParticleGNN, graphs: GraphSet, softening: float, sampl
     model.edge_model.place_switches(distances)
 
 
-def learned_masses_for(config: DiscoverConfig, train_data, accelerations=None) -> LearnedMasses | None:
+def learned_masses_for(config: DiscoverConfig, train_data, estimate: MomentumEstimate | None = None) -> LearnedMasses | None:
     """Learnable masses started from momentum conservation, or None when the run uses the data's.
-    `accelerations` [S, T', n, d]: the ones momentum is read from, if not the data's (weak targets)."""
+    `estimate`: the momentum estimate, if not the one of the data's accelerations (weak targets)."""
     if not config.learn_masses:
         return None
-    initial, trusted = masses_from_momentum(train_data.accelerations if accelerations is None else accelerations)
+    estimate = estimate or masses_from_momentum(train_data.accelerations)
+    initial = estimate.masses
     reference = choose_reference(initial, getattr(train_data, "names", None), config.reference_particle)
     # training unit: every system starts with the same geometric-mean mass (systems of like particles
     # then start at like scales, which training only has to adjust), and the heaviest particle of
@@ -72,7 +73,7 @@ def learned_masses_for(config: DiscoverConfig, train_data, accelerations=None) -
     # instead of 0.06, made of weights that pruning takes for noise. The report's unit, the
     # reference particle's mass, is applied after.
     initial = initial / np.exp(np.log(initial).mean(axis=1, keepdims=True))
-    return LearnedMasses(initial / initial[reference[0]].max(), reference, trusted)
+    return LearnedMasses(initial / initial[reference[0]].max(), reference, estimate.errors)
 
 
 #: Learned charges: after every epoch of these phases each system's signs are chosen again, on at

@@ -14,10 +14,11 @@ import torch
 
 from eqlearn.discovery.config import DiscoverConfig
 from eqlearn.discovery.data import split_data, splits_by_time
+from eqlearn.gnn.particles import MomentumEstimate, masses_from_momentum
 from eqlearn.gnn.training import GraphSet
 from eqlearn.gnn.windows import WindowSet
 from eqlearn.physics.scales import DataUnits
-from eqlearn.physics.weak_form import choose_windows, median_acceleration
+from eqlearn.physics.weak_form import choose_windows, median_acceleration, momentum_targets
 
 #: Windows per training batch at least, however long the windows (a batch's relative-error floor
 #: is the median of its forces).
@@ -55,13 +56,14 @@ def run_samples(config: DiscoverConfig, trajectories, units: DataUnits = DataUni
     return splits, sets, record
 
 
-def momentum_accelerations(train_set: GraphSet, train_trajectories) -> np.ndarray | None:
-    """The accelerations [S, T', n, d] learned masses start from (momentum conservation), where they
-    are not the data's: on weak-form windows, the weak targets per system; None on graphs."""
+def momentum_estimate(train_set: GraphSet, train_trajectories) -> MomentumEstimate:
+    """The mass ratios learned masses start from (momentum conservation): from the data's
+    accelerations, or on weak-form windows from weak targets of the training states at every window
+    width, in units of their error (`weak_form.momentum_targets`)."""
     if train_set.points == 1:
-        return None
-    targets = train_set.accelerations.double().numpy()
-    return targets.reshape(len(train_trajectories), -1, *targets.shape[1:])
+        return masses_from_momentum(train_trajectories.accelerations)
+    return masses_from_momentum(momentum_targets(np.asarray(train_trajectories.continuous_positions, dtype=np.float64),
+                                                 np.asarray(train_trajectories.system_times, dtype=np.float64)))
 
 
 def training_graphs(train_set: GraphSet, config: DiscoverConfig) -> GraphSet:

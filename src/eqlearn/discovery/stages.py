@@ -48,7 +48,7 @@ from eqlearn.discovery.rundir import (
     prepare_output,
     refuse_nonempty,
 )
-from eqlearn.discovery.samples import batch_size, momentum_accelerations, run_samples, training_graphs, typical_acceleration
+from eqlearn.discovery.samples import batch_size, momentum_estimate, run_samples, training_graphs, typical_acceleration
 from eqlearn.discovery.verdict import truth_free_verdict
 from eqlearn.eql.training import TrainingDiverged, train
 from eqlearn.gnn.model import ParticleGNN
@@ -162,7 +162,7 @@ def train_model(run: PreparedRun, log, resume: bool = False) -> TrainedRun:
     initialisation = config.seed + RESTART_SEED_STRIDE * config.restart
     torch.manual_seed(initialisation)
     splits, (train_set, val_set, test_set), run.objective = run_samples(config, run.trajectories, run.units)
-    masses = learned_masses_for(config, splits[0], momentum_accelerations(train_set, splits[0]))
+    masses = learned_masses_for(config, splits[0], momentum_estimate(train_set, splits[0]) if config.learn_masses else None)
     charges = LearnedCharges(*splits[0].positions.shape[0:3:2], seed=initialisation) if config.learn_charges else None
     train_set = training_graphs(train_set, config)
     model = build_model(config, run.units.length)

@@ -69,16 +69,45 @@ def _relative_error(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The relative net-force error of `gnn.training.relative_force_error`, in float64, with the floor
     f taken per graph (each graph's median |F|): with one floor for all graphs, a system could shrink
     its masses until its error vanished under the floor; per graph, its scale changes nothing."""
+    return _particle_errors(forces, target).mean()
+
+
+def _particle_errors(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Each particle's squared relative net-force error [G, n] (`_relative_error`)."""
     size = target.norm(dim=-1)
     floor = size.median(dim=-1, keepdim=True).values.detach()
-    return (((forces - target) ** 2).sum(-1) / (size**2 + floor**2)).mean()
+    return ((forces - target) ** 2).sum(-1) / (size**2 + floor**2)
+
+
+def _momentum_penalty(prior: tuple[np.ndarray, np.ndarray] | None, scale: float):
+    """log-masses [S, n] -> scale × Σ ((log m - log m0 - c_s) / e)², the χ² of the mass ratios against
+    the momentum estimate `prior` = (log m0, relative errors e; inf: no estimate), c_s each system's
+    free common offset (momentum gives ratios only). None without a prior."""
+    if prior is None or not np.isfinite(prior[1]).any():
+        return None
+    log_prior = torch.as_tensor(prior[0], dtype=torch.float64)
+    weights = torch.as_tensor(np.where(np.isfinite(prior[1]), 1.0 / np.maximum(prior[1], 1e-12) ** 2, 0.0))
+
+    def penalty(log_mass: torch.Tensor) -> torch.Tensor:
+        deviation = log_mass - log_prior
+        offset = (weights * deviation).sum(-1, keepdim=True) / weights.sum(-1, keepdim=True).clamp_min(1e-300)
+        return scale * (weights * (deviation - offset) ** 2).sum()
+    return penalty
 
 
 def polish_law_and_masses(law: list[sympy.Expr], masses: np.ndarray, reference: tuple[int, int], graphs: GraphSet,
                           held_out: GraphSet, edges: EdgeList | NeighbourGraph, softening: float,
-                          digits: int = 4) -> PolishedLaw:
+                          digits: int = 4, prior: tuple[np.ndarray, np.ndarray] | None = None) -> PolishedLaw:
     """Fit the law's numbers and the log-masses [S, n] (all but the `reference` particle's, which
-    stays 1) jointly on `graphs`; judge on `held_out`. The law is written in these masses."""
+    stays 1) jointly on `graphs`; judge on `held_out`. The law is written in these masses.
+
+    `prior` = (log mass ratios, their relative errors) from momentum conservation
+    (`LearnedMasses.momentum_prior`) holds each mass as firmly as its error says: a mass the fit's
+    windows hardly see (an outer planet over days) then stays where momentum over every window width
+    put it, instead of following the noise. Its weight treats the fit's error at the start as the
+    noise of every target coordinate, so both are χ² in the same units. (The median particle's error
+    instead made the prior too weak to hold Uranus and Neptune on DE421 with noise of 1e-9 au: a
+    light body's force below the relative error's floor can shrink to hide its misfit.)"""
     graphs = graphs.spread(POLISH_GRAPHS)
     expressions, symbols, start = _parameterise(law)
     if len(symbols) > POLISH_MAX_TERMS:
@@ -89,19 +118,24 @@ def polish_law_and_masses(law: list[sympy.Expr], masses: np.ndarray, reference: 
     log_mass = torch.log(torch.as_tensor(masses, dtype=torch.float64)).requires_grad_(True)
     numbers = torch.tensor(start, dtype=torch.float64, requires_grad=True)
 
-    def error(part: GraphSet, log, values) -> torch.Tensor:
+    def errors(part: GraphSet, log, values) -> torch.Tensor:
         masses = torch.exp(log * free)  # [S, n]; on windows, the law's forces are averaged like the data's
         predicted = part.average(forces(part.states, masses[part.states.system], values))
-        return _relative_error(predicted, part.accelerations.double() * masses[part.system].unsqueeze(-1))
+        return _particle_errors(predicted, part.accelerations.double() * masses[part.system].unsqueeze(-1))
 
+    error = lambda part, log, values: errors(part, log, values).mean()
     with torch.no_grad():
         before = float(error(held_out, log_mass, numbers).sqrt())
+        # the error at the start as the noise of every target coordinate: χ² = G n d × error / it
+        penalty = _momentum_penalty(prior, float(error(graphs, log_mass, numbers)) / graphs.accelerations.numel())
     optimiser = torch.optim.LBFGS([log_mass, numbers], max_iter=POLISH_ITERATIONS, line_search_fn="strong_wolfe",
                                   tolerance_grad=1e-12, tolerance_change=1e-15)
 
     def closure():
         optimiser.zero_grad()
         loss = error(graphs, log_mass, numbers)
+        if penalty is not None:
+            loss = loss + penalty(log_mass * free)
         loss.backward()
         return loss
 
