@@ -109,11 +109,8 @@ def coarse_mean_weights(times: np.ndarray, starts: np.ndarray, points: int, powe
     stored states) they differ by about as much as either is wrong, and the weak identity does not
     hold there either (15-25 % of the target on the sharpest windows of noise-free files, measured):
     `resolution_error` turns the difference into an error estimate the refit allows for."""
-    local, scaled, _ = _window_times(times, starts, points)
-    phi, _ = bump(scaled[..., ::2], power)
-    weighted = trapezoid_weights(local[..., ::2]) * phi
-    coarse = np.zeros_like(local)
-    coarse[..., ::2] = weighted / np.sum(weighted, axis=-1, keepdims=True)
+    coarse = np.zeros((*times.shape[:1], len(starts), points))
+    coarse[..., ::2] = window_weights(times, starts, points, power, every=2)[0]
     return coarse
 
 
