@@ -254,8 +254,9 @@ SECTIONS = [
             "default,pysindy`, `--laws spring --noise 1e-3,1e-2` and `--laws spring,r1,r2,charge --noise 0,1e-6 "
             "--seeds 0-1 --methods default`; masses withheld: `--cases masses --methods default` (r2, σ 1e-5). "
             "Estimated accelerations forced: `--laws spring,r1,r2,charge --noise 1e-6,1e-5 --seeds 0-4 --methods "
-            "accelerations` and `--laws spring,r1 --noise 1e-4`; the solar system: `--cases solar --noise 1e-7 --methods "
-            "accelerations` (the weak-form run did not finish in 25 min and was stopped). "
+            "accelerations` and `--laws spring,r1 --noise 1e-4`; the solar system: `--cases solar --seeds 0 --noise "
+            "0,1e-9,1e-8 --methods weak,accelerations`, `--noise 1e-7 --methods weak` and, at an earlier commit, "
+            "`--noise 1e-7 --methods accelerations`. "
             "Earlier commits: `--laws spring,r2 --noise 1e-4,1e-3 --seeds 0-1 --methods default,accelerations,pysindy`.",
             noise_groups, job="Noisy positions",
             headline=noise_headline),
