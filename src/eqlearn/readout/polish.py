@@ -73,14 +73,9 @@ def _relative_error(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """The relative net-force error of `gnn.training.relative_force_error`, in float64, with the floor
     f taken per graph (each graph's median |F|): with one floor for all graphs, a system could shrink
     its masses until its error vanished under the floor; per graph, its scale changes nothing."""
-    return _particle_errors(forces, target).mean()
-
-
-def _particle_errors(forces: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """Each particle's squared relative net-force error [G, n] (`_relative_error`)."""
     size = target.norm(dim=-1)
     floor = size.median(dim=-1, keepdim=True).values.detach()
-    return ((forces - target) ** 2).sum(-1) / (size**2 + floor**2)
+    return (((forces - target) ** 2).sum(-1) / (size**2 + floor**2)).mean()
 
 
 def _momentum_penalty(prior: tuple[np.ndarray, np.ndarray] | None, scale: float):
@@ -122,12 +117,11 @@ def polish_law_and_masses(law: list[sympy.Expr], masses: np.ndarray, reference: 
     log_mass = torch.log(torch.as_tensor(masses, dtype=torch.float64)).requires_grad_(True)
     numbers = torch.tensor(start, dtype=torch.float64, requires_grad=True)
 
-    def errors(part: GraphSet, log, values) -> torch.Tensor:
+    def error(part: GraphSet, log, values) -> torch.Tensor:
         masses = torch.exp(log * free)  # [S, n]; on windows, the law's forces are averaged like the data's
         predicted = part.average(forces(part.states, masses[part.states.system], values))
-        return _particle_errors(predicted, part.accelerations.double() * masses[part.system].unsqueeze(-1))
+        return _relative_error(predicted, part.accelerations.double() * masses[part.system].unsqueeze(-1))
 
-    error = lambda part, log, values: errors(part, log, values).mean()
     with torch.no_grad():
         before = float(error(held_out, log_mass, numbers).sqrt())
         # the error at the start as the noise of every target coordinate: χ² = G n d × error / it
