@@ -173,3 +173,24 @@ def test_ctrl_c_stops_with_one_line_that_says_how_to_resume(tmp_path, recipe):
     assert "Traceback" not in error and last.startswith("interrupted: ")
     assert f"eqlearn discover --resume --out {out}" in last
     assert "checkpoint after epoch" in last
+
+
+class _ProcessThatIsInterruptedWhileStarting:
+    """Stands for a candidate's process: Ctrl-C arrives while it is being started."""
+
+    pid = None
+
+    def start(self):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)  # the signal is delivered meanwhile
+        self.pid = 12345
+
+
+def test_ctrl_c_during_a_candidates_start_is_raised_once_it_has_started():
+    from eqlearn.discovery.side_by_side import _start_holding_ctrl_c
+
+    process = _ProcessThatIsInterruptedWhileStarting()
+    with pytest.raises(KeyboardInterrupt):
+        _start_holding_ctrl_c(process)
+    assert process.pid == 12345  # started in full, so the run can stop it
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

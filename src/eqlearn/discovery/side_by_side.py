@@ -14,6 +14,7 @@ import multiprocessing
 import queue
 import signal
 import sys
+import threading
 from typing import Callable
 
 from eqlearn.devices import one_cpu_thread
@@ -59,7 +60,7 @@ def _in_processes(runs, loaded, workers, needed, log, resume) -> dict[int, Disco
                 log(f"candidate {index + 1}/{len(runs)}: recipe {runs[index].recipe}, restart {runs[index].restart} "
                     f"({workers} side by side)")
                 running[index] = context.Process(target=_train_one, args=(index, runs[index], loaded, resume, reports))
-                running[index].start()
+                _start_holding_ctrl_c(running[index])
             if not running:
                 return finished
             index, discovery, error = _next_report(reports, running)
@@ -83,7 +84,25 @@ def _next_report(reports, running: dict) -> tuple:
                                    f"(exit code {running[dead[0]].exitcode})")
 
 
+def _start_holding_ctrl_c(process) -> None:
+    """Start `process`, holding a Ctrl-C back until it has started: one halfway through a start leaves
+    a child that cannot be stopped, or one that trains on unseen and keeps the terminal's pipes open."""
+    if threading.current_thread() is not threading.main_thread():  # Ctrl-C reaches the main thread only
+        process.start()
+        return
+    pressed = []
+    handler = signal.signal(signal.SIGINT, lambda *_: pressed.append(True))
+    try:
+        process.start()
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    if pressed and callable(handler):
+        handler(signal.SIGINT, None)  # the Ctrl-C, now: KeyboardInterrupt under Python's own handler
+
+
 def _stop(process) -> None:
+    if process.pid is None:  # never started
+        return
     process.terminate()  # SIGTERM: the candidate exits through its `finally` blocks (_train_one)
     process.join()
 
