@@ -6,7 +6,7 @@ import pytest
 
 from eqlearn.errors import UserInputError
 from eqlearn.physics import get_potential, simulate, total_energy
-from eqlearn.physics.clusters import BOLTZMANN_KJ_PER_MOL_K, cluster_state, lattice_sites
+from eqlearn.physics.clusters import BOLTZMANN_KJ_PER_MOL_K, cluster_state, lattice_sites, periodic_lattice_state
 
 LENNARD_JONES = "4*0.996*((0.34/r)**12 - (0.34/r)**6)"  # argon, kJ/mol and nm
 
@@ -34,6 +34,20 @@ def test_a_rock_salt_cluster_alternates_its_charges():
     distances = np.linalg.norm(x[0][:, None] - x[0][None], axis=-1) + 10 * np.eye(8)
     nearest = distances.argmin(1)
     assert np.all(q[0] * q[0][nearest] == -1)
+
+
+def test_a_periodic_lattice_tiles_its_box_with_every_neighbour_through_the_faces_at_the_spacing():
+    (x, v, m, q), box = periodic_lattice_state(27, 3, 4, spacing=0.37, kT=0.3, mass=39.948, seed=2, jitter=0.0,
+                                               alternating_charges=False)
+    assert box == pytest.approx(3 * 0.37) and x.shape == (4, 27, 3) and np.all((0 <= x) & (x < box))
+    delta = x[..., :, None, :] - x[..., None, :, :]
+    delta -= box * np.round(delta / box)  # nearest images
+    distances = np.linalg.norm(delta, axis=-1) + 10 * np.eye(27)
+    np.testing.assert_allclose(distances.min(-1), 0.37, rtol=1e-9)  # also for sites on the faces
+    assert np.all((distances < 0.38).sum(-1) == 6)  # simple cubic: six nearest neighbours, through the box too
+    np.testing.assert_allclose(v.mean(1), 0, atol=1e-12)
+    with pytest.raises(UserInputError, match="k\\^3"):
+        periodic_lattice_state(10, 3, 1, spacing=0.37, kT=0.3)
 
 
 def test_an_argon_cluster_without_softening_conserves_energy():

@@ -221,8 +221,22 @@ def test_on_noisy_targets_the_simpler_of_equally_long_laws_within_the_budget_com
     from eqlearn.readout.refit import _preference
     from eqlearn.vocabulary.symbols import DELTA, m1, m2
 
-    plain = ([m1 * m2 * DELTA[0] / r**3], np.array([-1.0]), 0.0, 0.51)
-    fitted_to_noise = ([m1 * m2 * DELTA[0] * sympy.exp(-0.16 * r) / r**3], np.array([-1.0]), 0.0, 0.50)
+    plain = ([m1 * m2 * DELTA[0] / r**3], np.array([-1.0]), 0.0, 0.51, 1.0)
+    fitted_to_noise = ([m1 * m2 * DELTA[0] * sympy.exp(-0.16 * r) / r**3], np.array([-1.0]), 0.0, 0.50, 1.0)
     first = lambda noisy: min((plain, fitted_to_noise), key=lambda s: _preference(s, noisy))
     assert first(True) is plain
     assert first(False) is fitted_to_noise
+
+
+def test_a_cancelling_pair_is_judged_by_its_terms_size_on_the_data_not_by_its_coefficients():
+    """Two terms each 100 times the force they leave come after a steep exponential whose
+    coefficient is large only because e^(-12 r) is small where the data are."""
+    from eqlearn.readout.refit import _cancelling, _largest_share
+
+    x = np.linspace(1.0, 2.0, 50)
+    target = 2 * (1 - x)
+    cancelling = np.column_stack([100 * x, 100 * np.ones_like(x)])
+    steep = np.exp(-12 * x)[:, None]
+    assert _cancelling(_largest_share(cancelling, np.array([-0.02, 0.02]), target)) == 0
+    assert _cancelling(_largest_share(cancelling / 100, np.array([-198.0, 200.0]), target)) == 2
+    assert _cancelling(_largest_share(steep, np.array([3e5]), 3e5 * steep[:, 0])) == 0

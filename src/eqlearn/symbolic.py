@@ -17,9 +17,18 @@ def _tidy_number(value: sympy.Float, digits: int) -> sympy.Expr:
     return sympy.Integer(int(rounded)) if rounded == int(rounded) else sympy.Float(rounded)
 
 
+#: Numbers inside an exponential (the rate k of e^(k r)) keep at least this many significant digits:
+#: an error δk changes the term by the factor e^(δk r), so a rate of 12.5 rounded to 4 digits moves a
+#: steep repulsion (Buckingham's, in units of its contact distance) by 0.3 %, more than the law's error.
+RATE_DIGITS = 6
+
+
 def _round_numbers(expr: sympy.Expr, digits: int) -> sympy.Expr:
-    """Round every float, inside functions and exponents too; integral ones become integers."""
-    return expr.xreplace({f: _tidy_number(f, digits) for f in expr.atoms(sympy.Float)})
+    """Round every float, inside functions and exponents too (in exponentials to at least
+    RATE_DIGITS); integral ones become integers."""
+    rates = {f for e in expr.atoms(sympy.exp) for f in e.args[0].atoms(sympy.Float)}
+    return expr.xreplace({f: _tidy_number(f, max(digits, RATE_DIGITS) if f in rates else digits)
+                          for f in expr.atoms(sympy.Float)})
 
 
 #: Terms an expression may expand into before a read-out keeps fewer of its weights: an unpruned
@@ -85,22 +94,21 @@ def snap_numbers(expr: sympy.Expr, rel_tolerance: float = 5e-3, max_denominator:
     within `rel_tolerance`, so a formula rounded for printing can be compared with an exact one.
 
     `references` are numbers of the formula it is compared with (a law's physical constants, such
-    as 48 ε σ¹² of a Lennard-Jones force): a float that no simple number matches becomes the one of
-    them (or its negative) within the same tolerance."""
+    as 48 ε σ¹² of a Lennard-Jones force): a float within the tolerance of one of them (or its
+    negative) becomes the nearest such, before any simple number is tried. Large numbers are
+    within the tolerance of some p/q (3.3e7 of 131829589/4), and that says nothing."""
 
     def snap(value: sympy.Float) -> sympy.Expr:
         v = float(value)
-        candidates = [
-            factor * sympy.Rational(round(v / float(factor) * q), q)
-            for factor in (sympy.Integer(1), sympy.pi)
-            for q in range(1, max_denominator + 1)
-        ]
-        candidates += [sympy.Float(np.copysign(abs(float(c)), v)) for c in references if float(c) != 0]
-        best = min(candidates, key=lambda c: abs(float(c) - v))
-        simple = [c for c in candidates[:2 * max_denominator] if abs(float(c) - v) <= rel_tolerance * abs(v)]
-        if simple:
-            return min(simple, key=lambda c: abs(float(c) - v))
-        return best if abs(float(best) - v) <= rel_tolerance * abs(v) else value
+        window = rel_tolerance * abs(v)
+        near = [sympy.Float(np.copysign(abs(float(c)), v)) for c in references
+                if float(c) != 0 and abs(abs(float(c)) - abs(v)) <= window]
+        if near:
+            return min(near, key=lambda c: abs(float(c) - v))
+        simple = [factor * sympy.Rational(round(v / float(factor) * q), q)
+                  for factor in (sympy.Integer(1), sympy.pi) for q in range(1, max_denominator + 1)]
+        simple = [c for c in simple if abs(float(c) - v) <= window]
+        return min(simple, key=lambda c: abs(float(c) - v)) if simple else value
 
     return expr.xreplace({f: snap(f) for f in expr.atoms(sympy.Float)})
 

@@ -93,9 +93,14 @@ SWITCH_GAIN = 10
 #: The `exp` units read EXPONENT_GAIN · log r (and log m1, log m2): an exponent
 #: is EXPONENT_GAIN times its weight. Laws of molecules are steep (r⁻¹³ in Lennard-Jones), and a
 #: weight moves by about the learning rate per step: with a gain of 1, an exponent started near 0
-#: had not reached −12 when training ended. The rate k of `screened`'s e^(k r) reads r as it is: with
-#: the gain, one screened run on the unlisted Morse law fitted worse (error 0.18, before it 0.0096).
+#: had not reached −12 when training ended.
 EXPONENT_GAIN = 4.0
+#: With `exponentials` (`screened`) the `exp` units read RATE_GAIN · (r − 1) as well, so their rate k of
+#: e^(k r) is RATE_GAIN times a weight: Buckingham's repulsion is e^(−12 r) in the run's unit of
+#: length (the data's contact distance). Centred on r = 1, a change of k leaves the unit's value at
+#: contact alone, where read as r it rescaled the whole term (e^k at r = 1): with a gain on plain r,
+#: one screened run on the unlisted Morse law fitted worse (error 0.18, before it 0.0096).
+RATE_GAIN = 4.0
 
 
 class CentralEQLEdgeModel(nn.Module):
@@ -106,7 +111,8 @@ class CentralEQLEdgeModel(nn.Module):
     Every pair force that does not single out a direction in space has this form (the scalar
     functions g_v are the EQL), so message k is the force along axis k by construction and no
     rotation of the axes can creep in. What g_v is, and which inputs it uses, is learned.
-    The `exp` units read the logarithms times EXPONENT_GAIN, and with `exponentials` r too.
+    The `exp` units read the logarithms times EXPONENT_GAIN, and with `exponentials` one more
+    scalar, RATE_GAIN · (r − 1), that only they read (not plain r).
     With `switches`, two more scalars, SWITCH_GAIN · (r, 1), feed only the `sigmoid` units: steps
     in r (`SWITCHED_EDGE_UNITS`).
     """
@@ -133,16 +139,15 @@ class CentralEQLEdgeModel(nn.Module):
                              persistent=False)
         self.r_index = names.index("r") if "r" in names else None
         self.switches, self.exponentials = switches, exponentials
-        extra = 2 if switches else 0
-        self.network = EQLNetwork(len(self.scalar_names) + extra, len(vectors), units=units, depth=depth,
+        rate, step = (1 if exponentials else 0), (2 if switches else 0)
+        self.network = EQLNetwork(len(self.scalar_names) + rate + step, len(vectors), units=units, depth=depth,
                                   init_scale=init_scale)
         self.n_messages = dim
         first = self.network.hidden[0]
-        plain = [not flag for flag in logarithms] + [False] * extra
-        exponent = [flag or (exponentials and name == "r") for flag, name in zip(logarithms, self.scalar_names)]
-        exponent += [False] * extra
-        step = [False] * len(self.scalar_names) + [True] * extra
-        reads = {"exp": exponent, "sigmoid": step if switches else plain}
+        plain = [not flag for flag in logarithms] + [False] * (rate + step)
+        exponent = [*logarithms, *[True] * rate, *[False] * step]
+        steps = [False] * (len(self.scalar_names) + rate) + [True] * step
+        reads = {"exp": exponent, "sigmoid": steps if switches else plain}
         first.restrict_inputs({unit.name: reads.get(unit.name, plain) for unit, _ in first.units if unit.arity})
 
     @property
@@ -166,7 +171,8 @@ class CentralEQLEdgeModel(nn.Module):
         places = torch.quantile(sample, levels)
         lower, upper = torch.quantile(sample, torch.tensor([0.25, 0.75], dtype=torch.float64))
         slope = 4.0 / max(float(upper - lower), 1e-6)  # σ goes from 0.12 to 0.88 across half the IQR
-        r_column, one_column = len(self.scalar_names), len(self.scalar_names) + 1
+        r_column = len(self.scalar_names) + (1 if self.exponentials else 0)
+        one_column = r_column + 1
         for k, (row, place) in enumerate(zip(rows, places)):
             sign = 1.0 if k % 2 == 0 else -1.0
             first.weight[row] = 0.0
@@ -175,8 +181,10 @@ class CentralEQLEdgeModel(nn.Module):
 
     def _scalars(self, features: torch.Tensor) -> torch.Tensor:
         scalars = [features[..., self.scalar_index] * self.scalar_gain]
+        r = features[..., self.r_index:self.r_index + 1] if self.r_index is not None else None
+        if self.exponentials:
+            scalars.append(RATE_GAIN * (r - 1))
         if self.switches:
-            r = features[..., self.r_index:self.r_index + 1]
             scalars += [SWITCH_GAIN * r, torch.full_like(r, SWITCH_GAIN)]
         return torch.cat(scalars, dim=-1) if len(scalars) > 1 else scalars[0]
 
@@ -188,6 +196,8 @@ class CentralEQLEdgeModel(nn.Module):
     def to_sympy(self, inputs: Sequence[sympy.Expr], threshold: float = 1e-2, digits: int = 3) -> list[sympy.Expr]:
         scalars = [inputs[int(i)] * sympy.Float(float(gain)) if gain != 1 else inputs[int(i)]
                    for i, gain in zip(self.scalar_index, self.scalar_gain)]
+        if self.exponentials:
+            scalars.append(RATE_GAIN * (inputs[self.r_index] - 1))
         if self.switches:
             scalars += [SWITCH_GAIN * inputs[self.r_index], sympy.Integer(SWITCH_GAIN)]
         coefficients = self.network.to_sympy(scalars, threshold=threshold, digits=digits)

@@ -57,10 +57,35 @@ def cluster_state(n: int, dim: int, sims: int, spacing: float, kT: float, mass: 
     positions = (sites - sites.mean(0)) * spacing + jitter * spacing * rng.standard_normal((sims, n, dim))
     positions = positions - positions.mean(1, keepdims=True)
     positions = np.einsum("sij,snj->sni", random_rotations(sims, dim, rng), positions)
+    return (positions, *_velocities_masses_charges(sites, sims, dim, kT, mass, rng, alternating_charges))
+
+
+def periodic_lattice_state(n: int, dim: int, sims: int, spacing: float, kT: float, mass: float = 1.0,
+                           seed: int = 0, jitter: float = 0.05, alternating_charges: bool = False,
+                           ) -> tuple[tuple[np.ndarray, ...], float]:
+    """(the state as `cluster_state` gives it, the edge L of the cubic periodic box it fills): a
+    simple cubic lattice of n = k^dim sites `spacing` apart that tiles the box (L = k · spacing),
+    each site jittered, unrotated (a turned lattice would not tile), positions in [0, L)."""
+    side = round(n ** (1 / dim))
+    if side**dim != n or side < 2:
+        raise UserInputError(f"n = {n}: a periodic lattice needs n = k^{dim} particles, k >= 2")
+    if not (spacing > 0 and kT >= 0 and mass > 0 and jitter >= 0):
+        raise UserInputError("spacing and mass must be positive, kT and jitter at least 0")
+    rng = np.random.default_rng(seed)
+    sites = np.array(list(itertools.product(range(side), repeat=dim)), dtype=float)
+    box = side * spacing
+    positions = (sites + 0.5) * spacing + jitter * spacing * rng.standard_normal((sims, n, dim))
+    state = (np.mod(positions, box), *_velocities_masses_charges(sites, sims, dim, kT, mass, rng, alternating_charges))
+    return state, box
+
+
+def _velocities_masses_charges(sites, sims, dim, kT, mass, rng, alternating_charges) -> tuple[np.ndarray, ...]:
+    """Maxwell–Boltzmann velocities less the system's mean, equal masses, charges 0 or ±1 by site parity."""
+    n = len(sites)
     velocities = math.sqrt(kT / mass) * rng.standard_normal((sims, n, dim))
     velocities = velocities - velocities.mean(1, keepdims=True)
     masses = np.full((sims, n), float(mass))
     parity = sites.sum(-1).astype(int) % 2
     charges = np.broadcast_to(np.where(parity == 0, 1.0, -1.0), (sims, n)).copy() if alternating_charges \
         else np.zeros((sims, n))
-    return positions, velocities, masses, charges
+    return velocities, masses, charges

@@ -105,8 +105,13 @@ def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], di
     reduced, pivots = _gauss_jordan(matrix, scales)
     order = sorted(range(len(pivots)), key=lambda i: (_axis_rank(terms[pivots[i]], axes), pivots[i]))
     whole = bool(np.all(matrix == np.round(matrix)))
+    # a term goes when its size on the data is below drop_below of its row's pivot term: Buckingham's
+    # e^(-36.7 r) has a coefficient 1e9 times its r^-7's, whose term is no smaller where the data are
+    sizes = np.abs(reduced) * scales
+    pivot_sizes = sizes[np.arange(len(pivots)), pivots][:, None]
+    reduced = np.where(sizes < drop_below * pivot_sizes, 0.0, reduced)
     canonical = [clean_expression(sympy.Add(*[reduced_coefficient(c, digits, whole) * t for c, t in zip(reduced[i], terms)]),
-                                  digits=digits, drop_below=drop_below) for i in order]
+                                  digits=digits, drop_below=0.0) for i in order]
     return canonical + [sympy.Integer(0)] * (len(exprs) - len(canonical))
 
 

@@ -15,7 +15,7 @@ import sympy
 from scipy.optimize import least_squares
 
 from eqlearn.readout.variables import compile_expression
-from eqlearn.symbolic import round_significant
+from eqlearn.symbolic import RATE_DIGITS, round_significant
 from eqlearn.vocabulary.symbols import r
 
 #: Exponents within this distance of a multiple of 1/2 get a snapped twin among the refit's candidate
@@ -24,10 +24,11 @@ EXPONENT_SNAP = 0.15
 
 #: Laws of two to this many terms are polished (longer ones are not laws a reader wants).
 POLISH_TERMS = 4
-#: Exponents stay within this distance of where the network put them.
-POLISH_REACH = 3.0
-#: Fitted rates of e^(k r) keep this many significant digits.
-RATE_DIGITS = 6
+#: Exponents stay within this distance of where the network put them (in the run's units, where
+#: rates are of order one). A network spreads a steep term over several shallower ones (Buckingham's
+#: e^(-12.5 r) as r^-5.3 e^(-8.2 r) beside r^-6 e^(-1.3 r)): from there a reach of 3 stopped at an
+#: error of 2e-3, one of 6 or more found the law (measured on its pair forces).
+POLISH_REACH = 10.0
 #: The fit uses at most about this many of the refit's training graphs, and this many evaluations.
 POLISH_GRAPHS = 500
 POLISH_EVALUATIONS = 40

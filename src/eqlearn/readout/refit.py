@@ -226,12 +226,19 @@ def _row_weights(terms: NetTerms, samples: GraphSet, predicted: dict[int, sympy.
 PRINTED_CHECKS = 8
 
 
-def _cancelling(coefficients: np.ndarray) -> int:
-    """The decade of a law's largest coefficient: of equally short laws within the budget, the one
-    without a cancelling pair (198 dy r/(r - 0.01) - 200 dy for 2 dy (1 - r)/(r - 0.01), equal in
-    value on collinear terms) comes first; in the run's units a law's numbers are of order one."""
-    largest = float(np.max(np.abs(coefficients))) if len(coefficients) else 0.0
-    return max(0, int(np.floor(np.log10(largest)))) if largest > 0 else 0
+def _cancelling(largest_share: float) -> int:
+    """The decade of a law's largest term relative to the force it explains: of equally short laws
+    within the budget, the one without a cancelling pair (198 dy r/(r - 0.01) - 200 dy for
+    2 dy (1 - r)/(r - 0.01), equal in value on collinear terms, each term 100 times the force) comes
+    first. Measured on the data, not on the coefficients: a steep repulsion e^(-12.5 r) has a
+    coefficient of 3e5 in the run's units and is no larger than the force where the data are."""
+    return max(0, int(np.floor(np.log10(largest_share)))) if largest_share > 0 else 0
+
+
+def _largest_share(columns: np.ndarray, coefficients: np.ndarray, target: np.ndarray) -> float:
+    """The root-mean-square size of a law's largest term, over the target's."""
+    sizes = np.abs(coefficients) * np.sqrt(np.mean(columns**2, axis=0))
+    return float(np.max(sizes, initial=0.0) / max(np.sqrt(np.mean(target**2)), 1e-300))
 
 
 def _preference(scored: tuple, noisy: bool) -> tuple:
@@ -239,9 +246,9 @@ def _preference(scored: tuple, noisy: bool) -> tuple:
     lower held-out error. On noisy targets the simpler terms come before the lower error: there a
     difference within the budget is the noise's, and a term fitted to it (r^-2 e^(-0.16 r) for
     r^-2 on weak targets at 100 % noise, measured) has no claim over the simpler one."""
-    terms, coefficients, _, held_out = scored
+    terms, _, _, held_out, largest_share = scored
     simplicity = (formula_size(terms),) if noisy else ()
-    return (len(terms), _cancelling(coefficients), *simplicity, held_out)
+    return (len(terms), _cancelling(largest_share), *simplicity, held_out)
 
 
 def _shortest_as_printed(ranked: list, budget: float, digits: int, printed_fvu) -> tuple[sympy.Expr, float]:
@@ -250,7 +257,7 @@ def _shortest_as_printed(ranked: list, budget: float, digits: int, printed_fvu) 
     number, exponents included: r^1.0013 printed as r^1.001 beside a term r with coefficients
     ±1500 no longer cancels, so a law is judged as the reader will evaluate it."""
     tried = []
-    for kept, coefficients, _, _ in ranked[:PRINTED_CHECKS]:
+    for kept, coefficients, *_ in ranked[:PRINTED_CHECKS]:
         expression = clean_expression(sympy.Add(*[sympy.Float(c) * t for t, c in zip(kept, coefficients)]),
                                       digits=digits, drop_below=0.0)
         fvu = printed_fvu(expression)
@@ -266,7 +273,7 @@ def polished_term_sets(scored: list, train: NetTerms, target: np.ndarray, weight
     graphs with their exponents of r fitted to the data (`polish_exponents`), where that gives terms
     the candidates do not already hold."""
     best = {}
-    for terms, _, train_fvu, _ in scored:
+    for terms, _, train_fvu, *_ in scored:
         if 2 <= len(terms) <= POLISH_TERMS and train_fvu < best.get(len(terms), (None, np.inf))[1]:
             best[len(terms)] = (terms, train_fvu)
     known = {frozenset(terms) for terms, *_ in scored}
@@ -320,7 +327,8 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
                 return
             path = linear_elimination_path(columns, target)
             scored.extend(([terms[k] for k in kept], coefficients, error,
-                           _fvu(valid_columns[:, kept], significant(coefficients, digits), valid_target))
+                           _fvu(valid_columns[:, kept], significant(coefficients, digits), valid_target),
+                           _largest_share(columns[:, kept], coefficients, target))
                           for kept, coefficients, error in path)
 
         for terms in candidate_term_sets(formula):
@@ -338,7 +346,7 @@ def refit_messages(formulas: dict[int, sympy.Expr], graphs: GraphSet, held_out: 
                                                                key=lambda s: _preference(s, noise > 0)),
                                                         budget, digits, printed_fvu)
         front = _pareto([{"terms": len(k), "train_fvu": e, "held_out_fvu": v, "fit": (k, cs)}
-                         for k, cs, e, v in sorted(scored, key=lambda s: (len(s[0]), s[3]))])
+                         for k, cs, e, v, _ in sorted(scored, key=lambda s: (len(s[0]), s[3]))])
         candidates = [{"terms": c["terms"], "train_fvu": c["train_fvu"], "held_out_fvu": c["held_out_fvu"],
                        "expression": _readable(*c["fit"])} for c in front]  # printed: the front only
         refitted.append(RefittedMessage(axis, expression, held_out_fvu, candidates))
