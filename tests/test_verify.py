@@ -56,16 +56,20 @@ def test_canonical_form_writes_ratios_of_measured_coefficients_as_numbers_not_fr
     assert verify_law(off, SPRING, 2, canonical=[str(c) for c in canonical]).exact == [False, False]
 
 
-def test_unit_vector_form_leaves_exponentials_of_long_fractions_alone():
+def test_unit_vector_form_keeps_exponentials_of_long_fractions_whole():
     from eqlearn.readout.canonical import unit_vector_form
 
+    exact = lambda e: sympy.nsimplify(e, rational=True)  # 1.3 and 13/10 alike
     # nsimplify makes exp(0.30664384006727*r) exp(30664384006727*r/10**14): factoring that as a polynomial
-    # in exp(r/10**14) would need astronomically many coefficients
+    # in exp(r/10**14) would need astronomically many coefficients; as one factor it is written with u
     law = sympy.sympify("1.3*dx/(r*exp(0.30664384006727*r) - 0.01*exp(0.30664384006727*r))")
-    assert unit_vector_form(law, dim=2) == law
+    assert exact(unit_vector_form(law, dim=2)) == exact(sympy.sympify("1.3*ux*exp(-0.306644*r)"))
     # a step's rate, 9.29 = 929/100: a polynomial of degree 929 in exp(r/100), minutes of cancelling
-    step = sympy.sympify("-2*dx*(r - 1)/((r - 0.01)*(1 + 5.49e7*exp(-9.29*r)))")
-    assert unit_vector_form(step, dim=2) == step
+    step = unit_vector_form(sympy.sympify("-2*dx*(r - 1)/((r - 0.01)*(1 + 5.49e7*exp(-9.29*r)))"), dim=2)
+    assert sympy.simplify(step - sympy.sympify("-2*ux*(r - 1)/(1 + 5.49e7*exp(-9.29*r))")) == 0
+    # Buckingham's repulsion, whose rate the data give to six digits, beside its r^-7
+    buckingham = sympy.sympify("32957397.2*dy*exp(-36.6999761*r)/r - 0.0321566*dy/r**8")
+    assert exact(unit_vector_form(buckingham, dim=3, softening=0.0)) == exact(sympy.sympify("3.3e7*uy*exp(-36.7*r) - 0.0322*uy/r**7"))
     # small integer rates (screened and Morse-like laws) are still written with u
     assert unit_vector_form(sympy.sympify("dx*exp(-2*r)/(r - 0.01)"), dim=2) == sympy.sympify("ux*exp(-2*r)")
 

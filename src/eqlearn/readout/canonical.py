@@ -166,11 +166,10 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
     if len(sympy.Add.make_args(sympy.expand(expr))) > READABLE_TERMS:
         return expr
     r = sympy.Symbol("r")
-    exact = sympy.nsimplify(as_expression(expr), rational=True)
+    expr, steep = _exponentials_as_symbols(sympy.expand(as_expression(expr)))
+    exact = sympy.nsimplify(expr, rational=True)
     if any(power.exp.is_Rational and power.exp.q > 2 for power in exact.atoms(sympy.Pow)):
-        return expr  # powers such as r**(389/125): factoring them can run for hours, and no short form hides there
-    if any(abs(q.p) * q.q > MAX_EXP_DEGREE for e in exact.atoms(sympy.exp) for q in e.args[0].atoms(sympy.Rational)):
-        return expr  # exp(p r / q): factoring treats it as exp(r/q)**p (MAX_EXP_DEGREE)
+        return expr.xreplace(steep)  # powers such as r**(389/125): factoring them can run for hours
     distance = r - sympy.nsimplify(softening, rational=True)
     substitution = {sympy.Symbol(f"d{a}"): sympy.Symbol(f"u{a}") * distance for a in "xyz"}
     rewritten = sympy.factor_terms(sympy.cancel(sympy.expand(exact.xreplace(substitution))))
@@ -180,7 +179,22 @@ def unit_vector_form(expr: sympy.Expr, digits: int = 3, dim: int | None = None,
         forms += [sympy.factor(form.subs(unit_norm, 1)) for form in forms]
     shorter = min(forms, key=sympy.count_ops)
     awkward = {q: sympy.Float(q) for q in shorter.atoms(sympy.Rational) if q.q > 10}
-    return clean_expression(shorter.xreplace(awkward), digits=digits, drop_below=0.0) if awkward else shorter
+    if not (awkward or steep):
+        return shorter
+    return clean_expression(shorter.xreplace(awkward).xreplace(steep), digits=digits, drop_below=0.0)
+
+
+def _exponentials_as_symbols(expr: sympy.Expr) -> tuple[sympy.Expr, dict]:
+    """`expr` with every exp(k r) whose rate is a long fraction (MAX_EXP_DEGREE) replaced by a
+    positive symbol, and {symbol: exponential} to put them back: factoring would treat such a
+    term as a polynomial of high degree in exp(r/q), while as a symbol it is one factor like any
+    other (Buckingham's 3.3e7 dx e^(-36.7 r)/r reads as 3.3e7 ux e^(-36.7 r))."""
+    steep = {}
+    for power in expr.atoms(sympy.exp):
+        rate = sympy.nsimplify(power.args[0], rational=True)
+        if any(abs(q.p) * q.q > MAX_EXP_DEGREE for q in rate.atoms(sympy.Rational)):
+            steep[power] = sympy.Symbol(f"_exponential{len(steep)}", positive=True)
+    return expr.xreplace(steep), {symbol: power for power, symbol in steep.items()}
 
 
 def single_axis_form(expr: sympy.Expr, dim: int, softening: float = SOFTENING) -> sympy.Expr:
