@@ -235,7 +235,7 @@ SECTIONS = [
             "Clusters of n = 8 argon atoms in 3-D (2,000 clusters × 10 states 0.1 ps apart) simulated by eqlearn's own "
             "integrator under Lennard-Jones, Mie 9-6, soft spheres r⁻⁹, Buckingham exp-6, Morse and Lennard-Jones + "
             "Coulomb (±1 charges), written as bare files in nm/ps/amu, discovered with the default and judged by the "
-            "verifier. `python benchmarks/md_cases.py --cases lj,mie9-6,soft9 --seeds 0-4`.",
+            "verifier. `python benchmarks/md_cases.py --cases lj,mie9-6,soft9,buckingham,lj-coulomb --seeds 0-4`.",
             lambda: discovery_groups(discover_rows(lambda row: True, "md_cases.jsonl")),
             job="Molecular dynamics (argon, nm/ps/amu)",
             headline=discovery_headline(lambda row: True, "md_cases.jsonl")),
