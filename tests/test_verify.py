@@ -39,6 +39,10 @@ def test_canonical_form_keeps_ratios_of_snapped_coefficients_exact():
     law = [f"101*d{a}*q1*q2/(r**2*exp(r) - 0.01*r*exp(r)) - 100*d{a}*q1*q2*exp(-r)/r**2" for a in "xy"]
     canonical = canonical_form([sympy.sympify(e) for e in law], sympy.symbols("dx dy"))
     assert verify_law(law, "q1*q2*exp(-r)/r", 2, canonical=[str(c) for c in canonical]).exact == [True, True]
+    # the same law with the snapped coefficients 1.01 (1 + the softening) and 1 (a Yukawa run, seed 0)
+    law = [f"1.01*d{a}*m1*m2/(r**3*exp(r) - 0.01*r**2*exp(r)) + d{a}*m1*m2*exp(-r)/r**2" for a in "xy"]
+    canonical = canonical_form([sympy.sympify(e) for e in law], sympy.symbols("dx dy"))
+    assert verify_law(law, "m1*m2*exp(-r)/r", 2, canonical=[str(c) for c in canonical]).exact == [True, True]
     # plain 3-digit coefficients stay as they are
     assert "0.27" in str(canonical_form([sympy.sympify("dx + 0.27*dx/r"), sympy.sympify("dy")], sympy.symbols("dx dy"))[0])
 

@@ -1,6 +1,7 @@
 """Presenting a learned law: dropping negligible terms and the canonical (unrotated) form."""
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
@@ -20,10 +21,13 @@ MAX_EXP_DEGREE = 24
 READABLE_TERMS = 8
 #: A reduced coefficient that rounding would change, but that lies within this relative distance
 #: of a fraction p/q with q <= EXACT_DENOMINATOR, is that fraction: pivoting divides coefficients
-#: the refit snapped (101 and -100 in a screened Coulomb law), and 100/101 rounded to 0.99 is no
-#: longer the law.
+#: the refit snapped (101 and -100, or 1.01 and 1, in a screened law), and 100/101 rounded to 0.99
+#: is no longer the law.
 EXACT_RATIO_TOLERANCE = 1e-9
 EXACT_DENOMINATOR = 1000
+#: Coefficients that are fractions with denominators up to this are snapped numbers (integers,
+#: halves, 1.01 = 1 + the softening); a measured one rounded to 3 digits (1.994 = 997/500) is not.
+SNAPPED_DENOMINATOR = 100
 
 
 
@@ -104,25 +108,30 @@ def canonical_form(exprs: Sequence[sympy.Expr], axes: Sequence[sympy.Symbol], di
     scales = np.array([_rms(_evaluate(t, values)) for t in terms]) if values is not None else np.ones(len(terms))
     reduced, pivots = _gauss_jordan(matrix, scales)
     order = sorted(range(len(pivots)), key=lambda i: (_axis_rank(terms[pivots[i]], axes), pivots[i]))
-    whole = bool(np.all(matrix == np.round(matrix)))
+    snapped = all(_is_snapped(value) for value in matrix.flat)
     # a term goes when its size on the data is below drop_below of its row's pivot term: Buckingham's
     # e^(-36.7 r) has a coefficient 1e9 times its r^-7's, whose term is no smaller where the data are
     sizes = np.abs(reduced) * scales
     pivot_sizes = sizes[np.arange(len(pivots)), pivots][:, None]
     reduced = np.where(sizes < drop_below * pivot_sizes, 0.0, reduced)
-    canonical = [clean_expression(sympy.Add(*[reduced_coefficient(c, digits, whole) * t for c, t in zip(reduced[i], terms)]),
+    canonical = [clean_expression(sympy.Add(*[reduced_coefficient(c, digits, snapped) * t for c, t in zip(reduced[i], terms)]),
                                   digits=digits, drop_below=0.0) for i in order]
     return canonical + [sympy.Integer(0)] * (len(exprs) - len(canonical))
 
 
-def reduced_coefficient(value: float, digits: int = 3, whole: bool = True) -> sympy.Expr:
+def _is_snapped(value: float) -> bool:
+    """Whether `value` is a fraction with a denominator up to SNAPPED_DENOMINATOR."""
+    return abs(float(Fraction(value).limit_denominator(SNAPPED_DENOMINATOR)) - value) <= 1e-12 * abs(value)
+
+
+def reduced_coefficient(value: float, digits: int = 3, snapped: bool = True) -> sympy.Expr:
     """`value` as the fraction it is (EXACT_RATIO_TOLERANCE) where rounding to `digits` would
-    change it and it was reduced from `whole` numbers, else as a float for `clean_expression` to
-    round. A ratio of whole coefficients (101 and -100) is the law's own number; a ratio of
-    measured ones (1.994 / 1.998 = 997/999) is a measurement, and written as a fraction it would
-    pass for an exact constant."""
+    change it and it was reduced from `snapped` numbers, else as a float for `clean_expression` to
+    round. A ratio of snapped coefficients (101 and -100, 1.01 and 1) is the law's own number; a
+    ratio of measured ones (1.994 / 1.998 = 997/999) is a measurement, and written as a fraction
+    it would pass for an exact constant."""
     value = float(value)
-    if value == 0 or not whole or float(f"{value:.{digits}g}") == value:
+    if value == 0 or not snapped or float(f"{value:.{digits}g}") == value:
         return sympy.Float(value)
     fraction = sympy.Rational(value).limit_denominator(EXACT_DENOMINATOR)
     if abs(float(fraction) - value) <= EXACT_RATIO_TOLERANCE * abs(value):
