@@ -31,7 +31,11 @@ AS_GOOD_AS_NETWORK = 1.1
 ERROR_FLOOR = 1e-4
 #: Stored trajectories at least this long also get the law's rollout error (truth-free verdict).
 ROLLOUT_MIN_STEPS = 10
+#: The rollout integrates at most this many held-out systems of at most ROLLOUT_PARTICLES particles
+#: in all: every right-hand side evaluation sums over all of them, and in a dense periodic box of
+#: 64 argon atoms, 64 systems took 90 s of RK45 steps against 16 s of training.
 ROLLOUT_SYSTEMS = 64
+ROLLOUT_PARTICLES = 512
 #: Resamples of the held-out graphs behind the interval of the law-to-network error ratio.
 RATIO_RESAMPLES = 1000
 
@@ -116,14 +120,15 @@ def _rollout_error(pair_law: PairLaw, trajectories, masses: np.ndarray | None = 
     t = trajectories
     if t.times is None or t.velocities is None or t.positions.shape[1] < ROLLOUT_MIN_STEPS:
         return None
-    box = None if t.box is None else np.array(t.state_boxes[:ROLLOUT_SYSTEMS, 0], dtype=float)
-    if box is not None and not np.allclose(t.state_boxes[:ROLLOUT_SYSTEMS], box[:, None]):
+    systems = min(ROLLOUT_SYSTEMS, max(1, ROLLOUT_PARTICLES // t.positions.shape[2]))
+    box = None if t.box is None else np.array(t.state_boxes[:systems, 0], dtype=float)
+    if box is not None and not np.allclose(t.state_boxes[:systems], box[:, None]):
         return None
-    x, v = t.positions[:ROLLOUT_SYSTEMS].astype(float), t.velocities[:ROLLOUT_SYSTEMS].astype(float)
-    masses = (t.masses if masses is None else masses)[:ROLLOUT_SYSTEMS].astype(float)
+    x, v = t.positions[:systems].astype(float), t.velocities[:systems].astype(float)
+    masses = (t.masses if masses is None else masses)[:systems].astype(float)
     if charges is None:
         charges = np.zeros_like(masses) if t.charges is None else t.charges
-    charges = charges[:ROLLOUT_SYSTEMS].astype(float)
+    charges = charges[:systems].astype(float)
     times = np.broadcast_to(np.asarray(t.times, dtype=float), t.positions.shape[:2])[: len(x)]
     if np.allclose(times, times[:1]):  # one clock for all systems: integrate them together
         predicted = pair_law.rollout(x[:, 0], v[:, 0], masses, charges, times[0], box)
