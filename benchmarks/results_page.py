@@ -105,18 +105,20 @@ def md_setting(row: dict) -> tuple:
     return row["law"], row["n"], bool(row.get("periodic"))
 
 
-def md_groups() -> list[Group]:
-    """The newest commit's table for each case and geometry, so a new case does not fold the others away."""
+def md_cases() -> dict[tuple, list[dict]]:
+    """md_cases.py's rows by case and geometry (`md_setting`), clusters first, then by size and law."""
     rows = discover_rows(lambda row: True, "md_cases.jsonl")
     settings = sorted({md_setting(row) for row in rows}, key=lambda s: (s[2], s[1], s[0]))
-    return [replace(group, config=setting) for setting in settings
-            for group in discovery_groups([row for row in rows if md_setting(row) == setting])]
+    return {setting: [row for row in rows if md_setting(row) == setting] for setting in settings}
+
+
+def md_groups() -> list[Group]:
+    """The newest commit's table for each case and geometry, so a new case does not fold the others away."""
+    return [replace(group, config=setting) for setting, rows in md_cases().items() for group in discovery_groups(rows)]
 
 
 def md_headline() -> str:
-    cases = [newest([row for row in discover_rows(lambda row: True, "md_cases.jsonl") if md_setting(row) == setting],
-                    lambda row: (row["commit"], row["recipe"]))
-             for setting in sorted({md_setting(row) for row in rows_of("md_cases.jsonl")}, key=lambda s: (s[2], s[1], s[0]))]
+    cases = [newest(rows, lambda row: (row["commit"], row["recipe"])) for rows in md_cases().values()]
     return "runs exact and per axis: " + ", ".join(
         f"`{runs[0]['law']}` n = {runs[0]['n']}{' periodic' if runs[0].get('periodic') else ''} {count(runs, 'exact')}"
         for runs in cases)
