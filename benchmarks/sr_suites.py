@@ -15,8 +15,8 @@ Each method runs once per problem and seed on the same training rows; EQLRegress
 with its defaults, pyoperon gets its wall time (at least 1 s) and gplearn as much. Exactness, R²
 and extrapolation are judged on 2,000 fresh points of the training ranges (and of ranges 1.5x as
 wide). One JSON row per problem, seed and method (`results/STEM.jsonl`, default `sr_suites`,
-with the commit and every setting); a rerun skips rows already there, so a new measurement takes
-a new `--stem`. Tables: `results/STEM.md`, one per suite, with the published rates beside them.
+with the commit and every setting); a rerun skips the rows already there from the same commit,
+so a new commit measures afresh beside the old rows. Tables: `results/STEM.md`, one per suite, with the published rates beside them.
 
     python benchmarks/sr_suites.py                          # every suite, seed 0
     python benchmarks/sr_suites.py --suites Nguyen --seeds 0-4 --methods eql
@@ -39,7 +39,7 @@ from sympy import cos, exp, log, sin, sqrt
 
 sys.path.insert(0, str(Path(__file__).parent))
 from eqlearn.symbolic import to_string  # noqa: E402
-from results_log import append_rows, done_keys, parse_seeds, read_rows, write_markdown  # noqa: E402
+from results_log import append_rows, parse_seeds, read_rows, write_markdown  # noqa: E402
 from sr_methods import fit_eql, fit_gplearn, fit_operon, timed_fit  # noqa: E402
 from srbench_judge import commit, scores, unjudged  # noqa: E402
 
@@ -204,7 +204,7 @@ def run_problem(problem: Problem, seed: int, methods: list[str], rows_path: Path
     finishes, and methods already there are skipped."""
     rng = np.random.default_rng([seed, PROBLEMS.index(problem)])
     X, y = problem.training_data(rng)
-    done = done_keys(rows_path)
+    done = {row["key"] for row in read_rows(rows_path) if row["commit"] == SOURCE_COMMIT}
     rows, budget = [], _recorded_eql_seconds(problem, seed, rows_path)
     for method in methods:
         key = f"{problem.name}|{seed}|{method}"
@@ -227,9 +227,9 @@ def run_problem(problem: Problem, seed: int, methods: list[str], rows_path: Path
 
 
 def _recorded_eql_seconds(problem: Problem, seed: int, rows_path: Path) -> float | None:
-    """The EQL's wall time on this problem and seed when an earlier run recorded it."""
+    """The EQL's wall time on this problem and seed when a run from the same commit recorded it."""
     key = f"{problem.name}|{seed}|eql"
-    return next((r["seconds"] for r in read_rows(rows_path, ("key",)) if r["key"] == key), None)
+    return next((r["seconds"] for r in read_rows(rows_path) if r["key"] == key and r["commit"] == SOURCE_COMMIT), None)
 
 
 def _size(formula: sympy.Expr) -> int:

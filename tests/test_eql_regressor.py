@@ -129,6 +129,36 @@ def test_small_samples_are_scored_by_cross_validation():
     assert sympy.expand(model.sympy() - (x0**3 + x0**2 + x0)) == 0, model.sympy()
 
 
+@pytest.mark.parametrize("formula, low, high", [
+    (lambda x: np.sin(x[:, 0]) * np.sin(x[:, 1]), [-1, -1], [1, 1]),  # a product of factors of different inputs
+    (lambda x: np.log(x[:, 0]) + np.sin(x[:, 1]), [1, -1], [3, 1]),   # a sum whose sin a Taylor series mimics
+])
+def test_twenty_points_give_the_exact_function_of_two_factors(formula, low, high):
+    """On 20 rows a factor's long forward run interpolates, so pairs of factors are also ranked
+    by what a few of their terms explain: the exact formula, not a Taylor series of one factor."""
+    X = np.random.default_rng(11).uniform(low, high, size=(20, 2))
+    model = EQLRegressor(random_state=0, **FAST).fit(X, formula(X))
+    fresh = np.random.default_rng(12).uniform(low, high, size=(200, 2))
+    assert np.allclose(model.predict(fresh), formula(fresh), rtol=1e-9, atol=1e-9), model.sympy()
+
+
+def test_an_exact_candidate_beats_a_shorter_close_approximation():
+    """x + x^3/6 misses sinh x by 1e-6 on [-1, 1], within the noise tolerance; the exact sum of
+    exponentials reproduces the held-out rows to rounding and is chosen though it is longer."""
+    X = np.random.default_rng(13).uniform(-1, 1, size=(20, 1))
+    model = EQLRegressor(random_state=0, **FAST).fit(X, np.sinh(X[:, 0]))
+    x0 = sympy.Symbol("x0")
+    assert abs(float((model.sympy() - sympy.sinh(x0)).subs(x0, 2.5))) < 1e-9, model.sympy()
+
+
+def test_a_power_law_holds_where_an_input_is_zero():
+    """sqrt(x) sampled from x = 0: the log-space fit reads the positive rows, the refit all."""
+    X = np.column_stack([np.arange(0.0, 40.0), np.random.default_rng(14).uniform(1, 2, 40)])
+    model = EQLRegressor(random_state=0, **FAST).fit(X, 2 * np.sqrt(X[:, 0]) * X[:, 1])
+    assert model.network_ is None and model.equations_["source"][model.equations_["selected"]].item() == "power law"
+    assert np.allclose(model.predict(X), 2 * np.sqrt(X[:, 0]) * X[:, 1], rtol=1e-12, atol=1e-12)
+
+
 def test_inputs_of_both_signs_and_a_wide_range():
     X = np.random.default_rng(4).uniform(-10, 10, size=(300, 2))
     target = 3 * X[:, 0] - X[:, 1] ** 2

@@ -17,7 +17,7 @@ import numpy as np
 import sympy
 
 from eqlearn.eql.ratio import refit_ratio
-from eqlearn.eql.selection import refit_terms
+from eqlearn.eql.selection import refit_terms, scaled_lstsq
 
 #: Largest total |exponent| of a library monomial (x0 x1^2, x0 x1 / x2^2, ...); lowered for
 #: many inputs until there are at most `MAX_MONOMIALS` (681 for five inputs of one sign).
@@ -32,12 +32,15 @@ SMALL_LIBRARY = 100
 #: `POWER_INPUTS`, the powers x_i^x_j of a positive base. More inputs would multiply the runs.
 COMPOSITION_INPUTS = 2
 POWER_INPUTS = 3
-#: The factors whose runs fit the held-out rows best are tried again in pairs (with their
-#: product) and in threes, for terms with different factors: sin(x) + sin(y^2), sin(x) cos(y),
-#: log(x) + log(x + 1) + log(x^2 + 1). At least the best `COMBINED_FACTORS`; more while the runs
-#: stay within `COMBINATION_BUDGET` (rows x columns per run, summed), so small data sets, whose
-#: few held-out rows rank single factors only roughly, try most combinations. The
-#: `FACTOR_REFITS` combinations that fit the held-out rows best are refitted.
+#: The best factors are tried again in pairs (with their product) and in threes, for terms with
+#: different factors: sin(x) + sin(y^2), sin(x) cos(y), log(x) + log(x + 1) + log(x^2 + 1).
+#: "Best" takes turns between two rankings: the held-out error of a factor's full forward run,
+#: and how much of the target its first `SCREEN_TERMS` terms explain on the training rows. On
+#: 20 rows a full run interpolates and its held-out error on four rows ranks factors by chance;
+#: a few terms cannot interpolate, so the factors of the law explain the most. At least the
+#: best `COMBINED_FACTORS`; more while the runs stay within `COMBINATION_BUDGET` (rows x columns
+#: per run, summed), so small data sets try most combinations. The `FACTOR_REFITS` combinations
+#: that fit the held-out rows best are refitted.
 COMBINED_FACTORS = 3
 COMBINATION_BUDGET = 3e6
 #: In those combinations a factor multiplies monomials of at most this degree (1, x, 1/x, y).
@@ -226,6 +229,8 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
         sums.append((held_out if k else -math.inf, k, shape))
     sums.sort(key=lambda s: s[0])
     singles = [k for _, k, _ in sums if k]
+    few_terms = {k: run.few_terms_residual(k) for k in singles}
+    singles = _alternate(singles, sorted(singles, key=few_terms.get))
     together = sorted(((held_out, shape) for group in _combinations(singles, len(y) * len(library.monomials))
                        for low in (True, "all") for _, held_out, shape in [run(group, steps, low)] if shape is not None),
                       key=lambda t: t[0])
@@ -233,18 +238,26 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
     return [refit_terms(expression, symbols, train, valid) for expression in shapes]
 
 
+def _alternate(first: list[int], second: list[int]) -> list[int]:
+    """The two rankings taken in turns, each factor once: [a1, b1, a2, b2, ...]."""
+    merged = [k for pair in itertools.zip_longest(first, second) for k in pair if k is not None]
+    return list(dict.fromkeys(merged))
+
+
 def _combinations(ranked: list[int], cells: int) -> list[list[tuple[int, ...]]]:
-    """Pairs of the best factors with their product ([1, a, b, a b]) and threes ([1, a, b, c]),
+    """Pairs of factors with their product ([1, a, b, a b]) and threes of the best ([1, a, b, c]),
     as many as `COMBINATION_BUDGET` allows for two runs (`_ForwardRuns` with low degrees in the
-    factor blocks, and in every block) of `cells` (rows x monomials) per block."""
-    groups = []
-    for size in (2, 3):
-        top = min(COMBINED_FACTORS, len(ranked))
-        while top < len(ranked) and math.comb(top + 1, size) * 8 * cells <= COMBINATION_BUDGET:
-            top += 1
-        for combination in itertools.combinations(ranked[:top], size):
-            products = [combination] if size == 2 else []
-            groups.append([(), *[(k,) for k in combination], *products])
+    factor blocks, and in every block) of `cells` (rows x monomials) per block. Pairs go by the
+    product of their ranks: the best factor with every other, the second with half of them, ...
+    The best factor is usually one of the law's, and its partner, which explains little alone
+    (cos y beside sin x in sin x cos y), may rank anywhere."""
+    limit = max(math.comb(COMBINED_FACTORS, 2), int(COMBINATION_BUDGET // (8 * cells)))
+    pairs = sorted(itertools.combinations(range(len(ranked)), 2), key=lambda p: ((p[0] + 1) * (p[1] + 1), p))
+    groups = [[(), (ranked[i],), (ranked[j],), (ranked[i], ranked[j])] for i, j in pairs[:limit]]
+    top = min(COMBINED_FACTORS, len(ranked))
+    while top < len(ranked) and math.comb(top + 1, 3) <= limit:
+        top += 1
+    groups += [[(), *[(k,) for k in three]] for three in itertools.combinations(ranked[:top], 3)]
     return groups
 
 
@@ -281,6 +294,22 @@ class _ForwardRuns:
         terms = [self.library.monomials[m] * sympy.Mul(*[self.library.factors[k] for k in product])
                  for product, m in (columns_of[i] for i in chosen)]  # only the chosen: sympy products are slow
         return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*terms)
+
+    def few_terms_residual(self, factor: int) -> float:
+        """The training residual of `SCREEN_TERMS` terms: the product of `factor` and a monomial
+        that explains most of the target, then the greedy best among all products and
+        monomials. Starting from the factor's own best term measures what the factor adds; a
+        greedy start would often take a monomial that a Taylor series of the factor shares."""
+        every = np.arange(len(self.library.monomials))
+        columns = self._columns(self.x, self.monomials, [((), every), ((factor,), every)])
+        units = _unit_columns(columns)
+        own = np.arange(len(every), 2 * len(every))
+        first = int(own[np.argmax((units[:, own].T @ self.y) ** 2)])
+        chosen = forward_regression(columns, self.y, SCREEN_TERMS, first=first)
+        if not chosen:
+            return math.inf
+        fitted = columns[:, chosen] @ scaled_lstsq(columns[:, chosen], self.y)
+        return float(np.sum((self.y - fitted) ** 2))
 
     def _columns(self, x: np.ndarray, monomials: np.ndarray, blocks: list) -> np.ndarray:
         with np.errstate(all="ignore"):

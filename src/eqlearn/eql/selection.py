@@ -137,16 +137,19 @@ def refit_terms(expr: sympy.Expr, symbols, train: tuple[np.ndarray, np.ndarray],
 
 
 def fit_power_law(x: np.ndarray, y: np.ndarray, columns, symbols) -> sympy.Expr | None:
-    """The power law c * prod(x_i ** a_i) over the strictly positive `columns` of `x`, fitted by
-    least squares in log space; None unless y keeps one sign. A candidate beside the networks'
-    read-outs: cheap, and exact whenever the formula is a single monomial."""
-    if len(columns) == 0 or not ((y > 0).all() or (y < 0).all()):
+    """The power law c * prod(x_i ** a_i) over the non-negative `columns` of `x`, fitted by least
+    squares in log space on the rows where those columns and y are nonzero; None unless y keeps
+    one sign there. Rows at x_i = 0 (sqrt(x) from x = 0) are left to the refit, which keeps
+    the law only if it holds there too. A candidate beside the networks' read-outs: cheap, and
+    exact whenever the formula is a single monomial."""
+    rows = (x[:, columns] > 0).all(axis=1) & (y != 0) if len(columns) else np.zeros(len(y), bool)
+    if rows.sum() < len(columns) + 2 or not ((y[rows] > 0).all() or (y[rows] < 0).all()):
         return None
-    design = np.column_stack([np.log(x[:, columns]), np.ones(len(x))])
-    solution = np.linalg.lstsq(design, np.log(np.abs(y)), rcond=None)[0]
+    design = np.column_stack([np.log(x[rows][:, columns]), np.ones(int(rows.sum()))])
+    solution = np.linalg.lstsq(design, np.log(np.abs(y[rows])), rcond=None)[0]
     if not np.isfinite(solution).all():
         return None
-    sign = 1 if (y > 0).all() else -1
+    sign = 1 if (y[rows] > 0).all() else -1
     return sign * sympy.Float(math.exp(solution[-1])) * sympy.Mul(
         *[symbols[i] ** sympy.Float(a) for i, a in zip(columns, solution[:-1])])
 
