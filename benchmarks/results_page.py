@@ -169,13 +169,27 @@ def baseline_headline() -> str:
 
 
 def feynman_headline() -> str:
-    rows = rows_of("feynman.jsonl", ("key",))
+    """Per noise level, the newest full EQL run; pyoperon's count from the newest run that has it
+    (an EQL-only rerun keeps the baseline's time budget of its own commit), its commit named."""
     parts = []
-    for noise, runs in sorted(by(rows, "noise").items()):
+    for noise, runs in sorted(by(rows_of("feynman.jsonl", ("key",)), "noise").items()):
         group = max(by(runs, "commit").values(), key=lambda g: sum(r["method"] == "eql" for r in g))
-        solved = {method: count(mine, "solved") for method, mine in by(group, "method").items()}
-        parts.append(f"noise {noise:g}: EQLRegressor {solved['eql']}, pyoperon {solved['operon']}")
-    return "symbolic solutions at equal wall time, " + "; ".join(parts)
+        eql = count([r for r in group if r["method"] == "eql"], "solved")
+        baseline = [r for r in _feynman_operon_rows() if r["noise"] == noise]
+        commits = by(baseline, "commit")
+        operon = max(commits.items(), key=lambda item: len(item[1])) if commits else None
+        parts.append(f"noise {noise:g}: EQLRegressor {eql} (`{group[0]['commit']}`)"
+                     + (f", pyoperon {count(operon[1], 'solved')} (`{operon[0]}`)" if operon else ""))
+    return "symbolic solutions, pyoperon at the EQL's wall time: " + "; ".join(parts)
+
+
+def _feynman_operon_rows() -> list[dict]:
+    """pyoperon's rows of the newest Feynman file that holds any."""
+    for name in SOURCES["feynman"]:
+        rows = [r for r in rows_of(name, ("key",)) if r["method"] == "operon"]
+        if rows:
+            return rows
+    return []
 
 
 def kim_headline() -> str:
@@ -223,7 +237,7 @@ SOURCES = {
     "observed-positions": ["real_trajectories.jsonl"], "solar-system": ["real_trajectories.jsonl"],
     "learned-masses": ["real_trajectories.jsonl"], "learned-charges": ["real_trajectories.jsonl"],
     "baseline": ["baseline.jsonl", "baseline_mlp_nodes.jsonl", "baseline_huber_loss.jsonl"],
-    "feynman": ["feynman.jsonl", "feynman_e8c607b.jsonl", "feynman_6b31240.jsonl"],
+    "feynman": ["feynman.jsonl", "feynman_a57d9b2.jsonl", "feynman_e8c607b.jsonl", "feynman_6b31240.jsonl"],
     "kim-functions": [name for name, _ in KIM_FILES], "fit-times": ["regressor_fit_time.jsonl"], "demos": ["demos.json"],
     "seed-configuration": ["seed_config.jsonl"], "sr-suites": ["sr_suites.jsonl", "sr_suites_before.jsonl"],
     "noise": ["noise.jsonl"], "molecular-dynamics": ["md_cases.jsonl"],
