@@ -170,7 +170,7 @@ def baseline_headline() -> str:
 
 def feynman_headline() -> str:
     """Per noise level, the newest full EQL run; pyoperon's count from the newest run that has it
-    (an EQL-only rerun keeps the baseline's time budget of its own commit), its commit named."""
+    (an EQL-only rerun keeps the baseline of its own commit, said so)."""
     parts = []
     for noise, runs in sorted(by(rows_of("feynman.jsonl", ("key",)), "noise").items()):
         group = max(by(runs, "commit").values(), key=lambda g: sum(r["method"] == "eql" for r in g))
@@ -178,8 +178,9 @@ def feynman_headline() -> str:
         baseline = [r for r in _feynman_operon_rows() if r["noise"] == noise]
         commits = by(baseline, "commit")
         operon = max(commits.items(), key=lambda item: len(item[1])) if commits else None
-        parts.append(f"noise {noise:g}: EQLRegressor {eql} (`{group[0]['commit']}`)"
-                     + (f", pyoperon {count(operon[1], 'solved')} (`{operon[0]}`)" if operon else ""))
+        earlier = operon and operon[0] != group[0]["commit"]
+        parts.append(f"noise {noise:g}: EQLRegressor {eql}"
+                     + (f", pyoperon {count(operon[1], 'solved')}{' (an earlier run)' if earlier else ''}" if operon else ""))
     return "symbolic solutions, pyoperon at the EQL's wall time: " + "; ".join(parts)
 
 
