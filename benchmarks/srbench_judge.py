@@ -25,15 +25,25 @@ N_TEST = 2000
 WIDEN = 1.5
 
 
-def rounded(expr: sympy.Expr) -> sympy.Expr:
-    """Numbers snapped to simple values (p/q, p/q*pi), the others rounded to 3 significant digits."""
-    snapped = snap_numbers(expr)
+def rounded(expr: sympy.Expr, snap: bool = True) -> sympy.Expr:
+    """Numbers snapped to simple values (p/q, p/q*pi) unless `snap` is False, the others rounded
+    to 3 significant digits."""
+    snapped = snap_numbers(expr) if snap else expr
     return snapped.xreplace({f: sympy.Float(round_significant(float(f), 3)) for f in snapped.atoms(sympy.Float)})
 
 
 def symbolic_solution(found: sympy.Expr, problem, X: np.ndarray) -> str:
-    """'difference' or 'ratio' when found - truth or found / truth is constant on X, else ''."""
-    candidate = rounded(found)
+    """'difference' or 'ratio' when found - truth or found / truth is constant on X, else ''; the
+    found numbers are snapped to simple values, or (for truths written in decimals, 2.13 log|x|,
+    which snapping would turn into 32/15) only rounded."""
+    for snap in (True, False):
+        kind = _constant_gap(rounded(found, snap), problem, X)
+        if kind:
+            return kind
+    return ""
+
+
+def _constant_gap(candidate: sympy.Expr, problem, X: np.ndarray) -> str:
     truth = problem.evaluate(X)
     with np.errstate(all="ignore"):
         values = np.broadcast_to(np.asarray(

@@ -93,3 +93,12 @@ def test_with_many_inputs_the_factor_runs_keep_the_one_the_data_need(monkeypatch
     assert error < 1e-20
     assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True)
                           - (x0 * x1 + 2 * x0 * sympy.cos(x2))) == 0
+
+
+def test_a_column_of_both_signs_gets_the_protected_log_and_square_root():
+    """log x and sqrt x are undefined on x < 0; log|x| and sqrt|x| are library factors there."""
+    X = np.random.default_rng(6).uniform(-20, 20, size=(100, 3))
+    y = 0.5 * np.sqrt(np.abs(X[:, 1])) - 2 * X[:, 0] + 1.5 * np.log(np.abs(X[:, 2]))
+    assert {sympy.sqrt(sympy.Abs(x1)), sympy.log(sympy.Abs(x2))} <= set(Library(X, [x0, x1, x2]).factors)
+    formula, error = min(fit_library([x0, x1, x2], (X[:80], y[:80]), (X[80:], y[80:])), key=lambda f: f[1])
+    assert error < 1e-20, formula

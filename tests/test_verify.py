@@ -143,3 +143,15 @@ def test_a_law_with_physical_constants_is_exact_to_the_printed_digits(scale):
     assert verdict.passed and not any(verdict.exact)
     wrong_power = [f"1.1409e-4*{d}/r**14 - 0.036927*{d}/r**9" for d in ("dx", "dy", "dz")]
     assert not any(verify_law(wrong_power, LENNARD_JONES, 3, softening=0.0).exact)
+
+
+def test_a_scaled_canonical_form_with_rates_read_to_many_digits_is_exact():
+    """A Morse force in a run's own scale, exponents read as 27.99999: the common factor is found
+    by matching terms with those numbers snapped (before, no term matched and 15.0858 became the
+    simple 151/10, which broke the ratio of the two coefficients); 1 % off stays inexact."""
+    morse = "0.996*(exp(-28*(r - 0.3816)) - 2*exp(-14*(r - 0.3816)))"
+    canonical = [f"15.0858*{d}*exp(-27.99999*r)/r - 0.0721761*{d}*exp(-14.00002*r)/r" for d in ("dx", "dy", "dz")]
+    law = [f"1218336*{d}*exp(-28*r)/r - 5829*{d}*exp(-14*r)/r" for d in ("dx", "dy", "dz")]
+    assert all(verify_law(law, morse, 3, canonical=canonical, softening=0.0).exact)
+    off = [c.replace("0.0721761", "0.0729") for c in canonical]
+    assert not any(verify_law(law, morse, 3, canonical=off, softening=0.0).exact)

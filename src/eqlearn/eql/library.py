@@ -10,6 +10,7 @@ rows, like the networks' read-outs, and the results compete with them on held-ou
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 
@@ -45,8 +46,8 @@ COMBINED_FACTORS = 3
 COMBINATION_BUDGET = 3e6
 #: In those combinations a factor multiplies monomials of at most this degree (1, x, 1/x, y).
 COMBINED_DEGREE = 1
-#: Factors (sin x2, log x0, ...) given a full forward run each; with more (six or more inputs),
-#: the ones whose products explain most of what the monomials alone leave, in short runs.
+#: Factors (sin x2, log x0, ...) given a full forward run each; with more (many inputs), the ones
+#: whose first `SCREEN_TERMS` terms explain most of the target (`_ForwardRuns.few_terms_residual`).
 MAX_FACTOR_RUNS = 16
 SCREEN_TERMS = 4
 #: Terms forward regression picks before backward elimination prunes them.
@@ -114,7 +115,9 @@ def one_sign_columns(x: np.ndarray) -> np.ndarray:
 
 class Library:
     """Monomials of the inputs, and the factors a monomial may be multiplied by: 1, sin and cos
-    of every column, log of every strictly positive one."""
+    of every column, log of every strictly positive one, and log|x| and sqrt|x| of a column of
+    both signs (the protected log and square root of symbolic regression: on such a column
+    log x and sqrt x are undefined, and the data may still follow log|x|)."""
 
     def __init__(self, x: np.ndarray, symbols, degree: int | None = None):
         self.symbols = list(symbols)
@@ -122,6 +125,9 @@ class Library:
         self.factors = [sympy.Integer(1)]
         for i, s in enumerate(self.symbols):
             self.factors += [sympy.sin(s), sympy.cos(s)] + ([sympy.log(s)] if (x[:, i] > 0).all() else [])
+            if (x[:, i] < 0).any() and (x[:, i] > 0).any():
+                self.factors += [f for f in (sympy.log(sympy.Abs(s)), sympy.sqrt(sympy.Abs(s)))
+                                 if _usable_factor(self.symbols, f, x)]
         self.factors += [f for f in composed_factors(self.symbols, x) if _usable_factor(self.symbols, f, x)]
         if degree is None:
             degree = max(largest_degree(self.signed, 1, MAX_MONOMIALS),
@@ -207,8 +213,8 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
                 valid: tuple[np.ndarray, np.ndarray]) -> list[tuple[sympy.Expr, float]]:
     """Sparse sums of monomials and of monomials times one factor f (sin x2, log x0, ...): per
     f, forward regression over the monomials and the monomials times f, then over the
-    monomials times every pair and the triple of the `COMBINED_FACTORS` best factors. The
-    monomials alone, the `FACTOR_REFITS` best single factors and every combination are refitted
+    monomials times pairs and threes of factors (`_combinations`). The monomials alone, the
+    `FACTOR_REFITS` best single factors and the `FACTOR_REFITS` best combinations are refitted
     by `refit_terms` (least squares, backward elimination on the held-out rows); "best" is the
     held-out error of the forward run's least-squares fit (the training residual says nothing
     when there are barely more rows than terms). Each fit is (formula, held-out error). One
@@ -218,19 +224,18 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
     library = Library(x, symbols)
     run = _ForwardRuns(library, x, y, valid)
     steps = min(FORWARD_TERMS, max(1, len(y) - 1))  # more terms than rows fit anything
-    sums, runs = [], [0, *range(1, len(library.factors))]
-    while runs:
-        k = runs.pop(0)
-        residual, held_out, shape = run([()] if k == 0 else [(), (k,)], steps)
-        if shape is None:
-            continue
-        if k == 0 and len(runs) > MAX_FACTOR_RUNS and len(library.monomials) > SMALL_LIBRARY:
-            runs = _best_aligned(library, x, run.monomials, residual, runs)
-        sums.append((held_out if k else -math.inf, k, shape))
+    runs = list(range(1, len(library.factors)))
+    few_terms = functools.cache(run.few_terms_residual)
+    if len(runs) > MAX_FACTOR_RUNS and len(library.monomials) > SMALL_LIBRARY:
+        runs = sorted(runs, key=few_terms)[:MAX_FACTOR_RUNS]
+    sums = []
+    for k in [0, *runs]:
+        _, held_out, shape = run([()] if k == 0 else [(), (k,)], steps)
+        if shape is not None:
+            sums.append((held_out if k else -math.inf, k, shape))
     sums.sort(key=lambda s: s[0])
     singles = [k for _, k, _ in sums if k]
-    few_terms = {k: run.few_terms_residual(k) for k in singles}
-    singles = _alternate(singles, sorted(singles, key=few_terms.get))
+    singles = _alternate(singles, sorted(singles, key=few_terms))
     together = sorted(((held_out, shape) for group in _combinations(singles, len(y) * len(library.monomials))
                        for low in (True, "all") for _, held_out, shape in [run(group, steps, low)] if shape is not None),
                       key=lambda t: t[0])
@@ -296,20 +301,22 @@ class _ForwardRuns:
         return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*terms)
 
     def few_terms_residual(self, factor: int) -> float:
-        """The training residual of `SCREEN_TERMS` terms: the product of `factor` and a monomial
-        that explains most of the target, then the greedy best among all products and
-        monomials. Starting from the factor's own best term measures what the factor adds; a
-        greedy start would often take a monomial that a Taylor series of the factor shares."""
+        """The smaller training residual of two runs of `SCREEN_TERMS` terms over the monomials and
+        their products with `factor`: greedy from the start, and started from the product that
+        explains most of the target. A greedy start may take a monomial that a Taylor series of
+        the factor shares; a forced one may take a product that explains only the target's
+        largest values."""
         every = np.arange(len(self.library.monomials))
         columns = self._columns(self.x, self.monomials, [((), every), ((factor,), every)])
-        units = _unit_columns(columns)
         own = np.arange(len(every), 2 * len(every))
-        first = int(own[np.argmax((units[:, own].T @ self.y) ** 2)])
-        chosen = forward_regression(columns, self.y, SCREEN_TERMS, first=first)
-        if not chosen:
-            return math.inf
-        fitted = columns[:, chosen] @ scaled_lstsq(columns[:, chosen], self.y)
-        return float(np.sum((self.y - fitted) ** 2))
+        first = int(own[np.argmax((_unit_columns(columns)[:, own].T @ self.y) ** 2)])
+        left = math.inf
+        for start in (None, first):
+            chosen = forward_regression(columns, self.y, SCREEN_TERMS, first=start)
+            if chosen:
+                fitted = columns[:, chosen] @ scaled_lstsq(columns[:, chosen], self.y)
+                left = min(left, float(np.sum((self.y - fitted) ** 2)))
+        return left
 
     def _columns(self, x: np.ndarray, monomials: np.ndarray, blocks: list) -> np.ndarray:
         with np.errstate(all="ignore"):
@@ -405,22 +412,6 @@ def _unit_columns(columns: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(columns, axis=0)
     usable = np.isfinite(norms) & (norms > 0) & np.isfinite(columns).all(axis=0)
     return np.where(usable, columns / np.where(usable, norms, 1.0), 0.0)
-
-
-def _best_aligned(library: Library, x: np.ndarray, monomials: np.ndarray, residual: np.ndarray,
-                 factors: list[int]) -> list[int]:
-    """The `MAX_FACTOR_RUNS` factors whose products (monomial times factor) best explain what
-    the monomials' own sum leaves: a short forward run (`SCREEN_TERMS` steps) per factor on
-    that residual, so many inputs do not multiply the full forward runs."""
-    left = {}
-    for k in factors:
-        with np.errstate(all="ignore"):
-            products = monomials * library.factor_values(x, k)[:, None]
-        chosen = forward_regression(products, residual, SCREEN_TERMS)
-        if chosen:
-            fitted = products[:, chosen] @ np.linalg.lstsq(products[:, chosen], residual, rcond=None)[0]
-            left[k] = float(np.sum((residual - fitted) ** 2))
-    return sorted(left, key=left.get)[:MAX_FACTOR_RUNS]
 
 
 def _forward_rows(train: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

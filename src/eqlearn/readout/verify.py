@@ -80,8 +80,10 @@ def scale_to_truth(expr: sympy.Expr, truth: sympy.Expr) -> sympy.Expr:
     coefficient) the true coefficient; 1 where they share none. A canonical form is the law divided
     by one of its coefficients, and in a run that changed units that coefficient is no simple
     number in the data's: scaled back, the law's numbers are the truth's own where it is exact
-    (the ratio to the truth, which exactness asks to be constant, is unchanged)."""
-    terms = lambda e: {rest: coefficient for coefficient, rest in
+    (the ratio to the truth, which exactness asks to be constant, is unchanged). Terms are matched
+    with the numbers beside their coefficients snapped: a law's e^(-27.99999 r) is the truth's e^(-28 r)."""
+    references = law_constants(truth)
+    terms = lambda e: {snap_numbers(rest, references=references): coefficient for coefficient, rest in
                        (t.as_coeff_Mul() for t in sympy.Add.make_args(sympy.expand(e)))}
     found, true = terms(expr), terms(truth)
     shared = [m for m in true if m in found and not m.is_number and found[m] != 0 and true[m].is_number]
