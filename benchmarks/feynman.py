@@ -38,7 +38,8 @@ import sympy
 sys.path.insert(0, str(Path(__file__).parent))
 from eqlearn.engines import ENGINES, run_tasks  # noqa: E402
 from eqlearn.eql.candidates import SNAP_VARIANTS  # noqa: E402
-from eqlearn.eql.library import fit_library, fit_library_ratio  # noqa: E402
+from eqlearn.eql.library import fit_library  # noqa: E402
+from eqlearn.eql.library_ratio import fit_library_ratio  # noqa: E402
 from eqlearn.eql.regressor import EQLRegressor  # noqa: E402
 from eqlearn.eql.selection import as_good_as_best, fit_power_law, refit_terms  # noqa: E402
 from eqlearn.symbolic import clean_expression, to_string  # noqa: E402

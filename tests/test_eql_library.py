@@ -6,11 +6,11 @@ from eqlearn.eql.library import (
     Library,
     count_monomials,
     fit_library,
-    fit_library_ratio,
     forward_regression,
     largest_degree,
     monomial_exponents,
 )
+from eqlearn.eql.library_ratio import fit_library_ratio
 
 x0, x1, x2 = sympy.symbols("x0 x1 x2")
 

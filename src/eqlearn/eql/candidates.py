@@ -15,7 +15,8 @@ import numpy as np
 import sympy
 
 from eqlearn.eql.export import numpy_function
-from eqlearn.eql.library import fit_library, fit_library_ratio
+from eqlearn.eql.library import fit_library
+from eqlearn.eql.library_ratio import fit_library_ratio
 from eqlearn.eql.ratio import refit_ratio
 from eqlearn.eql.selection import as_good_as_best, fit_power_law, refit_terms, scaled_lstsq, snap_to_halves, term_columns
 from eqlearn.symbolic import to_string

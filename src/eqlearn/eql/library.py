@@ -1,10 +1,8 @@
-"""Library candidates: sparse sums of products of simple factors, and ratios of two such sums.
+"""Library candidates: sparse sums of products of simple factors (their ratios: `library_ratio`).
 
 A trained network reaches a sum of three monomials such as m v^2 + m u^2 + m w^2 only if
 gradient descent finds every exponent; a sparse regression over an enumerated library of such
-products finds it directly (FFX, McConaghy 2011; SINDy, Brunton et al. 2016). The ratio form
-fits y D = N linearly with D = 1 + d m for one monomial m, as SINDy-PI does for implicit laws
-(Kaheman et al. 2020), so omega / (1 - v/c) is one least-squares problem per m. Terms are chosen
+products finds it directly (FFX, McConaghy 2011; SINDy, Brunton et al. 2016). Terms are chosen
 by forward regression on the training rows and pruned by backward elimination on held-out
 rows, like the networks' read-outs, and the results compete with them on held-out error and size.
 """
@@ -17,7 +15,6 @@ import math
 import numpy as np
 import sympy
 
-from eqlearn.eql.ratio import refit_ratio
 from eqlearn.eql.selection import refit_terms, scaled_lstsq
 
 #: Largest total |exponent| of a library monomial (x0 x1^2, x0 x1 / x2^2, ...); lowered for
@@ -56,13 +53,6 @@ FORWARD_TERMS = 20
 FACTOR_REFITS = 3
 #: Forward regression reads at most this many training rows (the refit reads them all).
 MAX_FORWARD_ROWS = 2_000
-#: Ratios: at most this many numerator columns and candidate denominators (degrees lowered to
-#: fit), the numerator's forward steps, and how many denominators per numerator degree are
-#: refitted on held-out rows.
-MAX_RATIO_NUMERATORS = 300
-MAX_DENOMINATORS = 700
-RATIO_FORWARD_TERMS = 10
-RATIO_REFITS = 2
 #: A column that forward regression would add must keep this share of its norm once the chosen
 #: columns are projected out; below it, it is a numerical copy of them.
 INDEPENDENCE = 1e-6
@@ -220,7 +210,7 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
     when there are barely more rows than terms). Each fit is (formula, held-out error). One
     factor at a time: in one library of every product, forward regression drifts among hundreds
     of near-copies and misses m v^2 + q sin(theta)."""
-    x, y = _forward_rows(train)
+    x, y = forward_rows(train)
     library = Library(x, symbols)
     run = _ForwardRuns(library, x, y, valid)
     steps = min(FORWARD_TERMS, max(1, len(y) - 1))  # more terms than rows fit anything
@@ -309,7 +299,7 @@ class _ForwardRuns:
         every = np.arange(len(self.library.monomials))
         columns = self._columns(self.x, self.monomials, [((), every), ((factor,), every)])
         own = np.arange(len(every), 2 * len(every))
-        first = int(own[np.argmax((_unit_columns(columns)[:, own].T @ self.y) ** 2)])
+        first = int(own[np.argmax((unit_columns(columns)[:, own].T @ self.y) ** 2)])
         left = math.inf
         for start in (None, first):
             chosen = forward_regression(columns, self.y, SCREEN_TERMS, first=start)
@@ -325,96 +315,14 @@ class _ForwardRuns:
                                    for product, kept in blocks], axis=1)
 
 
-def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
-                      valid: tuple[np.ndarray, np.ndarray]) -> list[tuple[sympy.Expr, float]]:
-    """N / (1 + d m) with m one monomial and N a sparse sum of monomials: for every m, forward
-    regression on the linear form y = N - d y m with the -y m column first, with numerators of
-    degree 1, 2, ... in turn (a low-degree numerator such as u + v is lost among the terms of
-    a larger library). Per numerator degree, the m whose fits have the lowest pole-free
-    residual |y D - N|^2 / |(y - mean y) D|^2 on the training rows are refitted by
-    `refit_ratio` (which prunes N and D on held-out rows). The numerator columns are the same
-    for every m, so their Gram matrix is formed once per degree and each m adds one row
-    (`forward_regression_gram`)."""
-    x, y = _forward_rows(train)
-    signed = one_sign_columns(x)
-    numerators = Library(x, symbols, largest_degree(signed, 1, MAX_RATIO_NUMERATORS))
-    denominators = Library(x, symbols, largest_degree(signed, 1, MAX_DENOMINATORS))
-    top_columns, bottom_columns = numerators.monomial_columns(x), denominators.monomial_columns(x)
-    centred = y - y.mean()
-    steps = min(RATIO_FORWARD_TERMS, max(1, len(y) - 1))
-    fits = []
-    for degree in range(1, int(numerators.degrees.max()) + 1):
-        kept = np.flatnonzero(numerators.degrees <= degree)
-        top = _unit_columns(top_columns[:, kept])
-        gram_top, top_target = top.T @ top, top.T @ y
-        ranked = []
-        for j in range(1, len(denominators.monomials)):  # monomial 0 is D's constant
-            with np.errstate(all="ignore"):
-                pole = _unit_columns((-y * bottom_columns[:, j])[:, None])[:, 0]
-            if not pole.any():
-                continue
-            cross = top.T @ pole
-            gram = np.block([[np.ones((1, 1)), cross[None]], [cross[:, None], gram_top]])
-            correlations = np.concatenate([[pole @ y], top_target])
-            chosen = forward_regression_gram(gram, correlations, steps, first=0, target_norm2=float(y @ y))
-            if len(chosen) < 2:
-                continue
-            # least squares on the chosen unit columns, from the Gram matrix alone
-            unit_coefficients = np.linalg.lstsq(gram[np.ix_(chosen, chosen)], correlations[chosen], rcond=None)[0]
-            residual = max(float(y @ y - unit_coefficients @ correlations[chosen]), 0.0)
-            with np.errstate(all="ignore"):
-                d = unit_coefficients[0] / np.linalg.norm(y * bottom_columns[:, j])  # the -y m column's coefficient
-                pole_free = np.sum((centred * (1 + d * bottom_columns[:, j])) ** 2)
-            score = float(residual / max(float(pole_free), 1e-300))
-            if math.isfinite(score):
-                ranked.append((score, j, [int(kept[i - 1]) for i in chosen[1:]]))
-        for _, j, terms in sorted(ranked, key=lambda r: r[0])[:RATIO_REFITS]:
-            numerator = sympy.Add(*[numerators.monomials[i] for i in terms])
-            fits.append(refit_ratio((numerator, 1 + denominators.monomials[j]), symbols, train, valid))
-    return fits
-
-
-def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: int, first: int | None = None,
-                            target_norm2: float = math.inf) -> list[int]:
-    """`forward_regression` on unit-norm columns given only through their Gram matrix, their
-    products with the target and the target's squared norm: each step costs columns x steps,
-    not rows x columns, so many searches over one shared set of columns are cheap. A column of
-    zero norm has a zero row."""
-    usable = np.diag(gram) > 0.5
-    remaining = np.where(usable, np.diag(gram), 0.0).astype(float)
-    correlations = correlations.astype(float).copy()
-    directions = np.zeros((len(gram), max(steps, 0)))  # column . each chosen orthonormal direction
-    chosen: list[int] = []
-    if first is not None and not usable[first]:
-        return chosen
-    left, resolved = target_norm2, RESOLVED * target_norm2
-    for step in range(min(steps, int(usable.sum()))):
-        if chosen and left <= resolved:
-            break
-        open_ = usable & (remaining > INDEPENDENCE)
-        open_[chosen] = False
-        if not open_.any():
-            break
-        gain = np.where(open_, correlations**2 / np.where(open_, remaining, 1.0), -np.inf)
-        best = first if first is not None and not chosen else int(np.argmax(gain))
-        norm = math.sqrt(remaining[best])
-        along = (gram[:, best] - directions[:, :step] @ directions[best, :step]) / norm
-        left -= (correlations[best] / norm) ** 2
-        correlations -= along * (correlations[best] / norm)
-        remaining -= along**2
-        directions[:, step] = along
-        chosen.append(best)
-    return chosen
-
-
-def _unit_columns(columns: np.ndarray) -> np.ndarray:
+def unit_columns(columns: np.ndarray) -> np.ndarray:
     """Columns scaled to unit norm; a column that is not finite or is zero becomes all zeros."""
     norms = np.linalg.norm(columns, axis=0)
     usable = np.isfinite(norms) & (norms > 0) & np.isfinite(columns).all(axis=0)
     return np.where(usable, columns / np.where(usable, norms, 1.0), 0.0)
 
 
-def _forward_rows(train: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def forward_rows(train: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """The training rows forward regression reads (already in random order: `_split`)."""
     x, y = train
     return x[:MAX_FORWARD_ROWS], y[:MAX_FORWARD_ROWS]
