@@ -177,9 +177,10 @@ def feynman_headline() -> str:
     for name in SOURCES["feynman"]:
         for noise, runs in by([r for r in rows_of(name, ("key",)) if r["method"] == "eql"], "noise").items():
             newest_run.setdefault(noise, max(by(runs, "commit").values(), key=len))
+    operon_rows = _feynman_operon_rows()
     for noise, group in sorted(newest_run.items()):
         eql = count(group, "solved")
-        baseline = [r for r in _feynman_operon_rows() if r["noise"] == noise]
+        baseline = [r for r in operon_rows if r["noise"] == noise]
         commits = by(baseline, "commit")
         operon = max(commits.items(), key=lambda item: len(item[1])) if commits else None
         earlier = operon and operon[0] != group[0]["commit"]

@@ -83,7 +83,8 @@ def library_candidates(symbols, train: tuple, valid: tuple, clean: Clean) -> lis
             fits = [(clean(f), e) for f, e in fit(symbols, *_output_rows(train, valid, o)) if math.isfinite(e)]
             if not fits:
                 break
-            best = _shortest_best([e for _, e in fits], [formula_size(f) for f, _ in fits])
+            errors = [e for _, e in fits]
+            best = shortest_best(errors, [formula_size(f) for f, _ in fits], [e <= EXACT_ERROR for e in errors])
             formulas.append(fits[best][0])
             raw_errors.append(fits[best][1])
         if len(formulas) == train[1].shape[1]:
@@ -95,15 +96,15 @@ def choose(candidates: list[dict]) -> int:
     """The shortest exact candidate, or without one the shortest whose error is as good as the
     best one's. "As good as" allows 1e-6, the noise floor of measured data; on exact data that
     would let x + x^3/6 (error 1e-6) beat sinh x, which the held-out rows reproduce to rounding."""
-    exact = [i for i, c in enumerate(candidates) if c["exact"]]
-    best = exact or as_good_as_best([c["error"] for c in candidates])
-    return min(best, key=lambda i: (candidates[i]["size"], candidates[i]["error"]))
+    return shortest_best([c["error"] for c in candidates], [c["size"] for c in candidates],
+                         [c["exact"] for c in candidates])
 
 
-def _shortest_best(raw_errors: list[float], sizes: list[int]) -> int:
-    """`choose`'s rule on bare fits: the shortest exact one, else the shortest as good as the best."""
-    exact = [i for i, e in enumerate(raw_errors) if e <= EXACT_ERROR]
-    return min(exact or as_good_as_best(raw_errors), key=lambda i: (sizes[i], raw_errors[i]))
+def shortest_best(errors: list[float], sizes: list[int], exact: list[bool]) -> int:
+    """The index of the shortest exact fit, or without one of the shortest as good as the best
+    (`choose`'s rule, also for a library's bare fits)."""
+    best = [i for i, e in enumerate(exact) if e] or as_good_as_best(errors)
+    return min(best, key=lambda i: (sizes[i], errors[i]))
 
 
 def cross_validate(candidates: list[dict], symbols, X: np.ndarray, Y: np.ndarray, folds: list[np.ndarray]) -> None:
