@@ -244,20 +244,20 @@ def write_table(rows: list[dict], path: Path) -> str:
              f"Written by `benchmarks/sr_suites.py` from `{path.with_suffix('.jsonl').name}`. Problems, ranges and training "
              f"sizes from {SOURCE}; SRBench's exact rule; pyoperon and gplearn get the EQL's wall time.", ""]
     for suite in SUITES:
-        mine = [r for r in rows if r["suite"] == suite]
+        mine = _newest_runs([r for r in rows if r["suite"] == suite])
         if not mine:
             continue
         methods = [m for m in METHODS if any(r["method"] == m for r in mine)]
-        lines += [f"## {suite}", "", "| method | runs | exact | median R² | median size | median s |",
-                  "|---|---|---|---|---|---|"]
+        lines += [f"## {suite}", "", "| method | commit | runs | exact | median R² | median size | median s |",
+                  "|---|---|---|---|---|---|---|"]
         for method in methods:
             runs = [r for r in mine if r["method"] == method]
             exact = sum(r["exact"] for r in runs)
-            lines.append(f"| {method} | {len(runs)} | {exact} ({100 * exact / len(runs):.0f} %) | "
+            lines.append(f"| {method} | {runs[0]['commit']} | {len(runs)} | {exact} ({100 * exact / len(runs):.0f} %) | "
                          f"{_fmt(_median([r['r2'] for r in runs]))} | {statistics.median(r['size'] for r in runs):.0f} | "
                          f"{statistics.median(r['seconds'] for r in runs):.1f} |")
         for name, rate, where in ANCHORS[suite]:
-            lines.append(f"| {name} (published) | – | {rate:g} % | – | – | – |")
+            lines.append(f"| {name} (published) | – | – | {rate:g} % | – | – | – |")
         if ANCHORS[suite]:
             lines += ["", "Published rates: " + "; ".join(f"{name}: {where}" for name, _, where in ANCHORS[suite]) + "."
                       + ("" if ANCHORS_CHECKED else " **Not yet checked against the papers' tables.**")]
@@ -276,6 +276,13 @@ def write_table(rows: list[dict], path: Path) -> str:
                          + f" | `{first['expression'][:70]}` |")
         lines.append("")
     return write_markdown(path, lines)
+
+
+def _newest_runs(rows: list[dict]) -> list[dict]:
+    """Each method's rows from the newest commit it ran at (the last in the file), so one table
+    never mixes the recipes of two commits for one method."""
+    newest = {row["method"]: row["commit"] for row in rows}
+    return [row for row in rows if row["commit"] == newest[row["method"]]]
 
 
 def _median(values) -> float | None:
@@ -308,7 +315,7 @@ def main() -> None:
         for number, (problem, seed) in enumerate(((p, s) for s in seeds for p in chosen), start=1):
             print(f"[{number}/{total}] {problem.name} seed {seed}", flush=True)
             run_problem(problem, seed, args.methods.split(","), rows_path)
-    print(write_table(read_rows(rows_path, ("key",)), rows_path.with_suffix(".md")))
+    print(write_table(read_rows(rows_path), rows_path.with_suffix(".md")))
 
 
 if __name__ == "__main__":

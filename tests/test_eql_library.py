@@ -102,3 +102,14 @@ def test_a_column_of_both_signs_gets_the_protected_log_and_square_root():
     assert {sympy.sqrt(sympy.Abs(x1)), sympy.log(sympy.Abs(x2))} <= set(Library(X, [x0, x1, x2]).factors)
     formula, error = min(fit_library([x0, x1, x2], (X[:80], y[:80]), (X[80:], y[80:])), key=lambda f: f[1])
     assert error < 1e-20, formula
+
+
+def test_a_denominator_without_a_constant_on_inputs_that_cross_zero():
+    """x^2 y^2 / (x + y) and x^3 / y^2 with x, y of both signs: no 1 + d m denominator and no
+    negative powers in the library (a column through 0), so b + d m and N / b with b a monomial."""
+    X = np.random.default_rng(7).uniform(-1, 1, size=(60, 2))
+    for truth in (x0**2 * x1**2 / (x0 + x1), 2 * x0**3 / x1**2 + x0):
+        y = np.asarray(sympy.lambdify([x0, x1], truth, "numpy")(*X.T), dtype=float)
+        formula, error = min(fit_library_ratio([x0, x1], (X[:48], y[:48]), (X[48:], y[48:])), key=lambda f: f[1])
+        assert error < 1e-20, formula
+        assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - truth) == 0, formula

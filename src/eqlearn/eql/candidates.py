@@ -32,6 +32,10 @@ SNAP_VARIANTS = {
 #: an exact formula (~1e-28 in float64), not an approximation (a degree-9 Taylor series of sin
 #: on [-1, 1] is ~1e-15) nor a fit of noisy data.
 EXACT_ERROR = 1e-20
+#: A formula whose additive terms are this many times larger (RMS) than their sum fits by
+#: cancellation (`cancellation`): terms that add up give about 1 (at most the number of terms),
+#: a network's read-out of 1e8 x^3 - 4e8 sin(0.26 x)^2 + ... gives thousands.
+CANCELLATION = 100
 
 Clean = Callable[[sympy.Expr], sympy.Expr]
 
@@ -43,7 +47,8 @@ def candidate(source: str, formulas: list[sympy.Expr], raw_errors: list[float], 
     errors = [formula_error(f, symbols, x_valid, y_valid[:, o]) for o, f in enumerate(formulas)]
     return {"source": source, "restart": restart, "variant": variant, "formulas": formulas,
             "size": sum(formula_size(f) for f in formulas), "error": float(np.mean(errors)),
-            "exact": max(raw_errors) <= EXACT_ERROR}
+            "exact": max(raw_errors) <= EXACT_ERROR,
+            "cancelling": any(cancellation(f, symbols, x_valid) > CANCELLATION for f in formulas)}
 
 
 def read_out_candidates(source: str, restart: int, read_out: list, ratio: bool, symbols, train: tuple,
@@ -95,9 +100,27 @@ def library_candidates(symbols, train: tuple, valid: tuple, clean: Clean) -> lis
 def choose(candidates: list[dict]) -> int:
     """The shortest exact candidate, or without one the shortest whose error is as good as the
     best one's. "As good as" allows 1e-6, the noise floor of measured data; on exact data that
-    would let x + x^3/6 (error 1e-6) beat sinh x, which the held-out rows reproduce to rounding."""
-    return shortest_best([c["error"] for c in candidates], [c["size"] for c in candidates],
-                         [c["exact"] for c in candidates])
+    would let x + x^3/6 (error 1e-6) beat sinh x, which the held-out rows reproduce to rounding.
+    Inexact candidates whose terms cancel (`cancellation`) are chosen only where every one does
+    (an exact one may: (x - 10)^3 expanded on [9, 11] cancels and is still the law)."""
+    sound = [i for i, c in enumerate(candidates) if c["exact"] or not c.get("cancelling")] or list(range(len(candidates)))
+    best = shortest_best([candidates[i]["error"] for i in sound], [candidates[i]["size"] for i in sound],
+                         [candidates[i]["exact"] for i in sound])
+    return sound[best]
+
+
+def cancellation(formula: sympy.Expr, symbols, X: np.ndarray) -> float:
+    """How much larger the formula's additive terms are than their sum on the rows of X (RMS):
+    1 for terms that add up, 1e7 for 4e6 x^3 - 2.5e7 x^2 e^(0.15 x) + ... that cancel on the
+    training range to fit it and explode beside it. A ratio is judged by its numerator."""
+    numerator = sympy.fraction(sympy.together(formula))[0] if _is_ratio(formula) else formula
+    terms = sympy.Add.make_args(numerator)  # a refitted formula is a sum of its fitted terms
+    if len(terms) < 2:
+        return 1.0
+    values = numpy_function(list(terms), symbols)(X)
+    with np.errstate(all="ignore"):
+        ratio = math.sqrt(float(np.mean(values**2)) * len(terms) / max(float(np.mean(values.sum(axis=1) ** 2)), 1e-300))
+    return ratio if math.isfinite(ratio) else math.inf
 
 
 def shortest_best(errors: list[float], sizes: list[int], exact: list[bool]) -> int:

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import sympy
 
+from eqlearn.eql.library_rates import rate_factors
 from eqlearn.eql.selection import refit_terms, scaled_lstsq
 
 #: Largest total |exponent| of a library monomial (x0 x1^2, x0 x1 / x2^2, ...); lowered for
@@ -107,9 +108,10 @@ class Library:
     """Monomials of the inputs, and the factors a monomial may be multiplied by: 1, sin and cos
     of every column, log of every strictly positive one, and log|x| and sqrt|x| of a column of
     both signs (the protected log and square root of symbolic regression: on such a column
-    log x and sqrt x are undefined, and the data may still follow log|x|)."""
+    log x and sqrt x are undefined, and the data may still follow log|x|); then `extra` factors
+    (rates read from the data: `library_rates`)."""
 
-    def __init__(self, x: np.ndarray, symbols, degree: int | None = None):
+    def __init__(self, x: np.ndarray, symbols, degree: int | None = None, extra: list[sympy.Expr] = ()):
         self.symbols = list(symbols)
         self.signed = one_sign_columns(x)
         self.factors = [sympy.Integer(1)]
@@ -118,7 +120,7 @@ class Library:
             if (x[:, i] < 0).any() and (x[:, i] > 0).any():
                 self.factors += [f for f in (sympy.log(sympy.Abs(s)), sympy.sqrt(sympy.Abs(s)))
                                  if _usable_factor(self.symbols, f, x)]
-        self.factors += [f for f in composed_factors(self.symbols, x) if _usable_factor(self.symbols, f, x)]
+        self.factors += [f for f in [*composed_factors(self.symbols, x), *extra] if _usable_factor(self.symbols, f, x)]
         if degree is None:
             degree = max(largest_degree(self.signed, 1, MAX_MONOMIALS),
                          largest_degree(self.signed, 1, SMALL_LIBRARY, top=HIGH_DEGREE))
@@ -126,6 +128,10 @@ class Library:
         self.degrees = np.abs(self.exponents).sum(axis=1)
         self.monomials = [sympy.Mul(*[s ** int(e) for s, e in zip(self.symbols, v)]) for v in self.exponents]
         self._compiled: dict[int, object] = {}
+
+    def sum(self, terms: list[int]) -> sympy.Expr:
+        """The sum of the monomials `terms`."""
+        return sympy.Add(*[self.monomials[i] for i in terms])
 
     def monomial_columns(self, x: np.ndarray) -> np.ndarray:
         """One column per monomial, in `monomials` order."""
@@ -211,7 +217,7 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
     factor at a time: in one library of every product, forward regression drifts among hundreds
     of near-copies and misses m v^2 + q sin(theta)."""
     x, y = forward_rows(train)
-    library = Library(x, symbols)
+    library = Library(x, symbols, extra=rate_factors(symbols, x, y))
     run = _ForwardRuns(library, x, y, valid)
     steps = min(FORWARD_TERMS, max(1, len(y) - 1))  # more terms than rows fit anything
     runs = list(range(1, len(library.factors)))

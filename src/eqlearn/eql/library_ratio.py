@@ -10,8 +10,10 @@ import numpy as np
 import sympy
 
 from eqlearn.eql.library import (
+    HIGH_DEGREE,
     INDEPENDENCE,
     RESOLVED,
+    SMALL_LIBRARY,
     Library,
     forward_rows,
     largest_degree,
@@ -27,55 +29,89 @@ MAX_RATIO_NUMERATORS = 300
 MAX_DENOMINATORS = 700
 RATIO_FORWARD_TERMS = 10
 RATIO_REFITS = 2
+#: Monomials of inputs that cross zero tried as the denominator's leading term b (N / (b + d m)).
+MONOMIAL_BASES = 2
 
 
 def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
                       valid: tuple[np.ndarray, np.ndarray]) -> list[tuple[sympy.Expr, float]]:
-    """N / (1 + d m) with m one monomial and N a sparse sum of monomials: for every m, forward
-    regression on the linear form y = N - d y m with the -y m column first, with numerators of
-    degree 1, 2, ... in turn (a low-degree numerator such as u + v is lost among the terms of
-    a larger library). Per numerator degree, the m whose fits have the lowest pole-free
-    residual |y D - N|^2 / |(y - mean y) D|^2 on the training rows are refitted by
-    `refit_ratio` (which prunes N and D on held-out rows). The numerator columns are the same
-    for every m, so their Gram matrix is formed once per degree and each m adds one row
-    (`forward_regression_gram`)."""
+    """N / (b + d m) with b 1 or a monomial, m one monomial and N a sparse sum of monomials:
+    for every m, forward regression on the linear form y b = N - d y m with the -y m column
+    first, with numerators of degree 1, 2, ... in turn (a low-degree numerator such as u + v is
+    lost among the terms of a larger library). b = 1 always; b a monomial of inputs that cross
+    zero for the few such monomials that divide the data best on their own (N / b, refitted
+    too): x^2 y^2 / (x + y) and x z / (y^2 (x - 10)) have no constant in the denominator, and a
+    monomial of one-sign inputs has its negative powers in N already. Per numerator degree and
+    b, the m whose fits have the lowest pole-free residual |y D - N|^2 / |(y - mean y) D|^2 on the
+    training rows are refitted by `refit_ratio` (which prunes N and D on held-out rows). The
+    numerator columns are the same for every m, so their Gram matrix is formed once per degree
+    and each m adds one row (`forward_regression_gram`)."""
     x, y = forward_rows(train)
     signed = one_sign_columns(x)
-    numerators = Library(x, symbols, largest_degree(signed, 1, MAX_RATIO_NUMERATORS))
+    numerators = Library(x, symbols, max(largest_degree(signed, 1, MAX_RATIO_NUMERATORS),
+                                         largest_degree(signed, 1, SMALL_LIBRARY, top=HIGH_DEGREE)))
     denominators = Library(x, symbols, largest_degree(signed, 1, MAX_DENOMINATORS))
     top_columns, bottom_columns = numerators.monomial_columns(x), denominators.monomial_columns(x)
-    centred = y - y.mean()
+    both_signs = (x < 0).any(axis=0) & (x > 0).any(axis=0)
+    crossing = np.flatnonzero((denominators.exponents[:, both_signs] > 0).any(axis=1))  # monomials reaching 0
     steps = min(RATIO_FORWARD_TERMS, max(1, len(y) - 1))
     fits = []
     for degree in range(1, int(numerators.degrees.max()) + 1):
         kept = np.flatnonzero(numerators.degrees <= degree)
-        top = unit_columns(top_columns[:, kept])
-        gram_top, top_target = top.T @ top, top.T @ y
-        ranked = []
-        for j in range(1, len(denominators.monomials)):  # monomial 0 is D's constant
-            with np.errstate(all="ignore"):
-                pole = unit_columns((-y * bottom_columns[:, j])[:, None])[:, 0]
-            if not pole.any():
-                continue
-            cross = top.T @ pole
-            gram = np.block([[np.ones((1, 1)), cross[None]], [cross[:, None], gram_top]])
-            correlations = np.concatenate([[pole @ y], top_target])
-            chosen = forward_regression_gram(gram, correlations, steps, first=0, target_norm2=float(y @ y))
-            if len(chosen) < 2:
-                continue
-            # least squares on the chosen unit columns, from the Gram matrix alone
-            unit_coefficients = np.linalg.lstsq(gram[np.ix_(chosen, chosen)], correlations[chosen], rcond=None)[0]
-            residual = max(float(y @ y - unit_coefficients @ correlations[chosen]), 0.0)
-            with np.errstate(all="ignore"):
-                d = unit_coefficients[0] / np.linalg.norm(y * bottom_columns[:, j])  # the -y m column's coefficient
-                pole_free = np.sum((centred * (1 + d * bottom_columns[:, j])) ** 2)
-            score = float(residual / max(float(pole_free), 1e-300))
-            if math.isfinite(score):
-                ranked.append((score, j, [int(kept[i - 1]) for i in chosen[1:]]))
-        for _, j, terms in sorted(ranked, key=lambda r: r[0])[:RATIO_REFITS]:
-            numerator = sympy.Add(*[numerators.monomials[i] for i in terms])
-            fits.append(refit_ratio((numerator, 1 + denominators.monomials[j]), symbols, train, valid))
+        search = _Numerators(unit_columns(top_columns[:, kept]), kept, y, bottom_columns, steps)
+        alone = sorted(filter(None, (search.over(base) for base in crossing)))
+        for base in [0] + [base for _, base, _ in alone[:MONOMIAL_BASES]]:  # monomial 0 is the constant
+            ranked = filter(None, (search.over(base, pole) for pole in range(1, len(denominators.monomials))
+                                   if pole != base))
+            for _, pole, terms in sorted(ranked)[:RATIO_REFITS]:
+                denominator = denominators.monomials[base] + denominators.monomials[pole]
+                fits.append(refit_ratio((numerators.sum(terms), denominator), symbols, train, valid))
+        for _, base, terms in alone[:RATIO_REFITS]:
+            fits.append(refit_ratio((numerators.sum(terms), denominators.monomials[base]), symbols, train, valid))
     return fits
+
+
+class _Numerators:
+    """Forward regression of y b on the numerator columns (unit `top`, Gram matrix formed once)
+    and, with a pole monomial m, the -y m column taken first: N / (b + d m)."""
+
+    def __init__(self, top: np.ndarray, kept: np.ndarray, y: np.ndarray, bottom_columns: np.ndarray, steps: int):
+        self.top, self.kept, self.y, self.bottom, self.steps = top, kept, y, bottom_columns, steps
+        self.gram_top = top.T @ top
+        self.centred = y - y.mean()
+
+    def over(self, base: int, pole: int | None = None) -> tuple[float, int, list[int]] | None:
+        """(pole-free residual, pole or base, numerator monomials), or None where nothing fits."""
+        with np.errstate(all="ignore"):
+            target = self.y * self.bottom[:, base]
+        norm2 = float(target @ target)
+        if not (math.isfinite(norm2) and norm2 > 0):
+            return None
+        top_target = self.top.T @ target
+        if pole is None:
+            gram, correlations = self.gram_top, top_target
+        else:
+            with np.errstate(all="ignore"):
+                column = unit_columns((-self.y * self.bottom[:, pole])[:, None])[:, 0]
+            if not column.any():
+                return None
+            cross = self.top.T @ column
+            gram = np.block([[np.ones((1, 1)), cross[None]], [cross[:, None], self.gram_top]])
+            correlations = np.concatenate([[column @ target], top_target])
+        chosen = forward_regression_gram(gram, correlations, self.steps, first=None if pole is None else 0,
+                                         target_norm2=norm2)
+        if len(chosen) < (1 if pole is None else 2):
+            return None
+        # least squares on the chosen unit columns, from the Gram matrix alone
+        coefficients = np.linalg.lstsq(gram[np.ix_(chosen, chosen)], correlations[chosen], rcond=None)[0]
+        residual = max(norm2 - float(coefficients @ correlations[chosen]), 0.0)
+        denominator = self.bottom[:, base]
+        if pole is not None:
+            with np.errstate(all="ignore"):  # the -y m column's coefficient, in m's own units
+                denominator = denominator + coefficients[0] / np.linalg.norm(self.y * self.bottom[:, pole]) * self.bottom[:, pole]
+        score = residual / max(float(np.sum((self.centred * denominator) ** 2)), 1e-300)
+        numerator = [int(self.kept[i - (pole is not None)]) for i in chosen[pole is not None:]]
+        return (score, pole if pole is not None else base, numerator) if math.isfinite(score) else None
 
 
 def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: int, first: int | None = None,
