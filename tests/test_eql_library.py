@@ -113,3 +113,26 @@ def test_a_denominator_without_a_constant_on_inputs_that_cross_zero():
         formula, error = min(fit_library_ratio([x0, x1], (X[:48], y[:48]), (X[48:], y[48:])), key=lambda f: f[1])
         assert error < 1e-20, formula
         assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - truth) == 0, formula
+
+
+def test_a_denominator_of_a_constant_and_two_monomials_comes_back_exactly():
+    """8 / (2 + x^2 + y^2): a second pole beside the best single one."""
+    X = np.random.default_rng(8).uniform(-3, 3, size=(40, 2))
+    y = 8 / (2 + X[:, 0] ** 2 + X[:, 1] ** 2)
+    formula, error = min(fit_library_ratio([x0, x1], (X[:32], y[:32]), (X[32:], y[32:])), key=lambda f: f[1])
+    assert error < 1e-20, formula
+    assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - 8 / (2 + x0**2 + x1**2)) == 0
+
+
+def test_pruning_an_exact_fit_keeps_it_exact():
+    """On 20 exact rows, dropping sin x from x^3 + x^2 + x + sin x + sin y^2 leaves 1e-8 (x + sin x
+    is nearly 2x - x^3/6 there), inside the 1e-6 noise floor; an exact fit must stay exact."""
+    from eqlearn.eql.selection import refit_terms
+
+    X = np.random.default_rng(0).uniform(-1, 1, size=(20, 2))
+    truth = x0**3 + x0**2 + x0 + sympy.sin(x0) + sympy.sin(x1**2)
+    y = np.asarray(sympy.lambdify([x0, x1], truth, "numpy")(*X.T), dtype=float)
+    shape = truth + x0**5 + x0**7 + x1**2 + 1
+    formula, error = refit_terms(shape, [x0, x1], (X[:16], y[:16]), (X[16:], y[16:]))
+    assert error < 1e-20
+    assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - truth) == 0, formula

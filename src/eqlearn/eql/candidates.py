@@ -18,7 +18,7 @@ from eqlearn.eql.export import numpy_function
 from eqlearn.eql.library import fit_library
 from eqlearn.eql.library_ratio import fit_library_ratio
 from eqlearn.eql.ratio import refit_ratio
-from eqlearn.eql.selection import as_good_as_best, fit_power_law, refit_terms, scaled_lstsq, snap_to_halves, term_columns
+from eqlearn.eql.selection import EXACT_ERROR, as_good_as_best, fit_power_law, refit_terms, scaled_lstsq, snap_to_halves, term_columns
 from eqlearn.symbolic import to_string
 
 #: Each read-out formula is refitted as read, with its numbers near multiples of 1/2 snapped,
@@ -28,10 +28,6 @@ SNAP_VARIANTS = {
     "snapped": snap_to_halves,
     "all snapped": lambda e: snap_to_halves(e, tolerance=0.25),
 }
-#: A refit whose held-out normalised MSE is below this reproduces the data to rounding error:
-#: an exact formula (~1e-28 in float64), not an approximation (a degree-9 Taylor series of sin
-#: on [-1, 1] is ~1e-15) nor a fit of noisy data.
-EXACT_ERROR = 1e-20
 #: A formula whose additive terms are this many times larger (RMS) than their sum fits by
 #: cancellation (`cancellation`): terms that add up give about 1 (at most the number of terms),
 #: a network's read-out of 1e8 x^3 - 4e8 sin(0.26 x)^2 + ... gives thousands.

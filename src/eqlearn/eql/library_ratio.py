@@ -31,6 +31,10 @@ RATIO_FORWARD_TERMS = 10
 RATIO_REFITS = 2
 #: Monomials of inputs that cross zero tried as the denominator's leading term b (N / (b + d m)).
 MONOMIAL_BASES = 2
+#: With at most this many denominator monomials (few inputs), denominators 1 + d1 m1 + d2 m2 too:
+#: the second pole beside each of the `TWO_POLE_SEEDS` best single ones (8 / (2 + x^2 + y^2)).
+TWO_POLE_MONOMIALS = 60
+TWO_POLE_SEEDS = 2
 
 
 def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
@@ -60,62 +64,68 @@ def fit_library_ratio(symbols, train: tuple[np.ndarray, np.ndarray],
         kept = np.flatnonzero(numerators.degrees <= degree)
         search = _Numerators(unit_columns(top_columns[:, kept]), kept, y, bottom_columns, steps)
         alone = sorted(filter(None, (search.over(base) for base in crossing)))
-        for base in [0] + [base for _, base, _ in alone[:MONOMIAL_BASES]]:  # monomial 0 is the constant
-            ranked = filter(None, (search.over(base, pole) for pole in range(1, len(denominators.monomials))
-                                   if pole != base))
-            for _, pole, terms in sorted(ranked)[:RATIO_REFITS]:
-                denominator = denominators.monomials[base] + denominators.monomials[pole]
+        for base in [0] + [base for _, (base,), _ in alone[:MONOMIAL_BASES]]:  # monomial 0 is the constant
+            poles = [pole for pole in range(1, len(denominators.monomials)) if pole != base]
+            ranked = sorted(filter(None, (search.over(base, (pole,)) for pole in poles)))
+            if base == 0 and len(poles) <= TWO_POLE_MONOMIALS:  # few inputs: 1 + d1 m1 + d2 m2 as well
+                ranked += sorted(filter(None, (search.over(base, (first, pole)) for _, (first,), _ in ranked[:TWO_POLE_SEEDS]
+                                               for pole in poles if pole != first)))[:RATIO_REFITS]
+            for _, chosen, terms in sorted(ranked)[:RATIO_REFITS + 1]:
+                denominator = denominators.monomials[base] + denominators.sum(chosen)
                 fits.append(refit_ratio((numerators.sum(terms), denominator), symbols, train, valid))
-        for _, base, terms in alone[:RATIO_REFITS]:
+        for _, (base,), terms in alone[:RATIO_REFITS]:
             fits.append(refit_ratio((numerators.sum(terms), denominators.monomials[base]), symbols, train, valid))
     return fits
 
 
 class _Numerators:
     """Forward regression of y b on the numerator columns (unit `top`, Gram matrix formed once)
-    and, with a pole monomial m, the -y m column taken first: N / (b + d m)."""
+    and, with pole monomials m, the -y m columns taken first: N / (b + d1 m1 + ...)."""
 
     def __init__(self, top: np.ndarray, kept: np.ndarray, y: np.ndarray, bottom_columns: np.ndarray, steps: int):
         self.top, self.kept, self.y, self.bottom, self.steps = top, kept, y, bottom_columns, steps
         self.gram_top = top.T @ top
         self.centred = y - y.mean()
 
-    def over(self, base: int, pole: int | None = None) -> tuple[float, int, list[int]] | None:
-        """(pole-free residual, pole or base, numerator monomials), or None where nothing fits."""
+    def over(self, base: int, poles: tuple[int, ...] = ()) -> tuple[float, tuple[int, ...], list[int]] | None:
+        """(pole-free residual, the poles (or (base,) without poles), numerator monomials), or
+        None where nothing fits."""
         with np.errstate(all="ignore"):
             target = self.y * self.bottom[:, base]
+            raw = [-self.y * self.bottom[:, pole] for pole in poles]
         norm2 = float(target @ target)
         if not (math.isfinite(norm2) and norm2 > 0):
             return None
-        top_target = self.top.T @ target
-        if pole is None:
-            gram, correlations = self.gram_top, top_target
-        else:
-            with np.errstate(all="ignore"):
-                column = unit_columns((-self.y * self.bottom[:, pole])[:, None])[:, 0]
-            if not column.any():
-                return None
-            cross = self.top.T @ column
-            gram = np.block([[np.ones((1, 1)), cross[None]], [cross[:, None], self.gram_top]])
-            correlations = np.concatenate([[column @ target], top_target])
-        chosen = forward_regression_gram(gram, correlations, self.steps, first=None if pole is None else 0,
-                                         target_norm2=norm2)
-        if len(chosen) < (1 if pole is None else 2):
+        columns = unit_columns(np.column_stack(raw)) if poles else np.zeros((len(self.y), 0))
+        if poles and not columns.any(axis=0).all():
+            return None
+        cross = self.top.T @ columns
+        gram = np.block([[columns.T @ columns, cross.T], [cross, self.gram_top]])
+        correlations = np.concatenate([columns.T @ target, self.top.T @ target])
+        chosen = _forced_first(gram, correlations, self.steps, len(poles), norm2)
+        if len(chosen) < len(poles) + 1:
             return None
         # least squares on the chosen unit columns, from the Gram matrix alone
         coefficients = np.linalg.lstsq(gram[np.ix_(chosen, chosen)], correlations[chosen], rcond=None)[0]
         residual = max(norm2 - float(coefficients @ correlations[chosen]), 0.0)
-        denominator = self.bottom[:, base]
-        if pole is not None:
-            with np.errstate(all="ignore"):  # the -y m column's coefficient, in m's own units
-                denominator = denominator + coefficients[0] / np.linalg.norm(self.y * self.bottom[:, pole]) * self.bottom[:, pole]
+        denominator = self.bottom[:, base].copy()
+        for k, (pole, column) in enumerate(zip(poles, raw)):  # each -y m column's coefficient, in m's units
+            with np.errstate(all="ignore"):
+                denominator = denominator + coefficients[k] / np.linalg.norm(column) * self.bottom[:, pole]
         score = residual / max(float(np.sum((self.centred * denominator) ** 2)), 1e-300)
-        numerator = [int(self.kept[i - (pole is not None)]) for i in chosen[pole is not None:]]
-        return (score, pole if pole is not None else base, numerator) if math.isfinite(score) else None
+        numerator = [int(self.kept[i - len(poles)]) for i in chosen[len(poles):]]
+        return (score, poles or (base,), numerator) if math.isfinite(score) else None
+
+
+def _forced_first(gram: np.ndarray, correlations: np.ndarray, steps: int, forced: int, norm2: float) -> list[int]:
+    """`forward_regression_gram` with the first `forced` columns taken first, in order."""
+    chosen = forward_regression_gram(gram, correlations, steps + max(forced - 1, 0), first=0 if forced else None,
+                                     target_norm2=norm2, forced=forced)
+    return chosen if chosen[:forced] == list(range(forced)) else []
 
 
 def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: int, first: int | None = None,
-                            target_norm2: float = math.inf) -> list[int]:
+                            target_norm2: float = math.inf, forced: int = 1) -> list[int]:
     """`forward_regression` on unit-norm columns given only through their Gram matrix, their
     products with the target and the target's squared norm: each step costs columns x steps,
     not rows x columns, so many searches over one shared set of columns are cheap. A column of
@@ -125,7 +135,7 @@ def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: i
     correlations = correlations.astype(float).copy()
     directions = np.zeros((len(gram), max(steps, 0)))  # column . each chosen orthonormal direction
     chosen: list[int] = []
-    if first is not None and not usable[first]:
+    if first is not None and not usable[first:first + forced].all():
         return chosen
     left, resolved = target_norm2, RESOLVED * target_norm2
     for step in range(min(steps, int(usable.sum()))):
@@ -136,7 +146,7 @@ def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: i
         if not open_.any():
             break
         gain = np.where(open_, correlations**2 / np.where(open_, remaining, 1.0), -np.inf)
-        best = first if first is not None and not chosen else int(np.argmax(gain))
+        best = first + step if first is not None and step < forced else int(np.argmax(gain))
         norm = math.sqrt(remaining[best])
         along = (gram[:, best] - directions[:, :step] @ directions[best, :step]) / norm
         left -= (correlations[best] / norm) ** 2
