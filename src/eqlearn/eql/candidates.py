@@ -41,10 +41,10 @@ def candidate(source: str, formulas: list[sympy.Expr], raw_errors: list[float], 
     """A candidate from its (cleaned) formulas, one per output, and their unrounded refit errors."""
     x_valid, y_valid = valid
     errors = [formula_error(f, symbols, x_valid, y_valid[:, o]) for o, f in enumerate(formulas)]
+    exact = max(raw_errors) <= EXACT_ERROR  # `choose` asks an exact candidate nothing more
     return {"source": source, "restart": restart, "variant": variant, "formulas": formulas,
-            "size": sum(formula_size(f) for f in formulas), "error": float(np.mean(errors)),
-            "exact": max(raw_errors) <= EXACT_ERROR,
-            "cancelling": any(cancellation(f, symbols, x_valid) > CANCELLATION for f in formulas)}
+            "size": sum(formula_size(f) for f in formulas), "error": float(np.mean(errors)), "exact": exact,
+            "cancelling": not exact and any(cancellation(f, symbols, x_valid) > CANCELLATION for f in formulas)}
 
 
 def read_out_candidates(source: str, restart: int, read_out: list, ratio: bool, symbols, train: tuple,

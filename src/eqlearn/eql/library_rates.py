@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 from scipy.optimize import minimize_scalar
 
+from eqlearn.eql.selection import scaled_lstsq
 from eqlearn.symbolic import snap_numbers
 
 #: Trial rates per argument: rate x span from half a period (oscillation) or `LOWEST_EXPONENT`
@@ -145,10 +146,7 @@ def _polynomial_residual(column: np.ndarray, basis: np.ndarray, y: np.ndarray) -
 def _relative_residual(design: np.ndarray, y: np.ndarray) -> float:
     if not np.isfinite(design).all():
         return np.inf
-    scale = np.linalg.norm(design, axis=0)
-    scale[scale == 0] = 1.0
-    coefficients, *_ = np.linalg.lstsq(design / scale, y, rcond=None)
-    misfit = y - (design / scale) @ coefficients
+    misfit = y - design @ scaled_lstsq(design, y)
     return float(misfit @ misfit) / max(float(np.sum((y - y.mean()) ** 2)), 1e-300)
 
 

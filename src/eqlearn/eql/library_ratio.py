@@ -147,6 +147,8 @@ def forward_regression_gram(gram: np.ndarray, correlations: np.ndarray, steps: i
             break
         gain = np.where(open_, correlations**2 / np.where(open_, remaining, 1.0), -np.inf)
         best = first + step if first is not None and step < forced else int(np.argmax(gain))
+        if not open_[best]:  # a forced column that is a numerical copy of those before it
+            break
         norm = math.sqrt(remaining[best])
         along = (gram[:, best] - directions[:, :step] @ directions[best, :step]) / norm
         left -= (correlations[best] / norm) ** 2
