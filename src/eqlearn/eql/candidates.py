@@ -37,12 +37,13 @@ Clean = Callable[[sympy.Expr], sympy.Expr]
 
 
 def candidate(source: str, formulas: list[sympy.Expr], raw_errors: list[float], symbols, valid: tuple,
-              restart: int | None = None, variant: str = "as read") -> dict:
-    """A candidate from its (cleaned) formulas, one per output, and their unrounded refit errors."""
+              restart: int | None = None, variant: str = "as read", unrounded: list[sympy.Expr] | None = None) -> dict:
+    """A candidate from its (cleaned) formulas, one per output, and their unrounded refit errors;
+    `unrounded` are the formulas before cleaning (an exact one is printed from them)."""
     x_valid, y_valid = valid
     errors = [formula_error(f, symbols, x_valid, y_valid[:, o]) for o, f in enumerate(formulas)]
     exact = max(raw_errors) <= EXACT_ERROR  # `choose` asks an exact candidate nothing more
-    return {"source": source, "restart": restart, "variant": variant, "formulas": formulas,
+    return {"source": source, "restart": restart, "variant": variant, "formulas": formulas, "unrounded": unrounded or formulas,
             "size": sum(formula_size(f) for f in formulas), "error": float(np.mean(errors)), "exact": exact,
             "cancelling": not exact and any(cancellation(f, symbols, x_valid) > CANCELLATION for f in formulas)}
 
@@ -53,14 +54,15 @@ def read_out_candidates(source: str, restart: int, read_out: list, ratio: bool, 
     term by term in every `SNAP_VARIANTS` variant."""
     found = []
     for variant, transform in SNAP_VARIANTS.items():
-        formulas, raw_errors = [], []
+        formulas, raw_errors, unrounded = [], [], []
         for o, expression in enumerate(read_out):
             rows = _output_rows(train, valid, o)
             refitted, raw = refit_ratio(tuple(map(transform, expression)), symbols, *rows) if ratio \
                 else refit_terms(transform(expression), symbols, *rows)
             formulas.append(clean(refitted))
             raw_errors.append(raw)
-        found.append(candidate(source, formulas, raw_errors, symbols, valid, restart, variant))
+            unrounded.append(refitted)
+        found.append(candidate(source, formulas, raw_errors, symbols, valid, restart, variant, unrounded))
     return found
 
 
@@ -79,17 +81,18 @@ def library_candidates(symbols, train: tuple, valid: tuple, clean: Clean) -> lis
     per output, the shortest of its fits as good as the best."""
     found = []
     for source, fit in (("library", fit_library), ("library ratio", fit_library_ratio)):
-        formulas, raw_errors = [], []
+        formulas, raw_errors, unrounded = [], [], []
         for o in range(train[1].shape[1]):
-            fits = [(clean(f), e) for f, e in fit(symbols, *_output_rows(train, valid, o)) if math.isfinite(e)]
+            fits = [(clean(f), e, f) for f, e in fit(symbols, *_output_rows(train, valid, o)) if math.isfinite(e)]
             if not fits:
                 break
-            errors = [e for _, e in fits]
-            best = shortest_best(errors, [formula_size(f) for f, _ in fits], [e <= EXACT_ERROR for e in errors])
+            errors = [e for _, e, _ in fits]
+            best = shortest_best(errors, [formula_size(f) for f, _, _ in fits], [e <= EXACT_ERROR for e in errors])
             formulas.append(fits[best][0])
             raw_errors.append(fits[best][1])
+            unrounded.append(fits[best][2])
         if len(formulas) == train[1].shape[1]:
-            found.append(candidate(source, formulas, raw_errors, symbols, valid))
+            found.append(candidate(source, formulas, raw_errors, symbols, valid, unrounded=unrounded))
     return found
 
 

@@ -20,6 +20,7 @@ from eqlearn.eql.candidates import (
     power_law_candidates,
     read_out_candidates,
 )
+from eqlearn.eql.exact_numbers import exact_formula
 from eqlearn.eql.export import FormulaExports, numpy_function
 from eqlearn.eql.inputs import (
     as_matrix,
@@ -109,7 +110,9 @@ class EQLRegressor(FormulaExports, RegressorMixin, BaseEstimator):
     library : bool, default=True
         Try the library's sparse sums and ratios (`eqlearn.eql.library`).
     digits : int, default=3
-        Significant digits of the printed numbers.
+        Significant digits of the printed numbers. A formula the held-out rows prove exact
+        writes a number that needs more as the fraction or decimal it equals (14.2/3 as
+        71/15, `eqlearn.eql.exact_numbers`).
     feature_names : list of str, default=None
         Names of the columns in the formula; None: a DataFrame's columns, else x0, x1, ...
     random_state : int, default=None
@@ -237,6 +240,9 @@ class EQLRegressor(FormulaExports, RegressorMixin, BaseEstimator):
         if folds is not None:
             cross_validate(candidates, symbols, X, y_matrix, folds)
         chosen = choose(candidates)
+        if candidates[chosen]["exact"]:  # printed as exactly as it fits: `predict` evaluates what is printed
+            candidates[chosen]["formulas"] = [exact_formula(u, f, self._clean, self.digits, symbols, X, y_matrix[:, o])
+                                              for o, (u, f) in enumerate(zip(candidates[chosen]["unrounded"], candidates[chosen]["formulas"]))]
         if candidates[chosen]["restart"] is not None:
             self.network_ = self.networks_read_[candidates[chosen]["restart"]]
         del self.networks_read_
@@ -292,10 +298,11 @@ class EQLRegressor(FormulaExports, RegressorMixin, BaseEstimator):
         eliminate_output_terms(network, train_set, valid_set)
         return network
 
-    def _clean(self, formula: sympy.Expr) -> sympy.Expr:
-        """Numbers rounded to `digits`; a ratio's numerator and denominator each expanded apart."""
+    def _clean(self, formula: sympy.Expr, digits: int | None = None) -> sympy.Expr:
+        """Numbers rounded to `digits` (the regressor's unless given); a ratio's numerator and
+        denominator each expanded apart."""
         numerator, denominator = sympy.fraction(formula)
-        clean = lambda part: clean_expression(part, digits=self.digits, drop_below=0)
+        clean = lambda part: clean_expression(part, digits=digits or self.digits, drop_below=0)
         return clean(numerator) / clean(denominator)
 
     def _check_settings(self) -> None:
