@@ -248,7 +248,7 @@ SOURCES = {
     "observed-positions": ["real_trajectories.jsonl"], "solar-system": ["real_trajectories.jsonl"],
     "learned-masses": ["real_trajectories.jsonl"], "learned-charges": ["real_trajectories.jsonl"],
     "baseline": ["baseline.jsonl", "baseline_mlp_nodes.jsonl", "baseline_huber_loss.jsonl"],
-    "feynman": ["feynman.jsonl", "feynman_60fea52.jsonl", "feynman_5bcc140.jsonl", "feynman_a57d9b2.jsonl",
+    "feynman": ["feynman.jsonl", "feynman_9447505.jsonl", "feynman_60fea52.jsonl", "feynman_5bcc140.jsonl", "feynman_a57d9b2.jsonl",
                 "feynman_e8c607b.jsonl", "feynman_6b31240.jsonl"],
     "kim-functions": [name for name, _ in KIM_FILES], "fit-times": ["regressor_fit_time.jsonl"], "demos": ["demos.json"],
     "seed-configuration": ["seed_config.jsonl"], "sr-suites": ["sr_suites.jsonl", "sr_suites_before.jsonl"],
