@@ -136,3 +136,30 @@ def test_pruning_an_exact_fit_keeps_it_exact():
     formula, error = refit_terms(shape, [x0, x1], (X[:16], y[:16]), (X[16:], y[16:]))
     assert error < 1e-20
     assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - truth) == 0, formula
+
+
+def test_a_taylor_tail_gives_way_to_the_function_it_approximates():
+    """A degree-9 polynomial in x beside sin y^2 reproduces x^3 + x^2 + x + sin x + sin y^2 on 20
+    rows to ~1e-22; with sin x tried beside its terms, the law's five terms are what is left."""
+    from eqlearn.eql.library_tails import shortened
+    from eqlearn.eql.selection import refit_terms
+
+    X = np.random.default_rng(0).uniform(-1, 1, size=(20, 2))
+    truth = x0**3 + x0**2 + x0 + sympy.sin(x0) + sympy.sin(x1**2)
+    y = np.asarray(sympy.lambdify([x0, x1], truth, "numpy")(*X.T), dtype=float)
+    train, valid = (X[:16], y[:16]), (X[16:], y[16:])
+    tail, error = refit_terms(x0 + x0**2 + x0**3 + x0**5 + x0**7 + x0**9 + sympy.sin(x1**2), [x0, x1], train, valid)
+    assert 1e-30 < error < 1e-12 and not tail.has(sympy.sin(x0))  # close, and still a polynomial in x
+    shorter = shortened(tail, error, Library(train[0], [x0, x1]), [x0, x1], train, valid)
+    formula, shorter_error = min(shorter, key=lambda f: len(sympy.Add.make_args(f[0])))
+    assert shorter_error < error
+    assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True) - truth) == 0, formula
+
+
+def test_a_function_of_a_cube_times_a_function_of_a_square_on_twenty_points():
+    X = np.random.default_rng(3).uniform(-1, 1, size=(20, 1))
+    y = np.sin(X[:, 0] ** 3) * np.cos(X[:, 0] ** 2) - 1
+    formula, error = min(fit_library([x0], (X[:16], y[:16]), (X[16:], y[16:])), key=lambda f: f[1])
+    assert error < 1e-20, formula
+    assert sympy.simplify(sympy.nsimplify(formula, tolerance=1e-8, rational=True)
+                          - (sympy.sin(x0**3) * sympy.cos(x0**2) - 1)) == 0, formula

@@ -16,7 +16,8 @@ import numpy as np
 import sympy
 
 from eqlearn.eql.library_rates import rate_factors
-from eqlearn.eql.selection import refit_terms, scaled_lstsq
+from eqlearn.eql.library_tails import shortened
+from eqlearn.eql.selection import as_good_as, refit_terms, scaled_lstsq
 
 #: Largest total |exponent| of a library monomial (x0 x1^2, x0 x1 / x2^2, ...); lowered for
 #: many inputs until there are at most `MAX_MONOMIALS` (681 for five inputs of one sign).
@@ -155,13 +156,15 @@ class Library:
 def composed_factors(symbols, x: np.ndarray) -> list[sympy.Expr]:
     """Factors beyond sin, cos and log of one input, for few inputs: sin and cos of squares,
     products and sums or differences of two of those or the inputs (sin(x + x^2)); exp(a),
-    exp(-a) and log(1 + a) of the inputs, squares and products; x_i^x_j for a positive x_i."""
+    exp(-a) and log(1 + a) of the inputs, squares and products; for one input, sin and cos of
+    its cube; x_i^x_j for a positive x_i."""
     found: list[sympy.Expr] = []
     if len(symbols) <= COMPOSITION_INPUTS:
         quadratic = [a * b for i, a in enumerate(symbols) for b in symbols[i:]]
+        cube = [symbols[0] ** 3] if len(symbols) == 1 else []  # one input: its cube too (sin x^3), not in sums
         arguments = [*symbols, *quadratic]
         sums = [a + sign * b for i, a in enumerate(arguments) for b in arguments[i + 1:] for sign in (1, -1)]
-        found += [f(q) for q in [*quadratic, *sums] for f in (sympy.sin, sympy.cos)]
+        found += [f(q) for q in [*quadratic, *cube, *sums] for f in (sympy.sin, sympy.cos)]
         found += [f for a in arguments for f in (sympy.exp(a), sympy.exp(-a), sympy.log(1 + a))]
     if len(symbols) <= POWER_INPUTS:
         found += [a**b for i, a in enumerate(symbols) for b in symbols if b != a and (x[:, i] > 0).all()]
@@ -215,7 +218,8 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
     held-out error of the forward run's least-squares fit (the training residual says nothing
     when there are barely more rows than terms). Each fit is (formula, held-out error). One
     factor at a time: in one library of every product, forward regression drifts among hundreds
-    of near-copies and misses m v^2 + q sin(theta)."""
+    of near-copies and misses m v^2 + q sin(theta). Fits as good as the best are also tried
+    with a Taylor tail replaced by its function (`library_tails`)."""
     x, y = forward_rows(train)
     library = Library(x, symbols, extra=rate_factors(symbols, x, y))
     run = _ForwardRuns(library, x, y, valid)
@@ -236,7 +240,10 @@ def fit_library(symbols, train: tuple[np.ndarray, np.ndarray],
                        for low in (True, "all") for _, held_out, shape in [run(group, steps, low)] if shape is not None),
                       key=lambda t: t[0])
     shapes = [shape for _, _, shape in sums[:1 + FACTOR_REFITS]] + [shape for _, shape in together[:FACTOR_REFITS]]
-    return [refit_terms(expression, symbols, train, valid) for expression in shapes]
+    fits = [refit_terms(expression, symbols, train, valid) for expression in shapes]
+    limit = as_good_as(min((e for _, e in fits), default=math.inf))
+    return fits + [fit for formula, error in fits if error <= limit
+                   for fit in shortened(formula, error, library, symbols, train, valid)]
 
 
 def _alternate(first: list[int], second: list[int]) -> list[int]:
@@ -265,7 +272,10 @@ def _combinations(ranked: list[int], cells: int) -> list[list[tuple[int, ...]]]:
 class _ForwardRuns:
     """Forward regression over blocks of columns, each a product of factors (a tuple of factor
     indices; () is the factor 1) times monomials (all, or those of degree <= 1), scored on
-    held-out rows."""
+    held-out rows. The sum it returns also holds every block's factors alone, for the refit's
+    backward elimination to keep or drop: on few rows, greedy selection beside many monomials
+    builds sin x from x, x^3, x^5, ... (a Taylor series the refit cannot shorten) and never
+    takes sin x itself (x^3 + x^2 + x + sin x + sin y^2 on 20 points)."""
 
     def __init__(self, library: Library, x: np.ndarray, y: np.ndarray, valid: tuple[np.ndarray, np.ndarray]):
         self.library, self.x, self.y, (self.x_valid, self.y_valid) = library, x, y, valid
@@ -294,7 +304,8 @@ class _ForwardRuns:
         columns_of = [(product, m) for product, monomials in blocks for m in monomials]
         terms = [self.library.monomials[m] * sympy.Mul(*[self.library.factors[k] for k in product])
                  for product, m in (columns_of[i] for i in chosen)]  # only the chosen: sympy products are slow
-        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*terms)
+        bare = [sympy.Mul(*[self.library.factors[k] for k in product]) for product, _ in blocks if product]
+        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*dict.fromkeys(terms + bare))
 
     def few_terms_residual(self, factor: int) -> float:
         """The smaller training residual of two runs of `SCREEN_TERMS` terms over the monomials and

@@ -59,7 +59,7 @@ def eliminate_output_terms(network: EQLNetwork, train: tuple, valid: tuple) -> N
         t, v = y_train[:, o].double().numpy(), y_valid[:, o].double().numpy()
         scale = max(float(v.var()), 1e-12)
         active = [int(i) for i in torch.nonzero(output.mask[o]).flatten()]
-        refit = lambda kept: _refit(h_train, t, h_valid, v, kept, scale)
+        refit = lambda kept: refit_columns(h_train, t, h_valid, v, kept, scale)
         active, coef, _ = backward_elimination(refit, active, as_good_as)
         output.mask[o].zero_()
         output.weight[o].zero_()
@@ -101,7 +101,9 @@ def _last_hidden(network: EQLNetwork, x: torch.Tensor) -> torch.Tensor:
     return x
 
 
-def _refit(h_train, t, h_valid, v, active: list[int], scale: float) -> tuple[np.ndarray, float]:
+def refit_columns(h_train, t, h_valid, v, active: list[int], scale: float) -> tuple[np.ndarray, float]:
+    """Least squares of `t` on the `active` columns of `h_train`; the coefficients and the
+    held-out error (MSE on (h_valid, v) / `scale`)."""
     coef = scaled_lstsq(h_train[:, active], t)
     error = float(np.mean((h_valid[:, active] @ coef - v) ** 2)) / scale
     return coef, error if math.isfinite(error) else math.inf
@@ -135,7 +137,7 @@ def refit_terms(expr: sympy.Expr, symbols, train: tuple[np.ndarray, np.ndarray],
     if not kept:
         return sympy.Integer(0), math.inf
     scale = max(float(v.var()), 1e-12)
-    refit = lambda active: _refit(h_train, t, h_valid, v, active, scale)
+    refit = lambda active: refit_columns(h_train, t, h_valid, v, active, scale)
     active, coefficients, error = backward_elimination(refit, list(range(len(kept))), as_good_as)
     formula = sympy.Add(*[sympy.Float(c) * kept[i] for c, i in zip(coefficients, active)])
     return formula, error
