@@ -335,14 +335,17 @@ SECTIONS = [
             "Problems, ranges and training sizes from the deep-symbolic-optimization benchmark table; a formula is "
             "exact by SRBench's rule (its numbers snapped to simple fractions, or only rounded to 3 digits). Published "
             "recovery rates, typed from the papers and not yet checked against them: DSR 83.6 % and DSR with GP "
-            "seeding 92.3 % on Nguyen, 30.4 % and 71.1 % on Livermore; none is quoted here for Keijzer and Korns. "
-            "Out of the EQL's reach so far: functions of a cube (sin x³), denominators of three terms (8 / (2 + x² + "
-            "y²)), the inverse hyperbolic sine (log(x + √(x² + 1))), long products (x³ e^(−x) cos x sin x ...), "
-            "rates inside a function of a power or of several inputs, and fast cosines that 100 points on [−50, 50] "
-            "alias; greedy term selection also misses sums whose terms are near-collinear on the range (sin x beside "
-            "x and x³). Most Korns formulas carry constants that 3 significant digits cannot write (14.2/3, "
-            "0.54723748542, 29.5775...): a formula printed to 3 digits is not exact by this rule however close it "
-            "is (their R² says how close).", sr_suite_groups,
+            "seeding 92.3 % on Nguyen, 30.4 % and 71.1 % on Livermore. For Keijzer and Korns no published exact-recovery "
+            "rate at these training sizes was found to quote (the DSR papers report Nguyen and Livermore). "
+            "Still missed: the inverse hyperbolic sine (Keijzer-9, log(x + √(x² + 1))), a long product (Keijzer-4, x³ "
+            "e^(−x) cos x sin x (sin² x cos x − 1)), the square root of a product of three inputs (Korns-8), e^x over "
+            "[−50, 50] beside a log and a square root (Korns-9), and rates inside a function of a power or of two "
+            "inputs that 100 points on [−50, 50] alias (Korns-11, -12: cos(7.23 x³), cos(9.8 x) sin(1.3 v)). An exact "
+            "formula prints its numbers as exactly as the data pin them: a fraction where its decimal does not end "
+            "(14.2/3 as 71/15: Korns-2, -3), else the decimal. Korns-10 prints 14.58 x² and Korns-7 2.138094088 "
+            "e^(−0.547237490462 x) (its constant term is 1e-11 of the exponential's range on [−50, 50], so the data "
+            "do not fix it); SRBench's rule rounds those numbers to 3 digits and calls neither exact, and their R² "
+            "says how close they are.", sr_suite_groups,
             job="`EQLRegressor` on the classic SR suites", headline=sr_suites_headline),
     Section("kim-functions", "EQLRegressor on Kim et al.'s reference functions",
             "Exact recovery (up to an additive or multiplicative constant) and extrapolation against an MLP of similar "

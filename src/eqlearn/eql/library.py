@@ -272,10 +272,7 @@ def _combinations(ranked: list[int], cells: int) -> list[list[tuple[int, ...]]]:
 class _ForwardRuns:
     """Forward regression over blocks of columns, each a product of factors (a tuple of factor
     indices; () is the factor 1) times monomials (all, or those of degree <= 1), scored on
-    held-out rows. The sum it returns also holds every block's factors alone, for the refit's
-    backward elimination to keep or drop: on few rows, greedy selection beside many monomials
-    builds sin x from x, x^3, x^5, ... (a Taylor series the refit cannot shorten) and never
-    takes sin x itself (x^3 + x^2 + x + sin x + sin y^2 on 20 points)."""
+    held-out rows."""
 
     def __init__(self, library: Library, x: np.ndarray, y: np.ndarray, valid: tuple[np.ndarray, np.ndarray]):
         self.library, self.x, self.y, (self.x_valid, self.y_valid) = library, x, y, valid
@@ -304,8 +301,7 @@ class _ForwardRuns:
         columns_of = [(product, m) for product, monomials in blocks for m in monomials]
         terms = [self.library.monomials[m] * sympy.Mul(*[self.library.factors[k] for k in product])
                  for product, m in (columns_of[i] for i in chosen)]  # only the chosen: sympy products are slow
-        bare = [sympy.Mul(*[self.library.factors[k] for k in product]) for product, _ in blocks if product]
-        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*dict.fromkeys(terms + bare))
+        return residual, held_out if math.isfinite(held_out) else math.inf, sympy.Add(*terms)
 
     def few_terms_residual(self, factor: int) -> float:
         """The smaller training residual of two runs of `SCREEN_TERMS` terms over the monomials and

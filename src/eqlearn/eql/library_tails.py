@@ -23,7 +23,7 @@ def shortened(formula: sympy.Expr, error: float, library, symbols, train: tuple,
     redundant dropped, where that leaves fewer terms at an error as good as `error`."""
     (x_train, t), (x_valid, v) = train, valid
     kept, h_train, h_valid = term_columns(formula, symbols, x_train, x_valid)
-    if len(kept) < 3:  # a tail takes at least two terms
+    if len(kept) < 3 or len(kept) >= len(t) - 1:  # a tail takes two terms; as many terms as rows span anything
         return []
     scale = max(float(v.var()), 1e-12)
     found = []

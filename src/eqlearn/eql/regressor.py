@@ -20,7 +20,7 @@ from eqlearn.eql.candidates import (
     power_law_candidates,
     read_out_candidates,
 )
-from eqlearn.eql.exact_numbers import exact_formula
+from eqlearn.eql.exact_numbers import rewritten_exactly
 from eqlearn.eql.export import FormulaExports, numpy_function
 from eqlearn.eql.inputs import (
     as_matrix,
@@ -241,8 +241,9 @@ class EQLRegressor(FormulaExports, RegressorMixin, BaseEstimator):
             cross_validate(candidates, symbols, X, y_matrix, folds)
         chosen = choose(candidates)
         if candidates[chosen]["exact"]:  # printed as exactly as it fits: `predict` evaluates what is printed
-            candidates[chosen]["formulas"] = [exact_formula(u, f, self._clean, self.digits, symbols, X, y_matrix[:, o])
-                                              for o, (u, f) in enumerate(zip(candidates[chosen]["unrounded"], candidates[chosen]["formulas"]))]
+            candidates[chosen] = rewritten_exactly(candidates[chosen], self._clean, self.digits, symbols, X, y_matrix, data[1])
+            if folds is not None:
+                cross_validate(candidates[chosen:chosen + 1], symbols, X, y_matrix, folds)
         if candidates[chosen]["restart"] is not None:
             self.network_ = self.networks_read_[candidates[chosen]["restart"]]
         del self.networks_read_
