@@ -12,7 +12,8 @@ def round_significant(value: float, digits: int) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def _tidy_number(value: sympy.Float, digits: int) -> sympy.Expr:
+def tidy_number(value: sympy.Float, digits: int) -> sympy.Expr:
+    """`value` rounded to `digits` significant digits; an integral result is an integer."""
     rounded = round_significant(float(value), digits)
     return sympy.Integer(int(rounded)) if rounded == int(rounded) else sympy.Float(rounded)
 
@@ -27,7 +28,7 @@ def _round_numbers(expr: sympy.Expr, digits: int) -> sympy.Expr:
     """Round every float, inside functions and exponents too (in exponentials to at least
     RATE_DIGITS); integral ones become integers."""
     rates = {f for e in expr.atoms(sympy.exp) for f in e.args[0].atoms(sympy.Float)}
-    return expr.xreplace({f: _tidy_number(f, max(digits, RATE_DIGITS) if f in rates else digits)
+    return expr.xreplace({f: tidy_number(f, max(digits, RATE_DIGITS) if f in rates else digits)
                           for f in expr.atoms(sympy.Float)})
 
 

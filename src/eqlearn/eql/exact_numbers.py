@@ -18,7 +18,7 @@ import sympy
 
 from eqlearn.eql.candidates import candidate, formula_error
 from eqlearn.eql.selection import EXACT_ERROR
-from eqlearn.symbolic import round_significant
+from eqlearn.symbolic import round_significant, tidy_number
 
 #: Relative difference within which a number of an exact fit *is* the simpler one. An exact fit
 #: pins its numbers to ~1e-12; a fraction with q <= 100 lands within 1e-9 of an arbitrary number
@@ -38,9 +38,8 @@ def simplest_number(value: float, digits: int) -> sympy.Expr:
     if value == 0 or not np.isfinite(value):
         return sympy.Float(value)
     within = lambda number: abs(number - value) <= PINNED * abs(value)
-    rounded = round_significant(value, digits)
-    if within(rounded):
-        return sympy.Integer(int(rounded)) if rounded == int(rounded) else sympy.Float(rounded)
+    if within(round_significant(value, digits)):
+        return tidy_number(value, digits)
     decimal = next((d for d in range(digits + 1, MAX_DIGITS + 1) if within(round_significant(value, d))), MAX_DIGITS)
     fractions = []
     for factor in _FACTORS:

@@ -73,6 +73,12 @@ def has_positive_column(X: np.ndarray) -> bool:
     return bool((X > 0).all(axis=0).any())
 
 
+def one_sign_columns(x: np.ndarray) -> np.ndarray:
+    """Columns of one sign, which never reach zero: the ones that may take negative exponents
+    (library monomials) or divide (library rates' ratios)."""
+    return (x > 0).all(axis=0) | (x < 0).all(axis=0)
+
+
 def power_of_ten(magnitude: np.ndarray) -> np.ndarray:
     """Per column, a power of ten that brings its largest |value| into [0.63, 6.3) (1 for
     all-zero columns): U(1, 5) stays as it is, so sin(theta) needs no weight of 10."""

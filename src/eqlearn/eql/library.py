@@ -15,6 +15,7 @@ import math
 import numpy as np
 import sympy
 
+from eqlearn.eql.inputs import one_sign_columns
 from eqlearn.eql.library_rates import rate_factors
 from eqlearn.eql.library_tails import shortened
 from eqlearn.eql.selection import as_good_as, refit_terms, scaled_lstsq
@@ -98,11 +99,6 @@ def count_monomials(signed: int, unsigned: int, degree: int) -> int:
                 places = math.comb(signed, among_signed) * math.comb(unsigned, nonzero - among_signed)
                 total += places * math.comb(k - 1, nonzero - 1) * 2**among_signed
     return total
-
-
-def one_sign_columns(x: np.ndarray) -> np.ndarray:
-    """Columns of one sign, which never reach zero: the ones that may take negative exponents."""
-    return (x > 0).all(axis=0) | (x < 0).all(axis=0)
 
 
 class Library:

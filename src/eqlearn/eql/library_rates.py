@@ -21,6 +21,7 @@ import numpy as np
 import sympy
 from scipy.optimize import minimize_scalar
 
+from eqlearn.eql.inputs import one_sign_columns
 from eqlearn.eql.selection import scaled_lstsq
 from eqlearn.symbolic import snap_numbers
 
@@ -98,7 +99,7 @@ def _arguments(symbols, x: np.ndarray):
         yield symbol, x[:, i], (_OSCILLATION, _EXPONENTIAL)
     if len(symbols) > QUADRATIC_INPUTS:
         return
-    one_sign = [(x[:, i] > 0).all() or (x[:, i] < 0).all() for i in range(x.shape[1])]
+    one_sign = one_sign_columns(x)
     for i, a in enumerate(symbols):
         for j, b in enumerate(symbols):
             if j >= i:

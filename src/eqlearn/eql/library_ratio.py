@@ -9,6 +9,7 @@ import math
 import numpy as np
 import sympy
 
+from eqlearn.eql.inputs import one_sign_columns
 from eqlearn.eql.library import (
     HIGH_DEGREE,
     INDEPENDENCE,
@@ -17,7 +18,6 @@ from eqlearn.eql.library import (
     Library,
     forward_rows,
     largest_degree,
-    one_sign_columns,
     unit_columns,
 )
 from eqlearn.eql.ratio import refit_ratio
